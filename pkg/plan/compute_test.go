@@ -1,0 +1,189 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func g(anchor, upn string, props ...string) guest.Guest {
+	p := map[string]string{"userPrincipalName": upn, "mailNickname": upn[:len(upn)-len("@partners.contoso.com")]}
+	for i := 0; i+1 < len(props); i += 2 {
+		p[props[i]] = props[i+1]
+	}
+	return guest.Guest{Anchor: anchor, SourceDN: "CN=" + anchor + ",OU=Partners", Properties: p}
+}
+
+func withID(x guest.Guest, id string) guest.Guest {
+	x.ID = id
+	x.SourceDN = ""
+	return x
+}
+
+func TestCompute(t *testing.T) {
+	t.Parallel()
+	createOnly := g("A", "a@partners.contoso.com", "usageLocation", "FR")
+	createOnly.CreateOnly = []string{"usageLocation"}
+	tests := []struct {
+		name      string
+		desired   []guest.Guest
+		current   []guest.Guest
+		kinds     map[Kind]int
+		unchanged int
+		changes   []Change // of the first update, when there is one
+	}{
+		{
+			name:    "empty tenant: every desired guest is created",
+			desired: []guest.Guest{g("A", "a@partners.contoso.com"), g("B", "b@partners.contoso.com")},
+			kinds:   map[Kind]int{Create: 2},
+		},
+		{
+			name:      "identical: nothing to do",
+			desired:   []guest.Guest{g("A", "a@partners.contoso.com", "displayName", "Zoë")},
+			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "displayName", "Zoë"), "id-a")},
+			kinds:     map[Kind]int{},
+			unchanged: 1,
+		},
+		{
+			name:    "renamed account is an update of the same anchor, not delete and create",
+			desired: []guest.Guest{g("A", "zoe.martin@partners.contoso.com", "displayName", "Zoë Martin")},
+			current: []guest.Guest{withID(g("A", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre"), "id-a")},
+			kinds:   map[Kind]int{Update: 1},
+			changes: []Change{
+				{Property: "displayName", Old: "Zoë Lefèvre", New: "Zoë Martin"},
+				{Property: "mailNickname", Old: "zoe.lefevre", New: "zoe.martin"},
+				{Property: "userPrincipalName", Old: "zoe.lefevre@partners.contoso.com", New: "zoe.martin@partners.contoso.com"},
+			},
+		},
+		{
+			name:      "create-only property is never updated",
+			desired:   []guest.Guest{createOnly},
+			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "usageLocation", "DE"), "id-a")},
+			kinds:     map[Kind]int{},
+			unchanged: 1,
+		},
+		{
+			name:      "booleans compare as booleans",
+			desired:   []guest.Guest{g("A", "a@partners.contoso.com", "accountEnabled", "true")},
+			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "accountEnabled", "True"), "id-a")},
+			kinds:     map[Kind]int{},
+			unchanged: 1,
+		},
+		{
+			name:    "a property the tenant lacks is set",
+			desired: []guest.Guest{g("A", "a@partners.contoso.com", "jobTitle", "Auditor")},
+			current: []guest.Guest{withID(g("A", "a@partners.contoso.com"), "id-a")},
+			kinds:   map[Kind]int{Update: 1},
+			changes: []Change{{Property: "jobTitle", Old: "", New: "Auditor"}},
+		},
+		{
+			name:    "two entries with one anchor are both skipped, the rest goes on",
+			desired: []guest.Guest{g("A", "a@partners.contoso.com"), g("A", "b@partners.contoso.com"), g("C", "c@partners.contoso.com")},
+			kinds:   map[Kind]int{Skip: 2, Create: 1},
+		},
+		{
+			name:    "UPN collision is case-insensitive",
+			desired: []guest.Guest{g("A", "Ann@partners.contoso.com"), g("B", "ann@partners.contoso.com")},
+			kinds:   map[Kind]int{Skip: 2},
+		},
+		{
+			name:    "current guests without a source are left alone",
+			desired: nil,
+			current: []guest.Guest{withID(g("Z", "z@partners.contoso.com"), "id-z")},
+			kinds:   map[Kind]int{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Compute(tt.desired, tt.current)
+			got := map[Kind]int{}
+			for _, a := range p.Actions {
+				got[a.Kind]++
+			}
+			assert.Equal(t, tt.kinds, got)
+			assert.Equal(t, tt.unchanged, p.Unchanged)
+			if tt.changes != nil {
+				for _, a := range p.Actions {
+					if a.Kind == Update {
+						assert.Equal(t, tt.changes, a.Changes)
+						assert.Equal(t, "id-a", a.ObjectID)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestComputeConflictReasonNamesTheOtherEntry(t *testing.T) {
+	t.Parallel()
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil)
+	require.Len(t, p.Actions, 2)
+	assert.Contains(t, p.Actions[0].Reason, "CN=B,OU=Partners")
+	assert.Contains(t, p.Actions[1].Reason, "CN=A,OU=Partners")
+	assert.False(t, p.HasChanges())
+}
+
+// samplePlan has one of every action kind.
+func samplePlan() *Plan {
+	desired := []guest.Guest{
+		g("bmV3", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre (Fabrikam)", "accountEnabled", "true"),
+		g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jürgen Müller", "jobTitle", "Architect"),
+		g("c2Ft", "ana@partners.contoso.com"),
+	}
+	current := []guest.Guest{
+		withID(g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jurgen Muller", "jobTitle", "Architect"), "2b4c7d1e-0000-4000-8000-000000000001"),
+		withID(g("c2Ft", "ana@partners.contoso.com"), "2b4c7d1e-0000-4000-8000-000000000002"),
+	}
+	p := Compute(desired, current)
+	p.AddSkip("CN=Broken,OU=Partners", "mapping: userPrincipalName: no value")
+	p.OutOfScope = 1
+	return p
+}
+
+func TestPlanGolden(t *testing.T) {
+	t.Parallel()
+	p := samplePlan()
+	js, err := json.MarshalIndent(p, "", "  ")
+	require.NoError(t, err)
+	golden(t, "plan.json", append(js, '\n'))
+
+	var text bytes.Buffer
+	require.NoError(t, p.Render(&text, RenderOptions{Skips: true}))
+	golden(t, "plan.txt", text.Bytes())
+
+	// A saved plan reads back to the same plan.
+	var back Plan
+	require.NoError(t, json.Unmarshal(js, &back))
+	assert.Equal(t, *p, back)
+}
+
+func TestRenderNoChanges(t *testing.T) {
+	t.Parallel()
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")})
+	var b bytes.Buffer
+	require.NoError(t, p.Render(&b, RenderOptions{Color: true}))
+	assert.Equal(t, "No changes: 1 guests up to date, 0 skipped, 0 out of scope.\n", b.String())
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "golden file missing: run go test ./pkg/plan -update")
+	assert.Equal(t, string(want), string(got))
+}

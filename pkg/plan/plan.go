@@ -1,0 +1,83 @@
+// Package plan computes what guestsync would change in the tenant: a pure
+// function from the desired guests (mapped from the source), the current
+// guests (read from Graph) and a policy to a Plan. A Plan is plain data with
+// JSON tags: it can be printed, saved, compared in golden files and applied
+// later. This package does no I/O.
+package plan
+
+import "github.com/guestsync/guestsync/pkg/guest"
+
+// FormatVersion is the version of the serialised plan format.
+const FormatVersion = 1
+
+// Kind is what an action does.
+type Kind string
+
+const (
+	Create Kind = "create"
+	Update Kind = "update"
+	Skip   Kind = "skip"
+)
+
+// Change is one property's transition in an update.
+type Change struct {
+	Property string `json:"property"`
+	Old      string `json:"old"`
+	New      string `json:"new"`
+}
+
+// Action is one step of a plan.
+type Action struct {
+	Kind   Kind   `json:"action"`
+	Anchor string `json:"anchor,omitempty"`
+	// DN is the source entry the action comes from, when there is one.
+	DN string `json:"dn,omitempty"`
+	// ObjectID is the Graph id of the existing user an update acts on.
+	ObjectID string `json:"objectId,omitempty"`
+	// UserPrincipalName names the guest for people reading the plan.
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	// Guest is the full desired guest, for creates.
+	Guest *guest.Guest `json:"guest,omitempty"`
+	// Changes are the property transitions, for updates.
+	Changes []Change `json:"changes,omitempty"`
+	// Reason says why, for skips.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Plan is the complete set of actions for one run.
+type Plan struct {
+	Version int      `json:"version"`
+	Actions []Action `json:"actions"`
+	// Unchanged counts the guests that already match their source.
+	Unchanged int `json:"unchanged"`
+	// OutOfScope counts the source entries the mapping's scope left out.
+	// They are counted, not listed: in a directory of 50,000 accounts
+	// with 500 partners, listing the rest would bury the plan.
+	OutOfScope int `json:"outOfScope"`
+}
+
+// Count returns how many actions of kind k the plan holds.
+func (p *Plan) Count(k Kind) int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// HasChanges reports whether applying the plan would write anything.
+func (p *Plan) HasChanges() bool {
+	for _, a := range p.Actions {
+		if a.Kind != Skip {
+			return true
+		}
+	}
+	return false
+}
+
+// AddSkip records a source entry that produced no guest, with the reason.
+func (p *Plan) AddSkip(dn, reason string) {
+	p.Actions = append(p.Actions, Action{Kind: Skip, DN: dn, Reason: reason})
+}

@@ -1,0 +1,82 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// RenderOptions controls the human rendering of a plan.
+type RenderOptions struct {
+	// Color adds ANSI colours; callers set it only when writing to a TTY.
+	Color bool
+	// Skips lists every skipped entry with its reason; otherwise only
+	// their count is shown.
+	Skips bool
+}
+
+const (
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiGrey   = "\x1b[90m"
+	ansiReset  = "\x1b[0m"
+)
+
+// Render writes the plan in the style of a terraform plan: "+" for creates,
+// "~" for updates with each property's old and new value, and a summary line.
+func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
+	var b strings.Builder
+	paint := func(color, s string) string {
+		if !opts.Color {
+			return s
+		}
+		return color + s + ansiReset
+	}
+	for _, a := range p.Actions {
+		switch a.Kind {
+		case Create:
+			fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ create"), a.UserPrincipalName)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			fmt.Fprintf(&b, "      %-22s %s\n", "onPremisesImmutableId", strconv.Quote(a.Anchor))
+			if a.Guest != nil {
+				names := make([]string, 0, len(a.Guest.Properties))
+				for n := range a.Guest.Properties {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fmt.Fprintf(&b, "      %-22s %s\n", n, strconv.Quote(a.Guest.Properties[n]))
+				}
+			}
+		case Update:
+			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiYellow, "~ update"), a.UserPrincipalName, a.ObjectID)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			for _, c := range a.Changes {
+				fmt.Fprintf(&b, "      %-22s %s → %s\n", c.Property, strconv.Quote(c.Old), strconv.Quote(c.New))
+			}
+		case Skip:
+			if opts.Skips {
+				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGrey, "· skip"), a.DN, a.Reason)
+			}
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString(p.Summary())
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is the one-line count of the plan's actions.
+func (p *Plan) Summary() string {
+	if !p.HasChanges() {
+		return fmt.Sprintf("No changes: %d guests up to date, %d skipped, %d out of scope.",
+			p.Unchanged, p.Count(Skip), p.OutOfScope)
+	}
+	return fmt.Sprintf("Plan: %d to create, %d to update, %d unchanged, %d skipped, %d out of scope.",
+		p.Count(Create), p.Count(Update), p.Unchanged, p.Count(Skip), p.OutOfScope)
+}
