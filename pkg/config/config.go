@@ -1,0 +1,113 @@
+// Package config loads guestsync's configuration: one YAML file with a
+// `version: 1` key, found in the standard places, every key overridable by a
+// GUESTSYNC_<SECTION>_<KEY> environment variable, secrets only from the
+// environment or from a file named by a `...File` key. Loading reports every
+// problem at once, each with its key path and, for the file, its line.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// FormatVersion is the config file format this build reads.
+const FormatVersion = 1
+
+// Config is the whole configuration.
+type Config struct {
+	Version int     `yaml:"version" mapstructure:"version"`
+	Source  Source  `yaml:"source" mapstructure:"source"`
+	LDIF    LDIF    `yaml:"ldif" mapstructure:"ldif"`
+	LDAP    LDAP    `yaml:"ldap" mapstructure:"ldap"`
+	Mapping Mapping `yaml:"mapping" mapstructure:"mapping"`
+	Graph   Graph   `yaml:"graph" mapstructure:"graph"`
+
+	// File is the config file the values came from ("" for defaults only).
+	File string `yaml:"-" mapstructure:"-"`
+}
+
+// Source chooses where entries are read from.
+type Source struct {
+	// Kind is "ldap" or "ldif".
+	Kind string `yaml:"kind" mapstructure:"kind"`
+}
+
+// LDIF is a file export (ldifde -f, ldapsearch -LLL) read instead of a
+// live directory.
+type LDIF struct {
+	Path string `yaml:"path" mapstructure:"path"`
+}
+
+// LDAP is a live directory: Active Directory or any LDAP server.
+type LDAP struct {
+	URL               string        `yaml:"url" mapstructure:"url"`
+	BindDN            string        `yaml:"bindDN" mapstructure:"binddn"`
+	BindPassword      Secret        `yaml:"bindPassword" mapstructure:"bindpassword"`
+	BindPasswordFile  string        `yaml:"bindPasswordFile" mapstructure:"bindpasswordfile"`
+	BaseDN            string        `yaml:"baseDN" mapstructure:"basedn"`
+	Filter            string        `yaml:"filter" mapstructure:"filter"`
+	Scope             string        `yaml:"scope" mapstructure:"scope"`
+	PageSize          uint32        `yaml:"pageSize" mapstructure:"pagesize"`
+	Timeout           time.Duration `yaml:"timeout" mapstructure:"timeout"`
+	StartTLS          bool          `yaml:"startTLS" mapstructure:"starttls"`
+	CAFile            string        `yaml:"caFile" mapstructure:"cafile"`
+	ServerName        string        `yaml:"serverName" mapstructure:"servername"`
+	AllowInsecureBind bool          `yaml:"allowInsecureBind" mapstructure:"allowinsecurebind"`
+}
+
+// Mapping names the mapping file.
+type Mapping struct {
+	File string `yaml:"file" mapstructure:"file"`
+}
+
+// Graph is the Microsoft Graph endpoint and how to authenticate to it.
+type Graph struct {
+	// URL is the Graph root including the version,
+	// https://graph.microsoft.com/v1.0 by default.
+	URL string `yaml:"url" mapstructure:"url"`
+	// Auth is "clientSecret" (an app registration's secret) or
+	// "emulator" (a fixed bearer token, accepted only for a loopback URL:
+	// guestsync's own Graph emulator).
+	Auth             string `yaml:"auth" mapstructure:"auth"`
+	TenantID         string `yaml:"tenantID" mapstructure:"tenantid"`
+	ClientID         string `yaml:"clientID" mapstructure:"clientid"`
+	ClientSecret     Secret `yaml:"clientSecret" mapstructure:"clientsecret"`
+	ClientSecretFile string `yaml:"clientSecretFile" mapstructure:"clientsecretfile"`
+}
+
+// Defaults returns the configuration used where neither the file nor the
+// environment says otherwise.
+func Defaults() Config {
+	return Config{
+		Version: FormatVersion,
+		Source:  Source{Kind: "ldap"},
+		LDAP:    LDAP{Scope: "sub", PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)"},
+		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
+		Graph:   Graph{URL: "https://graph.microsoft.com/v1.0", Auth: "clientSecret"},
+	}
+}
+
+// Secret is a credential. It never prints, logs or serialises its value;
+// call Reveal where the value is actually needed.
+type Secret string
+
+const redacted = "[redacted]"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue keeps slog from printing the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText keeps encoders from writing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }

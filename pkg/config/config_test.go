@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/yamlfile"
+)
+
+// fakeEnv is an Environment with the given variables and folders.
+func fakeEnv(t *testing.T, vars map[string]string) Environment {
+	dir := t.TempDir()
+	return Environment{
+		Getenv: func(k string) string { return vars[k] },
+		Environ: func() []string {
+			var out []string
+			for k, v := range vars {
+				out = append(out, k+"="+v)
+			}
+			return out
+		},
+		WorkDir: filepath.Join(dir, "work"),
+		HomeDir: filepath.Join(dir, "home"),
+	}
+}
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+const ldapConfig = `version: 1
+source:
+  kind: ldap
+ldap:
+  url: ldaps://dc1.corp.example.com
+  bindDN: CN=svc-guestsync,OU=Service,DC=corp,DC=example,DC=com
+  bindPasswordFile: ldap.secret
+  baseDN: OU=Partners,DC=corp,DC=example,DC=com
+  timeout: 45s
+mapping:
+  file: mappings/partner-guest.yaml
+graph:
+  tenantID: 11111111-2222-3333-4444-555555555555
+  clientID: 66666666-7777-8888-9999-000000000000
+`
+
+func TestLoadFullConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "s3cret-pw\n")
+	path := write(t, dir, "guestsync.yaml", ldapConfig)
+	env := fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "app-secret"})
+	c, err := Load(path, env)
+	require.NoError(t, err)
+	assert.Equal(t, "ldaps://dc1.corp.example.com", c.LDAP.URL)
+	assert.Equal(t, "s3cret-pw", c.LDAP.BindPassword.Reveal(), "secret file read, trailing newline trimmed")
+	assert.Equal(t, 45*time.Second, c.LDAP.Timeout)
+	assert.Equal(t, uint32(500), c.LDAP.PageSize, "default applies")
+	assert.Equal(t, filepath.Join(dir, "mappings/partner-guest.yaml"), c.Mapping.File, "relative to the config file")
+	assert.Equal(t, "app-secret", c.Graph.ClientSecret.Reveal())
+	assert.Equal(t, "https://graph.microsoft.com/v1.0", c.Graph.URL)
+}
+
+func TestEnvironmentOverridesEveryKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := write(t, dir, "g.yaml", ldapConfig)
+	write(t, dir, "ldap.secret", "pw")
+	env := fakeEnv(t, map[string]string{
+		"GUESTSYNC_GRAPH_CLIENTSECRET": "x",
+		"GUESTSYNC_LDAP_URL":           "ldaps://dc2.corp.example.com",
+		"GUESTSYNC_LDAP_PAGESIZE":      "1000",
+		"GUESTSYNC_LDAP_STARTTLS":      "true",
+		"GUESTSYNC_GRAPH_URL":          "https://graph.microsoft.us/v1.0", // not in the file at all
+	})
+	c, err := Load(path, env)
+	require.NoError(t, err)
+	assert.Equal(t, "ldaps://dc2.corp.example.com", c.LDAP.URL)
+	assert.Equal(t, uint32(1000), c.LDAP.PageSize)
+	assert.True(t, c.LDAP.StartTLS)
+	assert.Equal(t, "https://graph.microsoft.us/v1.0", c.Graph.URL)
+	// Every key has an environment variable of the documented form.
+	assert.Contains(t, KnownEnv(), "GUESTSYNC_LDAP_BINDPASSWORD")
+	assert.Contains(t, KnownEnv(), "GUESTSYNC_SOURCE_KIND")
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := write(t, dir, "bad.yaml", `version: 2
+source:
+  kind: ldap
+ldap:
+  url: http://dc1
+  bindDN: CN=svc
+  bindPassword: hunter2
+  pagesize: 500
+  pageSize: 5000
+graph:
+  auth: emulator
+  url: http://graph.example.com/v1.0
+`)
+	env := fakeEnv(t, map[string]string{"GUESTSYNC_LDAP_URLL": "x"})
+	_, err := Load(path, env)
+	require.Error(t, err)
+	ps := yamlfile.AsProblems(path, err)
+	text := err.Error()
+	for _, want := range []string{
+		path + `:8:3: ldap.pagesize: unknown key "pagesize"; did you mean "pageSize"?`,
+		path + `:7:17: ldap.bindPassword: do not write secrets in the config file; set GUESTSYNC_LDAP_BINDPASSWORD or ldap.bindPasswordFile`,
+		path + ":1:10: version: must be 1 (got 2)",
+		path + `:5:8: ldap.url: "http://dc1" is not an ldap:// or ldaps:// URL`,
+		"ldap.baseDN: required when source.kind is ldap",
+		"ldap.pageSize: must be 1 to 1000",
+		"graph.url: plain http is accepted only for a loopback emulator",
+		"environment: GUESTSYNC_LDAP_URLL does not name a config key; did you mean GUESTSYNC_LDAP_URL?",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.GreaterOrEqual(t, len(ps), 8)
+	assert.NotContains(t, text, "hunter2", "a secret never appears in a message")
+}
+
+func TestSyntaxErrorNamesLine(t *testing.T) {
+	t.Parallel()
+	path := write(t, t.TempDir(), "broken.yaml", "version: 1\nsource:\n  kind: [ldap\n")
+	_, err := Load(path, fakeEnv(t, nil))
+	require.Error(t, err)
+	assert.Regexp(t, `broken\.yaml:\d+: YAML syntax`, err.Error())
+}
+
+func TestSecretBothEnvAndFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	path := write(t, dir, "g.yaml", ldapConfig)
+	env := fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "x", "GUESTSYNC_LDAP_BINDPASSWORD": "y"})
+	_, err := Load(path, env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ldap.bindPassword: both the secret and ldap.bindPasswordFile are set")
+}
+
+func TestFindOrder(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(t, map[string]string{})
+	_, err := Find("", env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "GUESTSYNC_CONFIG")
+
+	xdg := write(t, env.HomeDir, ".config/guestsync/guestsync.yaml", "version: 1\n")
+	got, err := Find("", env)
+	require.NoError(t, err)
+	assert.Equal(t, xdg, got)
+
+	wd := write(t, env.WorkDir, "guestsync.yaml", "version: 1\n")
+	got, err = Find("", env)
+	require.NoError(t, err)
+	assert.Equal(t, wd, got, "./guestsync.yaml comes before XDG")
+
+	env2 := fakeEnv(t, map[string]string{"GUESTSYNC_CONFIG": "/from/env.yaml"})
+	write(t, env2.WorkDir, "guestsync.yaml", "version: 1\n")
+	got, _ = Find("", env2)
+	assert.Equal(t, "/from/env.yaml", got, "GUESTSYNC_CONFIG comes before the search path")
+	got, _ = Find("/explicit.yaml", env2)
+	assert.Equal(t, "/explicit.yaml", got, "--config comes first")
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
+	s := Secret("hunter2")
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "password", s)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s), logged.String()} {
+		assert.NotContains(t, out, "hunter2")
+	}
+	assert.Equal(t, "hunter2", s.Reveal())
+}

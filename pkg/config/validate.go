@@ -1,0 +1,91 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/guestsync/guestsync/pkg/yamlfile"
+)
+
+// Validate checks the values (not the keys: Load checks those) and returns
+// every problem, each with its key path.
+func (c *Config) Validate() yamlfile.Problems {
+	var ps yamlfile.Problems
+	bad := func(path, format string, args ...any) {
+		ps = append(ps, yamlfile.Problem{File: c.File, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Version != FormatVersion {
+		bad("version", "must be %d (got %d)", FormatVersion, c.Version)
+	}
+	switch c.Source.Kind {
+	case "ldif":
+		if c.LDIF.Path == "" {
+			bad("ldif.path", "required when source.kind is ldif")
+		}
+	case "ldap":
+		if c.LDAP.URL == "" {
+			bad("ldap.url", "required when source.kind is ldap")
+		}
+		for _, u := range strings.Fields(c.LDAP.URL) {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "ldap" && pu.Scheme != "ldaps") {
+				bad("ldap.url", "%q is not an ldap:// or ldaps:// URL", u)
+			}
+		}
+		if c.LDAP.BaseDN == "" {
+			bad("ldap.baseDN", "required when source.kind is ldap")
+		}
+		if c.LDAP.Scope != "sub" && c.LDAP.Scope != "one" {
+			bad("ldap.scope", "must be sub or one (got %q)", c.LDAP.Scope)
+		}
+		if c.LDAP.PageSize == 0 || c.LDAP.PageSize > 1000 {
+			bad("ldap.pageSize", "must be 1 to 1000 (Active Directory's MaxPageSize is 1000); got %d", c.LDAP.PageSize)
+		}
+		if c.LDAP.Timeout <= 0 {
+			bad("ldap.timeout", "must be positive, like 30s")
+		}
+		if c.LDAP.BindDN != "" && c.LDAP.BindPassword == "" {
+			bad("ldap.bindPassword", "bindDN is set but no password: set %s or ldap.bindPasswordFile", envName("ldap.bindpassword"))
+		}
+	default:
+		bad("source.kind", "must be ldap or ldif (got %q)", c.Source.Kind)
+	}
+	if c.Mapping.File == "" {
+		bad("mapping.file", "required")
+	}
+	u, err := url.Parse(c.Graph.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("graph.url", "%q is not an http(s) URL", c.Graph.URL)
+	} else if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		bad("graph.url", "plain http is accepted only for a loopback emulator, not %s", u.Host)
+	}
+	switch c.Graph.Auth {
+	case "clientSecret":
+		if c.Graph.TenantID == "" {
+			bad("graph.tenantID", "required for auth clientSecret")
+		}
+		if c.Graph.ClientID == "" {
+			bad("graph.clientID", "required for auth clientSecret")
+		}
+		if c.Graph.ClientSecret == "" {
+			bad("graph.clientSecret", "required for auth clientSecret: set %s or graph.clientSecretFile", envName("graph.clientsecret"))
+		}
+	case "emulator":
+		if err == nil && !IsLoopback(u.Hostname()) {
+			bad("graph.auth", "emulator auth sends a fixed token and is accepted only for a loopback graph.url, not %s", u.Host)
+		}
+	default:
+		bad("graph.auth", "must be clientSecret or emulator (got %q)", c.Graph.Auth)
+	}
+	return ps
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
