@@ -1,0 +1,380 @@
+package graphsim
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const usersContext = graphMetadata + "#users"
+
+// routeUsers serves /users and below.
+func (s *Server) routeUsers(c *call, rest []string) *graphError {
+	method := c.r.Method
+	switch {
+	case len(rest) == 0:
+		switch method {
+		case http.MethodGet:
+			return s.listUsers(c)
+		case http.MethodPost:
+			return s.createUser(c)
+		}
+		return errMethodNotAllowed()
+	case strings.EqualFold(rest[0], "$count") && len(rest) == 1:
+		if method != http.MethodGet {
+			return errMethodNotAllowed()
+		}
+		return s.countUsers(c)
+	case isDeltaSegment(rest[0]):
+		return errNotEmulated("users/delta")
+	case len(rest) == 1:
+		switch method {
+		case http.MethodGet:
+			return s.getUser(c, rest[0])
+		case http.MethodPatch:
+			return s.patchUser(c, rest[0])
+		case http.MethodDelete:
+			return s.deleteUser(c, rest[0])
+		}
+		return errMethodNotAllowed()
+	}
+	s.mu.Lock()
+	found := s.users.lookup(rest[0]) != nil
+	s.mu.Unlock()
+	if !found {
+		return errResourceNotFound(rest[0])
+	}
+	switch strings.ToLower(rest[1]) {
+	case "manager", "directreports", "memberof", "transitivememberof", "ownedobjects",
+		"registereddevices", "owneddevices", "approleassignments", "sponsors", "authentication":
+		return errNotEmulated("/users/{id}/" + rest[1])
+	}
+	return errSegmentNotFound(rest[1])
+}
+
+// isDeltaSegment recognises the delta function (GRAPH.md "Reading": GET
+// /users/delta()), with or without its namespace.
+func isDeltaSegment(seg string) bool {
+	switch strings.ToLower(seg) {
+	case "delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()":
+		return true
+	}
+	return false
+}
+
+// value returns what Graph shows for p: null when unset, an empty array for
+// an unset collection, and never the password (Graph returns passwordProfile
+// as null).
+func (u *userRecord) value(p *propDef) any {
+	switch p.name {
+	case "id":
+		return u.id
+	case "passwordProfile":
+		return nil
+	}
+	v, ok := u.props[p.name]
+	if !ok || v == nil {
+		if p.kind == kindStrings {
+			return []string{}
+		}
+		return nil
+	}
+	return v
+}
+
+func render(u *userRecord, props []*propDef) map[string]any {
+	out := make(map[string]any, len(props)+1)
+	for _, p := range props {
+		out[p.name] = u.value(p)
+	}
+	return out
+}
+
+// selectContext is the @odata.context of a projection: "#users(a,b)".
+func selectContext(selects []*propDef) string {
+	if selects == nil {
+		return usersContext
+	}
+	names := make([]string, len(selects))
+	for i, p := range selects {
+		names[i] = p.name
+	}
+	return usersContext + "(" + strings.Join(names, ",") + ")"
+}
+
+// createUser serves POST /users. Graph docs, "Create user": 201 Created with
+// the user object in the body.
+func (s *Server) createUser(c *call) *graphError {
+	body, err := readBody(c.r)
+	if err != nil {
+		return err
+	}
+	props, err := s.schema.decodeUser(body)
+	if err != nil {
+		return err
+	}
+	if err := s.validateUser(props, true); err != nil {
+		return err
+	}
+	// Graph docs, "user resource type", userType: users created through
+	// POST /users are Members unless the caller says otherwise.
+	if props["userType"] == nil {
+		props["userType"] = "Member"
+	}
+	props["createdDateTime"] = c.now.UTC().Format(time.RFC3339)
+	setProxyAddresses(props)
+
+	s.mu.Lock()
+	if name, other := s.users.conflict(nil, props); other != nil {
+		s.mu.Unlock()
+		return errConflict(name, other.id)
+	}
+	u := &userRecord{id: newGUID(), props: props}
+	s.users.add(u)
+	// The response shows the default set plus every stored property, with
+	// passwordProfile null.
+	shown := append([]*propDef(nil), s.schema.defaults...)
+	for _, p := range s.schema.props {
+		if _, set := props[p.name]; set && !p.selected {
+			shown = append(shown, p)
+		}
+	}
+	out := render(u, shown)
+	s.mu.Unlock()
+
+	out["@odata.context"] = usersContext + "/$entity"
+	resourceUnits(c, 1)
+	c.writeJSON(http.StatusCreated, out)
+	return nil
+}
+
+// setProxyAddresses derives proxyAddresses from mail, as Entra does for a
+// user whose mail is set ("SMTP:" marks the primary address).
+func setProxyAddresses(props map[string]any) {
+	mail, present := props["mail"]
+	if !present {
+		return
+	}
+	if m, ok := mail.(string); ok && m != "" {
+		props["proxyAddresses"] = []string{"SMTP:" + m}
+		return
+	}
+	props["proxyAddresses"] = []string{}
+}
+
+// getUser serves GET /users/{id | userPrincipalName}.
+func (s *Server) getUser(c *call, key string) *graphError {
+	opts, err := queryOptions(c.r.URL, "$select", "$expand", "$format")
+	if err != nil {
+		return err
+	}
+	if _, ok := opts["$expand"]; ok {
+		return errNotEmulated("$expand")
+	}
+	selects, err := s.parseSelect(opts["$select"])
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	u := s.users.lookup(key)
+	var out map[string]any
+	if u != nil {
+		shown := selects
+		if shown == nil {
+			shown = s.schema.defaults
+		}
+		out = render(u, shown)
+	}
+	s.mu.Unlock()
+	if u == nil {
+		return errResourceNotFound(key)
+	}
+	out["@odata.context"] = selectContext(selects) + "/$entity"
+	resourceUnits(c, readUnits(selects))
+	c.writeJSON(http.StatusOK, out)
+	return nil
+}
+
+// readUnits is GRAPH.md's cost of a user read: 2 units, 1 with $select.
+func readUnits(selects []*propDef) int {
+	if selects != nil {
+		return 1
+	}
+	return 2
+}
+
+// patchUser serves PATCH /users/{id}. Graph docs, "Update user": 204 No
+// Content; properties not in the body keep their values.
+func (s *Server) patchUser(c *call, key string) *graphError {
+	body, err := readBody(c.r)
+	if err != nil {
+		return err
+	}
+	props, err := s.schema.decodeUser(body)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users.lookup(key)
+	if u == nil {
+		return errResourceNotFound(key)
+	}
+	if err := s.validateUser(props, false); err != nil {
+		return err
+	}
+	setProxyAddresses(props)
+	if name, other := s.users.conflict(u, props); other != nil {
+		return errConflict(name, other.id)
+	}
+	oldUPN := u.str("userPrincipalName")
+	for name, v := range props {
+		if v == nil {
+			delete(u.props, name)
+			continue
+		}
+		u.props[name] = v
+	}
+	if upn := u.str("userPrincipalName"); upn != oldUPN {
+		s.users.rename(u, oldUPN)
+	}
+	resourceUnits(c, 1)
+	c.writeNoContent()
+	return nil
+}
+
+// deleteUser serves DELETE /users/{id}. Graph docs, "Delete user": 204 No
+// Content. (Graph keeps the user in directory/deletedItems for 30 days; the
+// emulator does not emulate deletedItems yet and simply removes it.)
+func (s *Server) deleteUser(c *call, key string) *graphError {
+	s.mu.Lock()
+	u := s.users.lookup(key)
+	if u != nil {
+		s.users.remove(u)
+	}
+	s.mu.Unlock()
+	if u == nil {
+		return errResourceNotFound(key)
+	}
+	resourceUnits(c, 1)
+	c.writeNoContent()
+	return nil
+}
+
+// listUsers serves GET /users.
+func (s *Server) listUsers(c *call) *graphError {
+	q, err := s.parseListQuery(c.r)
+	if err != nil {
+		return err
+	}
+	shown := q.selects
+	if shown == nil {
+		shown = s.schema.defaults
+	}
+
+	s.mu.Lock()
+	var matches []*userRecord
+	for _, u := range s.users.ordered() {
+		if matchFilter(q.filter, u) {
+			matches = append(matches, u)
+		}
+	}
+	total := len(matches)
+	if len(q.orderBy) > 0 {
+		sortUsers(matches, q.orderBy)
+	}
+	page, next := paginate(matches, q)
+	values := make([]map[string]any, len(page))
+	for i, u := range page {
+		values[i] = render(u, shown)
+	}
+	s.mu.Unlock()
+
+	resp := map[string]any{"@odata.context": selectContext(q.selects), "value": values}
+	if q.count {
+		resp["@odata.count"] = total
+	}
+	if next != nil {
+		resp["@odata.nextLink"] = nextLink(c.r, next.encode(len(q.orderBy) > 0))
+	}
+	resourceUnits(c, readUnits(q.selects))
+	c.writeJSON(http.StatusOK, resp)
+	return nil
+}
+
+// paginate cuts one page of at most q.top users and returns the token of
+// the next page, or nil on the last page.
+func paginate(matches []*userRecord, q *listQuery) ([]*userRecord, *pageToken) {
+	if len(q.orderBy) > 0 {
+		start := min(q.token.offset, len(matches))
+		end := min(start+q.top, len(matches))
+		if end < len(matches) {
+			return matches[start:end], &pageToken{offset: end}
+		}
+		return matches[start:end], nil
+	}
+	start := 0
+	if q.token.set {
+		start = sort.Search(len(matches), func(i int) bool { return matches[i].seq > q.token.after })
+	}
+	end := min(start+q.top, len(matches))
+	page := matches[start:end]
+	if end < len(matches) {
+		return page, &pageToken{after: page[len(page)-1].seq}
+	}
+	return page, nil
+}
+
+func sortUsers(users []*userRecord, keys []orderKey) {
+	sort.SliceStable(users, func(i, j int) bool {
+		for _, k := range keys {
+			a, _ := users[i].value(k.prop).(string)
+			b, _ := users[j].value(k.prop).(string)
+			a, b = strings.ToLower(a), strings.ToLower(b)
+			if a == b {
+				continue
+			}
+			return (a < b) != k.desc
+		}
+		return false
+	})
+}
+
+// countUsers serves GET /users/$count. Graph docs, "Advanced query
+// capabilities", error handling: without ConsistencyLevel: eventual Graph
+// answers 400 Request_BadRequest "$count is not currently supported."; with
+// it, the count as text/plain.
+func (s *Server) countUsers(c *call) *graphError {
+	if !isEventual(c.r) {
+		return newError(http.StatusBadRequest, codeRequestBadRequest, msgCountNotSupported)
+	}
+	opts, err := queryOptions(c.r.URL, "$filter", "$search")
+	if err != nil {
+		return err
+	}
+	if _, ok := opts["$search"]; ok {
+		return errNotEmulated("$search")
+	}
+	var filter filterNode
+	if v, ok := opts["$filter"]; ok {
+		if filter, err = parseFilter(v); err != nil {
+			return err
+		}
+		if err = s.schema.checkFilter(filter, true, false); err != nil {
+			return err
+		}
+	}
+	n := 0
+	s.mu.Lock()
+	for _, u := range s.users.byID {
+		if matchFilter(filter, u) {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	resourceUnits(c, 1)
+	c.writeText(http.StatusOK, strconv.Itoa(n))
+	return nil
+}
