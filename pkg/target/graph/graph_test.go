@@ -1,0 +1,190 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/plan"
+)
+
+func newClient(t *testing.T) (*Client, *graphsim.Server) {
+	t.Helper()
+	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}, Token: "t0ken"})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken")})
+	require.NoError(t, err)
+	return c, sim
+}
+
+func create(anchor, alias string) plan.Action {
+	g := guest.Guest{Anchor: anchor, SourceDN: "CN=" + alias, Properties: map[string]string{
+		"userPrincipalName": alias + "@partners.contoso.com",
+		"mailNickname":      alias,
+		"displayName":       "Partner " + alias,
+		"accountEnabled":    "true",
+		"companyName":       "Fabrikam",
+	}}
+	return plan.Action{Kind: plan.Create, Anchor: anchor, UserPrincipalName: g.Properties["userPrincipalName"], Guest: &g}
+}
+
+func TestCreateListUpdate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim := newClient(t)
+	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "jurgen")})
+	require.Len(t, res, 2)
+	for _, r := range res {
+		require.Nil(t, r.Failure)
+		assert.NotEmpty(t, r.ObjectID)
+	}
+	current, err := c.Current(ctx)
+	require.NoError(t, err)
+	require.Len(t, current, 2)
+	byAnchor := map[string]guest.Guest{}
+	for _, g := range current {
+		byAnchor[g.Anchor] = g
+	}
+	zoe := byAnchor["QUFBQUFBQUFBQUFBQUFBQQ=="]
+	assert.Equal(t, res[0].ObjectID, zoe.ID)
+	assert.Equal(t, "zoe@partners.contoso.com", zoe.Properties["userPrincipalName"])
+	assert.Equal(t, "true", zoe.Properties["accountEnabled"], "selected properties come back")
+	assert.Equal(t, "Fabrikam", zoe.Properties["companyName"])
+
+	upd := plan.Action{Kind: plan.Update, ObjectID: zoe.ID, Changes: []plan.Change{
+		{Property: "displayName", Old: "Partner zoe", New: "Zoë Lefèvre"},
+		{Property: "accountEnabled", Old: "true", New: "false"},
+	}}
+	res = c.Apply(ctx, []plan.Action{upd})
+	require.Len(t, res, 1)
+	require.Nil(t, res[0].Failure)
+	current, err = c.Current(ctx)
+	require.NoError(t, err)
+	for _, g := range current {
+		if g.ID == zoe.ID {
+			assert.Equal(t, "Zoë Lefèvre", g.Properties["displayName"])
+			assert.Equal(t, "false", g.Properties["accountEnabled"])
+		}
+	}
+	assert.Equal(t, 3, sim.Stats().Writes)
+}
+
+func TestFailuresCarryGraphsCodeAndRequestID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, _ := newClient(t)
+	bad := create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")
+	bad.Guest.Properties["userPrincipalName"] = "eve@unverified.example"
+	res := c.Apply(ctx, []plan.Action{
+		create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"),
+		create("QkJCQkJCQkJCQkJCQkJCQg==", "zoe"), // same UPN
+		bad,
+		{Kind: plan.Update, ObjectID: "00000000-0000-0000-0000-000000000000", Changes: []plan.Change{{Property: "displayName", New: "x"}}},
+	})
+	require.Len(t, res, 4)
+	assert.Nil(t, res[0].Failure, "one failure never stops the others")
+
+	dup := res[1].Failure
+	require.NotNil(t, dup)
+	assert.Equal(t, 400, dup.Status)
+	assert.Equal(t, "Request_BadRequest", dup.Code)
+	assert.Equal(t, "Another object with the same value for property userPrincipalName already exists.", dup.Message)
+	assert.Regexp(t, `^[0-9a-f-]{36}$`, dup.RequestID)
+
+	require.NotNil(t, res[2].Failure)
+	assert.Equal(t, "Property userPrincipalName is invalid.", res[2].Failure.Message)
+
+	require.NotNil(t, res[3].Failure)
+	assert.Equal(t, 404, res[3].Failure.Status)
+	assert.Equal(t, "Request_ResourceNotFound", res[3].Failure.Code)
+}
+
+func TestCurrentFollowsPaging(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim := newClient(t)
+	var actions []plan.Action
+	for i := 0; i < 1203; i++ {
+		anchor := fmt.Sprintf("%022d==", i)
+		actions = append(actions, create(anchor, fmt.Sprintf("p%04d", i)))
+	}
+	for _, r := range c.Apply(ctx, actions) {
+		require.Nil(t, r.Failure, r.Action.UserPrincipalName)
+	}
+	reads := sim.Stats().Reads
+	current, err := c.Current(ctx)
+	require.NoError(t, err)
+	assert.Len(t, current, 1203)
+	assert.Equal(t, 2, sim.Stats().Reads-reads, "999 per page: two pages")
+	seen := map[string]bool{}
+	for _, g := range current {
+		assert.False(t, seen[g.ID], "no duplicates across pages")
+		seen[g.ID] = true
+	}
+}
+
+func TestUnauthorisedIsReported(t *testing.T) {
+	t.Parallel()
+	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}, Token: "right"})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("wrong")})
+	require.NoError(t, err)
+	_, err = c.Current(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "InvalidAuthenticationToken")
+	assert.NotContains(t, err.Error(), "wrong", "the token is not echoed")
+}
+
+func TestAccessorsCoverEveryProperty(t *testing.T) {
+	t.Parallel()
+	for _, p := range guest.Properties() {
+		_, ok := accessors[p.Name]
+		assert.True(t, ok, "no accessor for %s", p.Name)
+	}
+	assert.Len(t, accessors, len(guest.Properties()))
+	// Round trip through the SDK model.
+	props := map[string]string{}
+	for _, p := range guest.Properties() {
+		props[p.Name] = "v-" + p.Name
+	}
+	props["accountEnabled"] = "false"
+	u, err := toUser(props)
+	require.NoError(t, err)
+	assert.Equal(t, props, toGuest(u).Properties)
+}
+
+func TestNewPassword(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		pw, err := NewPassword()
+		require.NoError(t, err)
+		assert.Len(t, pw, passwordLength)
+		var l, u, d, s bool
+		for _, r := range pw {
+			switch {
+			case unicode.IsLower(r):
+				l = true
+			case unicode.IsUpper(r):
+				u = true
+			case unicode.IsDigit(r):
+				d = true
+			case strings.ContainsRune(symbols, r):
+				s = true
+			}
+		}
+		assert.True(t, l && u && d && s, "all four classes in %d", i)
+		assert.False(t, seen[pw])
+		seen[pw] = true
+	}
+}
