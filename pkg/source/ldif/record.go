@@ -1,0 +1,169 @@
+package ldif
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+// record is one parsed entry and the line its dn: is on.
+type record struct {
+	entry source.Entry
+	line  int
+}
+
+// attrLine is one "name: value" line after decoding.
+type attrLine struct {
+	name   string
+	value  string
+	base64 bool
+}
+
+// readRecord returns the next record, or nil at the end of the input. The
+// first record of a file may be preceded by a "version: 1" line.
+func readRecord(lr *lineReader, first bool) (*record, error) {
+	ln, err := nextContent(lr)
+	if err != nil || ln.kind == lineEOF {
+		return nil, err
+	}
+	a, err := parseAttr(lr, ln)
+	if err != nil {
+		return nil, err
+	}
+	if first && strings.EqualFold(a.name, "version") {
+		if strings.TrimSpace(a.value) != "1" {
+			return nil, lr.errorf(ln.no, "unsupported LDIF version %q: only version 1 exists", a.value)
+		}
+		if ln, err = nextContent(lr); err != nil || ln.kind == lineEOF {
+			return nil, err
+		}
+		if a, err = parseAttr(lr, ln); err != nil {
+			return nil, err
+		}
+	}
+	if !strings.EqualFold(a.name, "dn") {
+		return nil, lr.errorf(ln.no, "record must start with \"dn:\", found %q", a.name+":")
+	}
+	if a.base64 && !utf8.ValidString(a.value) {
+		return nil, lr.errorf(ln.no, "dn is not valid UTF-8 after base64 decoding")
+	}
+	rec := &record{entry: source.Entry{DN: a.value, Attributes: map[string][]string{}}, line: ln.no}
+
+	afterDN := true // changetype: and control: may only follow the dn:
+	for {
+		ln, err := lr.next()
+		if err != nil {
+			return nil, err
+		}
+		switch ln.kind {
+		case lineEOF, lineBlank:
+			return rec, nil
+		case lineComment:
+			continue
+		}
+		a, err := parseAttr(lr, ln)
+		if err != nil {
+			return nil, err
+		}
+		wasAfterDN := afterDN
+		afterDN = false
+		switch {
+		case wasAfterDN && strings.EqualFold(a.name, "control"):
+			return nil, lr.errorf(ln.no, "control: lines are not supported (they belong to change records)")
+		case wasAfterDN && strings.EqualFold(a.name, "changetype"):
+			if err := checkChangeType(lr, ln, a.value); err != nil {
+				return nil, err
+			}
+			continue
+		case strings.EqualFold(a.name, "dn"):
+			return nil, lr.errorf(ln.no, "second dn: in one record (is the blank line before it missing?)")
+		}
+		rec.entry.Add(a.name, a.value)
+	}
+}
+
+// nextContent skips blank lines and comments.
+func nextContent(lr *lineReader) (logicalLine, error) {
+	for {
+		ln, err := lr.next()
+		if err != nil || (ln.kind != lineBlank && ln.kind != lineComment) {
+			return ln, err
+		}
+	}
+}
+
+// checkChangeType accepts "changetype: add", which ldifde -f writes before
+// every entry, and refuses the change records that do not describe an entry.
+func checkChangeType(lr *lineReader, ln logicalLine, value string) error {
+	switch ct := strings.ToLower(strings.TrimSpace(value)); ct {
+	case "add":
+		return nil
+	case "modify", "delete", "modrdn", "moddn":
+		return lr.errorf(ln.no, "changetype: %s records are not supported: guestsync reads entries (content records or changetype: add), not changes", ct)
+	default:
+		return lr.errorf(ln.no, "unknown changetype %q", value)
+	}
+}
+
+// parseAttr splits and decodes one "name: value", "name:: base64" line.
+func parseAttr(lr *lineReader, ln logicalLine) (attrLine, error) {
+	i := strings.IndexByte(ln.text, ':')
+	if i < 0 {
+		return attrLine{}, lr.errorf(ln.no, "expected \"attribute: value\", found %q", shorten(ln.text))
+	}
+	name, rest := ln.text[:i], ln.text[i+1:]
+	if !validAttrName(name) {
+		return attrLine{}, lr.errorf(ln.no, "invalid attribute name %q", shorten(name))
+	}
+	switch {
+	case strings.HasPrefix(rest, ":"):
+		b, err := base64.StdEncoding.DecodeString(strings.Trim(rest[1:], " "))
+		if err != nil {
+			return attrLine{}, lr.errorf(ln.no, "%s: invalid base64 value: %v", name, err)
+		}
+		return attrLine{name: name, value: string(b), base64: true}, nil
+	case strings.HasPrefix(rest, "<"):
+		return attrLine{}, lr.errorf(ln.no, "%s: values given by URL (%q) are not supported: put the value in the file, base64-encoded with \"%s::\" if it is binary", name, name+":<", name)
+	default:
+		v := strings.TrimLeft(rest, " ")
+		if !utf8.ValidString(v) {
+			return attrLine{}, lr.errorf(ln.no, "%s: value is not valid UTF-8: binary values must be base64-encoded (\"%s:: ...\")", name, name)
+		}
+		return attrLine{name: name, value: v}, nil
+	}
+}
+
+// validAttrName accepts an attribute description: a name or OID with
+// options, such as "member;range=0-1499" or "userCertificate;binary". AD's
+// range options need '=' and '*', which RFC 4512 option names do not allow.
+func validAttrName(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && !strings.ContainsRune("-;=.*_", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// shorten keeps messages readable when a whole line is quoted.
+func shorten(s string) string {
+	const max = 60
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
