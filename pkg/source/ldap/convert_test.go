@@ -1,0 +1,43 @@
+package ldap
+
+import (
+	"net"
+	"testing"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestToEntryKeepsBinaryValues(t *testing.T) {
+	t.Parallel()
+	guid := []byte{0xd2, 0x8a, 0x5e, 0x4f, 0x00, 0xff, 0x80, 0x41, 0x9c, 0x11, 0xe6, 0x7a, 0x3b, 0xc0, 0xde, 0x01}
+	in := &goldap.Entry{
+		DN: "CN=Zoë Müller,OU=Partners,DC=example,DC=test",
+		Attributes: []*goldap.EntryAttribute{
+			{Name: "objectGUID", Values: []string{"lossy"}, ByteValues: [][]byte{guid}},
+			{Name: "proxyAddresses", ByteValues: [][]byte{[]byte("SMTP:zoe@sgt.example"), []byte("smtp:zm@sgt.example")}},
+			{Name: "member;range=0-1499", ByteValues: [][]byte{[]byte("CN=a")}},
+		},
+	}
+	e := toEntry(in)
+	assert.Equal(t, in.DN, e.DN)
+	v, ok := e.First("objectguid")
+	require.True(t, ok)
+	assert.Equal(t, string(guid), v)
+	assert.Equal(t, []string{"SMTP:zoe@sgt.example", "smtp:zm@sgt.example"}, e.Values("proxyAddresses"))
+	assert.Equal(t, []string{"CN=a"}, e.Attributes["member;range=0-1499"])
+
+	guid[0] = 0 // the entry must not share memory with go-ldap's buffers
+	assert.Equal(t, byte(0xd2), e.Attributes["objectGUID"][0][0])
+}
+
+// deadAddr returns a loopback address where nothing listens.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
