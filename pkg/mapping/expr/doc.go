@@ -1,0 +1,24 @@
+// Package expr compiles and evaluates attribute-mapping expressions written
+// in Microsoft Entra's provisioning expression language, such as
+//
+//	Join("@", NormalizeDiacritics(StripSpaces([givenName])), "partners.contoso.com")
+//
+// so that mappings written for Entra provisioning and cloud sync work here
+// unchanged, with the semantics Microsoft documents. Compile parses and
+// checks an expression once, reporting every problem with its line and
+// column; Eval then runs it against one directory entry at a time through
+// an Env.
+//
+// The syntax: [attribute] references (case-insensitive), "string"
+// constants with backslash escapes (\" \\ \n \r \t), whole numbers
+// including VB hexadecimal (&HF7), the bare words True, False and Null and
+// enumeration constants (vbTextCompare), comparisons (= <> < <= > >=) and
+// VB's & concatenation, and calls of the functions of the documented list,
+// whose names are case-insensitive and whose arguments may be left empty
+// where the documentation allows it.
+//
+// Values are Null, strings, multi-valued strings, integers, Booleans and
+// date/times; Null is distinct from the empty string. Where the
+// documentation is silent, the functions follow VB and .NET, and say so
+// where they are defined.
+package expr

@@ -1,0 +1,74 @@
+package expr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Functions on multi-valued attributes.
+
+func collectionFunctions() []*function {
+	return []*function{
+		{
+			// Count(attribute): the number of values; 0 for Null, 1 for a
+			// single value.
+			name:   "Count",
+			params: []param{{name: "attribute"}},
+			eval: func(x evalCtx, c *call) (Value, error) {
+				v, err := x.arg(c, 0)
+				return Int(int64(len(v.Strings()))), err
+			},
+		},
+		{
+			// Item(attribute, index): the value at a 1-based index. Documented
+			// to throw when the index is out of bounds; a Null attribute gives
+			// Null rather than an error, so that absent attributes flow as
+			// absent.
+			name:   "Item",
+			params: []param{{name: "attribute"}, {name: "index"}},
+			eval: func(x evalCtx, c *call) (Value, error) {
+				v, err := x.arg(c, 0)
+				if err != nil {
+					return Value{}, err
+				}
+				i, err := intArg(x, c, 1)
+				if err != nil || v.kind == KindNull {
+					return Value{}, err
+				}
+				vals := v.Strings()
+				if i < 1 || i > int64(len(vals)) {
+					return Value{}, fmt.Errorf("index %d is out of bounds (1 to %d)", i, len(vals))
+				}
+				return String(vals[i-1]), nil
+			},
+		},
+		{
+			// Split(source, delimiter) makes a multi-valued result. Values are
+			// trimmed of white space: Microsoft's example splits
+			// "PermissionSetOne, PermissionSetTwo" on "," into
+			// ["PermissionSetOne", "PermissionSetTwo"]. Empty values are kept,
+			// as .NET's String.Split keeps them. A multi-valued source is split
+			// value by value; an empty delimiter does not split.
+			name:   "Split",
+			params: []param{{name: "source"}, {name: "delimiter"}},
+			eval: func(x evalCtx, c *call) (Value, error) {
+				src, delim, err := args2(x, c)
+				if err != nil || src.kind == KindNull {
+					return Value{}, err
+				}
+				d := text(delim)
+				var out []string
+				for _, s := range src.Strings() {
+					if d == "" {
+						out = append(out, strings.TrimSpace(s))
+						continue
+					}
+					for part := range strings.SplitSeq(s, d) {
+						out = append(out, strings.TrimSpace(part))
+					}
+				}
+				return Multi(out), nil
+			},
+		},
+	}
+}
