@@ -1,0 +1,191 @@
+package mapping
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+// outcome is what a flow produced for one entry.
+type outcome struct {
+	values []string
+	// null means the flow produced no value at all (a missing attribute,
+	// an expression that returned Null).
+	null bool
+	// ignore means the flow asked not to be applied
+	// (IgnoreFlowIfNullOrEmpty).
+	ignore bool
+}
+
+type flow struct {
+	target        string
+	property      guest.Property
+	createOnly    bool
+	defaultIfNull *string
+	eval          func(source.Entry) (outcome, error)
+}
+
+func directValue(attr string) func(source.Entry) (outcome, error) {
+	return func(e source.Entry) (outcome, error) {
+		v := e.Values(attr)
+		if v == nil {
+			return outcome{null: true}, nil
+		}
+		return outcome{values: v}, nil
+	}
+}
+
+func constantValue(s string) func(source.Entry) (outcome, error) {
+	return func(source.Entry) (outcome, error) { return outcome{values: []string{s}}, nil }
+}
+
+// Result is what mapping one entry produced.
+type Result struct {
+	// InScope is false when the scope left the entry out; Reason says why.
+	InScope bool
+	Reason  string
+	// Guest is the desired guest, valid when InScope and Err is nil.
+	Guest guest.Guest
+	// Err lists every flow that failed for this entry.
+	Err error
+}
+
+// Map applies the mapping to one entry.
+func (m *Mapping) Map(e source.Entry) Result {
+	if ok, why := inScope(m.scope, e); !ok {
+		return Result{Reason: why}
+	}
+	g := guest.Guest{SourceDN: e.DN, Properties: make(map[string]string, len(m.flows))}
+	var errs []error
+	anchor, err := m.anchorOf(e)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	g.Anchor = anchor
+	for _, f := range m.flows {
+		v, err := f.apply(e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.target, err))
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		g.Properties[f.target] = *v
+		if f.createOnly {
+			g.CreateOnly = append(g.CreateOnly, f.target)
+		}
+	}
+	for _, p := range guest.Properties() {
+		if _, ok := g.Properties[p.Name]; p.RequiredOnCreate && !ok && len(errs) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no value, and Graph requires one to create a user", p.Name))
+		}
+	}
+	return Result{InScope: true, Guest: g, Err: errors.Join(errs...)}
+}
+
+// apply evaluates the flow and checks the value against the property's
+// documented type and length. nil means "do not set this property".
+func (f flow) apply(e source.Entry) (*string, error) {
+	out, err := f.eval(e)
+	if err != nil {
+		return nil, err
+	}
+	if out.ignore {
+		return nil, nil
+	}
+	if out.null || len(out.values) == 0 {
+		if f.defaultIfNull == nil {
+			return nil, nil
+		}
+		out.values = []string{*f.defaultIfNull}
+	}
+	if len(out.values) > 1 {
+		return nil, fmt.Errorf("%d values (%s), but the property takes one", len(out.values), strings.Join(quoteAll(out.values), ", "))
+	}
+	v := out.values[0]
+	if !utf8.ValidString(v) {
+		return nil, fmt.Errorf("value is not valid UTF-8 text (%q)", v)
+	}
+	switch f.property.Kind {
+	case guest.Bool:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "1":
+			v = "true"
+		case "false", "0":
+			v = "false"
+		default:
+			return nil, fmt.Errorf("%q is not a boolean (True or False)", v)
+		}
+	default:
+		if n := utf8.RuneCountInString(v); f.property.MaxLength > 0 && n > f.property.MaxLength {
+			return nil, fmt.Errorf("value is %d characters; Graph allows at most %d", n, f.property.MaxLength)
+		}
+	}
+	return &v, nil
+}
+
+func quoteAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = fmt.Sprintf("%q", v)
+	}
+	return out
+}
+
+// anchorOf computes onPremisesImmutableId from the first anchor attribute
+// the entry has: base64 of the 16 bytes of a binary GUID (objectGUID,
+// ms-DS-ConsistencyGuid; Entra Connect's convention) or of an RFC 4122 UUID
+// string such as OpenLDAP's entryUUID, in textual byte order.
+func (m *Mapping) anchorOf(e source.Entry) (string, error) {
+	for _, attr := range m.anchor {
+		v, ok := e.First(attr)
+		if !ok || v == "" {
+			continue
+		}
+		b, err := guidBytes(v)
+		if err != nil {
+			return "", fmt.Errorf("anchor %s: %w", attr, err)
+		}
+		return base64.StdEncoding.EncodeToString(b), nil
+	}
+	return "", fmt.Errorf("anchor: the entry has none of %s", strings.Join(m.anchor, ", "))
+}
+
+func guidBytes(v string) ([]byte, error) {
+	if len(v) == 16 {
+		return []byte(v), nil
+	}
+	s := strings.TrimSuffix(strings.TrimPrefix(v, "{"), "}")
+	if len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' {
+		hex := strings.ReplaceAll(s, "-", "")
+		out := make([]byte, 16)
+		for i := range out {
+			hi, ok1 := unhex(hex[2*i])
+			lo, ok2 := unhex(hex[2*i+1])
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("%q is not a UUID", v)
+			}
+			out[i] = hi<<4 | lo
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("value of %d bytes is neither a 16-byte binary GUID nor a UUID string", len(v))
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
