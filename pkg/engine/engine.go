@@ -1,0 +1,137 @@
+// Package engine runs guestsync's loop: read the source, map each entry to
+// a desired guest, read the current guests from the target, compute a plan,
+// and apply it. Dry-run is enforced here and only here: Run calls the
+// target's Apply, or it does not.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/mapping"
+	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+// Target is where guests live: Microsoft Graph, or a fake in unit tests.
+type Target interface {
+	// Current returns the guests the plan may match against.
+	Current(ctx context.Context) ([]guest.Guest, error)
+	// Apply carries out the actions; a failed action is reported in its
+	// result and does not stop the others.
+	Apply(ctx context.Context, actions []plan.Action) []plan.Result
+}
+
+// Engine wires a source, a mapping and a target.
+type Engine struct {
+	Source  source.Reader
+	Mapping *mapping.Mapping
+	Target  Target
+	Log     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Run is the record of one run.
+type Run struct {
+	Read    source.Result `json:"read"`
+	Plan    *plan.Plan    `json:"plan"`
+	Applied bool          `json:"applied"`
+	Results []plan.Result `json:"results,omitempty"`
+	Started time.Time     `json:"started"`
+	Ended   time.Time     `json:"ended"`
+}
+
+// Failed counts the actions that failed.
+func (r *Run) Failed() int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Failure != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Succeeded counts the actions of kind k that succeeded.
+func (r *Run) Succeeded(k plan.Kind) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Failure == nil && res.Action.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Plan reads the source and the target and computes the plan. It writes
+// nothing anywhere.
+func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
+	var desired []guest.Guest
+	var skips []plan.Action
+	outOfScope := 0
+	read, err := e.Source.Read(ctx, func(entry source.Entry) error {
+		r := e.Mapping.Map(entry)
+		switch {
+		case !r.InScope:
+			outOfScope++
+		case r.Err != nil:
+			skips = append(skips, plan.Action{Kind: plan.Skip, DN: entry.DN, Anchor: r.Guest.Anchor,
+				Reason: "mapping: " + r.Err.Error()})
+		default:
+			desired = append(desired, r.Guest)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, read, fmt.Errorf("read source: %w", err)
+	}
+	if !read.Complete {
+		return nil, read, fmt.Errorf("read source: the read was incomplete (%d entries); refusing to plan on it", read.Entries)
+	}
+	e.log().Info("read source", "entries", read.Entries, "inScope", len(desired)+len(skips), "outOfScope", outOfScope, "mappingErrors", len(skips))
+	current, err := e.Target.Current(ctx)
+	if err != nil {
+		return nil, read, fmt.Errorf("read target: %w", err)
+	}
+	e.log().Info("read target", "guests", len(current))
+	p := plan.Compute(desired, current)
+	p.Actions = append(p.Actions, skips...)
+	p.OutOfScope = outOfScope
+	return p, read, nil
+}
+
+// Run plans and, when apply is true, applies the plan. This is the only
+// place where guestsync decides whether to write to the tenant.
+func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
+	run := &Run{Started: e.now()}
+	p, read, err := e.Plan(ctx)
+	run.Read, run.Plan = read, p
+	if err != nil {
+		run.Ended = e.now()
+		return run, err
+	}
+	if apply && p.HasChanges() {
+		run.Results = e.Target.Apply(ctx, p.Actions)
+		run.Applied = true
+	}
+	run.Ended = e.now()
+	return run, nil
+}

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/mapping"
+	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+type fakeSource struct {
+	entries []source.Entry
+	result  source.Result
+	err     error
+}
+
+func (f fakeSource) Read(_ context.Context, fn func(source.Entry) error) (source.Result, error) {
+	for _, e := range f.entries {
+		if err := fn(e); err != nil {
+			return source.Result{}, err
+		}
+	}
+	return f.result, f.err
+}
+
+type fakeTarget struct {
+	current []guest.Guest
+	applied [][]plan.Action
+}
+
+func (f *fakeTarget) Current(context.Context) ([]guest.Guest, error) { return f.current, nil }
+
+func (f *fakeTarget) Apply(_ context.Context, actions []plan.Action) []plan.Result {
+	f.applied = append(f.applied, actions)
+	out := make([]plan.Result, 0, len(actions))
+	for _, a := range actions {
+		if a.Kind != plan.Skip {
+			out = append(out, plan.Result{Action: a, ObjectID: "new-" + a.Anchor})
+		}
+	}
+	return out
+}
+
+const testMapping = `version: 1
+anchor: {attributes: [entryUUID]}
+scope:
+  - clauses: [{attribute: employeeType, operator: EQUALS, value: Partner}]
+flows:
+  - {target: userPrincipalName, type: direct, source: mail}
+  - {target: mailNickname, type: direct, source: uid}
+  - {target: displayName, type: direct, source: cn}
+  - {target: accountEnabled, type: constant, value: "true"}
+`
+
+func entry(uid, uuid, kind string) source.Entry {
+	return source.Entry{DN: "uid=" + uid + ",ou=Partners", Attributes: map[string][]string{
+		"uid": {uid}, "cn": {uid}, "mail": {uid + "@partners.contoso.com"}, "employeeType": {kind}, "entryUUID": {uuid},
+	}}
+}
+
+func newEngine(t *testing.T, src fakeSource, tgt *fakeTarget) *Engine {
+	t.Helper()
+	m, err := mapping.Parse("test.yaml", []byte(testMapping))
+	require.NoError(t, err)
+	return &Engine{Source: src, Mapping: m, Target: tgt}
+}
+
+var entries = []source.Entry{
+	entry("ann", "11111111-1111-1111-1111-111111111111", "Partner"),
+	entry("bob", "22222222-2222-2222-2222-222222222222", "Partner"),
+	entry("eve", "33333333-3333-3333-3333-333333333333", "Employee"),
+	entry("bad", "not-a-uuid", "Partner"),
+}
+
+func TestRunWithoutApplyNeverWrites(t *testing.T) {
+	t.Parallel()
+	tgt := &fakeTarget{}
+	e := newEngine(t, fakeSource{entries: entries, result: source.Result{Entries: 4, Complete: true}}, tgt)
+	run, err := e.Run(context.Background(), false)
+	require.NoError(t, err)
+	assert.Empty(t, tgt.applied, "dry run: Apply is never called")
+	assert.False(t, run.Applied)
+	assert.Equal(t, 2, run.Plan.Count(plan.Create))
+	assert.Equal(t, 1, run.Plan.OutOfScope)
+	require.Equal(t, 1, run.Plan.Count(plan.Skip))
+	for _, a := range run.Plan.Actions {
+		if a.Kind == plan.Skip {
+			assert.Equal(t, "uid=bad,ou=Partners", a.DN)
+			assert.Contains(t, a.Reason, "mapping: anchor entryUUID")
+		}
+	}
+}
+
+func TestRunApplies(t *testing.T) {
+	t.Parallel()
+	tgt := &fakeTarget{}
+	e := newEngine(t, fakeSource{entries: entries, result: source.Result{Entries: 4, Complete: true}}, tgt)
+	run, err := e.Run(context.Background(), true)
+	require.NoError(t, err)
+	require.Len(t, tgt.applied, 1)
+	assert.True(t, run.Applied)
+	assert.Equal(t, 2, run.Succeeded(plan.Create))
+	assert.Equal(t, 0, run.Failed())
+}
+
+func TestRunNothingToApply(t *testing.T) {
+	t.Parallel()
+	m, err := mapping.Parse("test.yaml", []byte(testMapping))
+	require.NoError(t, err)
+	var current []guest.Guest
+	for _, en := range entries[:2] {
+		r := m.Map(en)
+		require.NoError(t, r.Err)
+		g := r.Guest
+		g.ID = "id-" + g.Anchor
+		current = append(current, g)
+	}
+	tgt := &fakeTarget{current: current}
+	e := &Engine{Source: fakeSource{entries: entries[:3], result: source.Result{Entries: 3, Complete: true}}, Mapping: m, Target: tgt}
+	run, err := e.Run(context.Background(), true)
+	require.NoError(t, err)
+	assert.Empty(t, tgt.applied, "no changes: nothing sent")
+	assert.Equal(t, 2, run.Plan.Unchanged)
+}
+
+func TestRunRefusesFailedOrIncompleteReads(t *testing.T) {
+	t.Parallel()
+	for name, src := range map[string]fakeSource{
+		"read error": {entries: entries[:1], result: source.Result{Entries: 1}, err: errors.New("connection reset")},
+		"incomplete": {entries: entries[:1], result: source.Result{Entries: 1, Complete: false}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tgt := &fakeTarget{}
+			run, err := newEngine(t, src, tgt).Run(context.Background(), true)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "read source")
+			assert.Empty(t, tgt.applied, "nothing is applied after a failed read")
+			assert.Nil(t, run.Plan)
+		})
+	}
+}
