@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/config"
+	"github.com/guestsync/guestsync/pkg/graphsim"
+)
+
+// guestsync runs the CLI in-process and returns its exit code and output.
+func guestsync(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	dir := t.TempDir()
+	e := config.Environment{
+		Getenv: func(k string) string { return env[k] },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range env {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
+		WorkDir: dir, HomeDir: dir,
+	}
+	code := run(context.Background(), args, streams{out: &out, err: &errb}, e)
+	return code, out.String(), errb.String()
+}
+
+func repoPath(p string) string { return filepath.Join("..", "..", p) }
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	code, out, stderr := guestsync(t, nil, "demo")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "Plan: 27 to create, 0 to update, 0 unchanged, 0 skipped, 1 out of scope.")
+	assert.Contains(t, out, "Applied: 27 created, 0 updated, 0 failed")
+	assert.Contains(t, out, "No changes: 27 guests up to date, 0 skipped, 1 out of scope.")
+	assert.Contains(t, out, "Emulator: 27 users, 27 writes in run 1, 0 writes in run 2.")
+	assert.Contains(t, out, `accountEnabled         "false"`, "the disabled partner is created disabled")
+	assert.Contains(t, out, `displayName            "Zoë Lefèvre (Fabrikam)"`)
+	assert.NotContains(t, out, "Jędrzejczyk", "the employee is out of scope")
+	assert.NotContains(t, out+stderr, "password", "no password is ever printed")
+}
+
+// emulatorConfig writes a config for the shipped example data against an
+// in-process emulator and returns its path and the emulator.
+func emulatorConfig(t *testing.T) (string, *graphsim.Server) {
+	t.Helper()
+	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	ldifPath, err := filepath.Abs(repoPath("examples/partners.ldif"))
+	require.NoError(t, err)
+	mappingPath, err := filepath.Abs(repoPath("mappings/partner-guest.yaml"))
+	require.NoError(t, err)
+	cfg := fmt.Sprintf("version: 1\nsource: {kind: ldif}\nldif: {path: %q}\nmapping: {file: %q}\ngraph: {url: %q, auth: emulator}\n",
+		ldifPath, mappingPath, srv.URL+"/v1.0")
+	path := filepath.Join(t.TempDir(), "guestsync.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	return path, sim
+}
+
+func TestPlanWritesNothingAndSyncConverges(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+
+	code, out, stderr := guestsync(t, nil, "plan", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Plan: 27 to create")
+	assert.Equal(t, 0, sim.Stats().Users, "plan wrote nothing")
+	assert.Equal(t, 0, sim.Stats().Writes)
+
+	code, out, stderr = guestsync(t, nil, "sync", "--config", cfg, "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 27 created")
+	assert.Equal(t, 27, sim.Stats().Users)
+	assert.Contains(t, stderr, `"msg":"created guest"`, "json logs on stderr")
+
+	writes := sim.Stats().Writes
+	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "No changes: 27 guests up to date")
+	assert.Equal(t, writes, sim.Stats().Writes, "second sync makes zero writes")
+}
+
+func TestSyncUpdatesChangedEntry(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	code, _, stderr := guestsync(t, nil, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+
+	// Rewrite the source with one partner renamed and re-point the config.
+	data, err := os.ReadFile(repoPath("examples/partners.ldif"))
+	require.NoError(t, err)
+	changed := strings.Replace(string(data), "title: Account Manager", "title: Key Account Manager", 1)
+	require.NotEqual(t, string(data), changed)
+	ldif := filepath.Join(t.TempDir(), "partners.ldif")
+	require.NoError(t, os.WriteFile(ldif, []byte(changed), 0o600))
+	env := map[string]string{"GUESTSYNC_LDIF_PATH": ldif}
+
+	code, out, stderr := guestsync(t, env, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `jobTitle               "Account Manager" → "Key Account Manager"`)
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+	assert.Equal(t, 27, sim.Stats().Users)
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	code, out, _ := guestsync(t, nil, "validate", repoPath("mappings/partner-guest.yaml"))
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "1 mapping file(s) valid")
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("version: 1\nflowz: []\n"), 0o600))
+	code, out, _ = guestsync(t, nil, "validate", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, bad+`:2:1: flowz: unknown key "flowz"; did you mean "flows"?`)
+
+	code, out, _ = guestsync(t, nil, "validate", "--format", "json", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, `"valid": false`)
+	assert.Contains(t, out, `"line": 2`)
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"plan", "--frob"}, 2, "unknown flag"},
+		{"bad log level", []string{"version", "--log-level", "loud"}, 2, "--log-level must be"},
+		{"missing config", []string{"plan", "--config", "/nonexistent/guestsync.yaml"}, 2, "config file does not exist"},
+		{"version", []string{"version"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := guestsync(t, nil, tt.args...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.err)
+		})
+	}
+}
+
+func TestEveryCommandHasAnExample(t *testing.T) {
+	t.Parallel()
+	a := &app{}
+	for _, c := range a.rootCommand().Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		assert.NotEmpty(t, c.Example, "command %s has no example", c.Name())
+	}
+}
+
+func TestEmulatorPrintsBaseURLFirst(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"graph-emulator", "--listen", "127.0.0.1:0"}, streams{out: pw, err: &bytes.Buffer{}}, config.Environment{Getenv: func(string) string { return "" }, Environ: func() []string { return nil }})
+		pw.Close()
+	}()
+	buf := make([]byte, 100)
+	n, err := pr.Read(buf)
+	require.NoError(t, err)
+	line := strings.TrimSpace(string(buf[:n]))
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/v1\.0$`, line)
+	cancel()
+	assert.Equal(t, 0, <-done, "stops cleanly on interrupt")
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/guestsync/guestsync/pkg/config"
+	"github.com/guestsync/guestsync/pkg/engine"
+	"github.com/guestsync/guestsync/pkg/mapping"
+	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/source/ldap"
+	"github.com/guestsync/guestsync/pkg/source/ldif"
+	"github.com/guestsync/guestsync/pkg/target/graph"
+)
+
+// emulatorToken is the bearer token sent to guestsync's Graph emulator,
+// which accepts any token unless started with --token.
+const emulatorToken = "guestsync-emulator"
+
+// newEngine builds the engine a config describes. Problems exit with 2.
+func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
+	m, err := mapping.Load(c.Mapping.File)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("mapping:\n%w", err))
+	}
+	src, err := newSource(c, log)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	tgt, err := newTarget(c.Graph, log)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log}, nil
+}
+
+func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
+	switch c.Source.Kind {
+	case "ldif":
+		return ldif.FileReader(c.LDIF.Path), nil
+	case "ldap":
+		l := c.LDAP
+		return ldap.New(ldap.Config{
+			URL:               strings.TrimSpace(l.URL),
+			BindDN:            l.BindDN,
+			BindPassword:      l.BindPassword.Reveal(),
+			BaseDN:            l.BaseDN,
+			Filter:            l.Filter,
+			Scope:             l.Scope,
+			PageSize:          l.PageSize,
+			Timeout:           l.Timeout,
+			StartTLS:          l.StartTLS,
+			CAFile:            l.CAFile,
+			ServerName:        l.ServerName,
+			AllowInsecureBind: l.AllowInsecureBind,
+		}, log)
+	}
+	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
+}
+
+func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
+	var cred azcore.TokenCredential
+	switch g.Auth {
+	case "emulator":
+		cred = graph.StaticToken(emulatorToken)
+	case "clientSecret":
+		c, err := azidentity.NewClientSecretCredential(g.TenantID, g.ClientID, g.ClientSecret.Reveal(), nil)
+		if err != nil {
+			return nil, fmt.Errorf("graph credential: %w", err)
+		}
+		cred = c
+	default:
+		return nil, fmt.Errorf("graph.auth %q is not supported", g.Auth)
+	}
+	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log})
+}
