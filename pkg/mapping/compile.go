@@ -140,16 +140,26 @@ func (c *compiler) compile(f file) *Mapping {
 			if cl.Attribute == "" {
 				c.problem(at, "clause needs an attribute")
 			}
-			op, err := compileOperator(cl.Operator, cl.Value)
-			if err != nil {
-				c.problem(append(at, "operator"), "%v", err)
+			def, known := lookupOperator(cl.Operator)
+			if !known {
+				c.problem(append(at, "operator"), "unknown scoping operator %q%s", cl.Operator, suggestOperator(cl.Operator))
 				continue
 			}
-			text := fmt.Sprintf("%s %s", cl.Attribute, strings.ToUpper(cl.Operator))
-			if cl.Value != "" {
+			text := fmt.Sprintf("%s %s", cl.Attribute, def.name)
+			if def.needsValue {
 				text += fmt.Sprintf(" %q", cl.Value)
+			} else if cl.Value != "" {
+				c.problem(append(at, "value"), "%s takes no value", def.name)
 			}
-			cg.clauses = append(cg.clauses, clause{attribute: cl.Attribute, text: text, eval: op})
+			var op operator
+			if def.build != nil {
+				var err error
+				if op, err = def.build(cl.Value); err != nil {
+					c.problem(append(at, "value"), "%s: %v", def.name, err)
+					continue
+				}
+			}
+			cg.clauses = append(cg.clauses, clause{attribute: cl.Attribute, text: text, isNull: def.build == nil, eval: op})
 		}
 		m.scope = append(m.scope, cg)
 	}
@@ -268,4 +278,17 @@ func suggestProperty(name string) string {
 		return fmt.Sprintf("; did you mean %q?", best)
 	}
 	return ""
+}
+
+func suggestOperator(name string) string {
+	best, bestD := "", 1<<30
+	for _, op := range OperatorNames() {
+		if d := yamlfile.Distance(operatorKey(name), operatorKey(op)); d < bestD {
+			best, bestD = op, d
+		}
+	}
+	if bestD <= 2 {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return "; use one of " + strings.Join(OperatorNames(), ", ")
 }

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"flag"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -158,9 +159,20 @@ func TestCompileProblems(t *testing.T) {
 	require.NoError(t, err)
 	_, perr := Parse("broken.yaml", data)
 	require.Error(t, perr)
-	want, err := os.ReadFile(filepath.Join("testdata", "broken.problems"))
-	require.NoError(t, err)
-	assert.Equal(t, strings.TrimSpace(string(want)), perr.Error())
+	golden(t, "broken.problems", perr.Error()+"\n")
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./pkg/mapping -update")
+	assert.Equal(t, string(want), got)
 }
 
 func TestCompileProblemsPerCase(t *testing.T) {
@@ -175,7 +187,10 @@ func TestCompileProblemsPerCase(t *testing.T) {
 		{"duplicate target", minimal("") + "  - {target: displayName, type: direct, source: cn}\n", "m.yaml:7:14: flows[4].target: displayName is already the target of flows[2]"},
 		{"value in a direct flow", minimal("") + "  - {target: city, type: direct, source: l, value: x}\n", "`value` has no meaning in a direct flow"},
 		{"bad regex", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: REGEX MATCH, value: '('}\n"), "invalid regular expression"},
-		{"bad operator", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: LIKE, value: y}\n"), `m.yaml:4:32: scope[0].clauses[0].operator: unknown scoping operator "LIKE"`},
+		{"bad operator", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: LIKE, value: y}\n"), `m.yaml:4:32: scope[0].clauses[0].operator: unknown scoping operator "LIKE"; use one of !&, &, ENDS_WITH`},
+		{"near operator", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: EQUAL, value: y}\n"), `did you mean "EQUALS"?`},
+		{"Greater_Than needs an integer", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: Greater_Than, value: ten}\n"), `m.yaml:4:53: scope[0].clauses[0].value: Greater_Than: the value must be an integer, not "ten"`},
+		{"unary operator with a value", minimal("scope:\n  - clauses:\n    - {attribute: x, operator: IS NULL, value: y}\n"), `IS NULL takes no value`},
 		{"expression syntax error at its file position", minimal("") + "  - {target: city, type: expression, expression: 'Left([l], 3'}\n", "m.yaml:7:62: flows[4].expression: missing ')' to close Left("},
 	}
 	for _, tt := range tests {

@@ -3,16 +3,148 @@ package mapping
 import (
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
-// operator evaluates one scoping clause against an attribute's values. A
-// missing attribute is Null, and Null makes every clause false except IS
-// NULL ("Scoping filters for user provisioning": clauses on a null attribute
-// evaluate to false).
-type operator func(values []string, present bool) bool
+// Scoping filters follow Microsoft's "Scoping users or groups to be
+// provisioned with scoping filters" (app provisioning): clauses within a
+// filter are AND-ed, filters are OR-ed, every comparison is case-sensitive,
+// and a clause on a null or empty attribute is false, whatever its operator,
+// except IS NULL.
+//
+// Where the page is silent guestsync chooses:
+//   - Multi-valued attributes ("filtering is not supported for multi-valued
+//     attributes"): a positive operator is true when any value satisfies it;
+//     a negative one (NOT EQUALS, NOT REGEX MATCH, !&) when no value
+//     satisfies its positive form.
+//   - Operator names are matched case-insensitively, with "_" and " "
+//     interchangeable, so EQUALS, NOT_EQUALS, Greater_Than and ENDS WITH
+//     (as the portal, the docs and the Graph API spell them) all work.
+
+// operator evaluates one scoping clause against an attribute's non-empty
+// values (never called with none: that is null, and false).
+type operator func(values []string) bool
+
+type operatorDef struct {
+	name string // canonical spelling, as in Microsoft's list
+	// build checks the clause value and returns the clause function.
+	build func(value string) (operator, error)
+	// needsValue is false for the unary operators (IS NULL, IS TRUE, ...).
+	needsValue bool
+}
+
+func anyValue(f func(string) bool) operator {
+	return func(v []string) bool {
+		for _, s := range v {
+			if f(s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func noValue(f func(string) bool) operator {
+	a := anyValue(f)
+	return func(v []string) bool { return !a(v) }
+}
+
+func fixed(op operator) func(string) (operator, error) {
+	return func(string) (operator, error) { return op, nil }
+}
+
+func integerCompare(orEqual bool) func(string) (operator, error) {
+	return func(value string) (operator, error) {
+		want, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("the value must be an integer, not %q", value)
+		}
+		return anyValue(func(s string) bool {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				return false // "the attribute on the user must be an integer"
+			}
+			return n > want || orEqual && n == want
+		}), nil
+	}
+}
+
+func regexMatch(negate bool) func(string) (operator, error) {
+	return func(value string) (operator, error) {
+		re, err := regexp.Compile(value)
+		if err != nil {
+			return nil, fmt.Errorf("invalid regular expression %q: %v", value, err)
+		}
+		// .NET's Regex.IsMatch finds a match anywhere, as Go's MatchString
+		// does: "([1-9][0-9])" matches any value containing 10 to 99.
+		if negate {
+			return noValue(re.MatchString), nil
+		}
+		return anyValue(re.MatchString), nil
+	}
+}
+
+// operators is Microsoft's documented list, in its order.
+var operators = []operatorDef{
+	// "&: true if the evaluated attribute exists in the input string
+	// value": the clause value contains the attribute's value.
+	{"&", func(value string) (operator, error) {
+		return anyValue(func(s string) bool { return strings.Contains(value, s) }), nil
+	}, true},
+	{"!&", func(value string) (operator, error) {
+		return noValue(func(s string) bool { return strings.Contains(value, s) }), nil
+	}, true},
+	{"ENDS_WITH", func(value string) (operator, error) {
+		return anyValue(func(s string) bool { return strings.HasSuffix(s, value) }), nil
+	}, true},
+	{"EQUALS", func(value string) (operator, error) {
+		return anyValue(func(s string) bool { return s == value }), nil
+	}, true},
+	{"Greater_Than", integerCompare(false), true},
+	{"Greater_Than_OR_EQUALS", integerCompare(true), true},
+	// "Includes: true if the evaluated attribute contains the string value
+	// (case sensitive)", as .NET's String.Contains.
+	{"Includes", func(value string) (operator, error) {
+		return anyValue(func(s string) bool { return strings.Contains(s, value) }), nil
+	}, true},
+	{"IS FALSE", fixed(anyValue(func(s string) bool { return strings.EqualFold(s, "false") })), false},
+	{"IS NOT NULL", fixed(func([]string) bool { return true }), false},
+	{"IS NULL", nil, false}, // handled in inScope: true exactly when null or empty
+	{"IS TRUE", fixed(anyValue(func(s string) bool { return strings.EqualFold(s, "true") })), false},
+	{"NOT EQUALS", func(value string) (operator, error) {
+		return noValue(func(s string) bool { return s == value }), nil
+	}, true},
+	{"NOT REGEX MATCH", regexMatch(true), true},
+	{"REGEX MATCH", regexMatch(false), true},
+}
+
+func operatorKey(name string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(strings.ReplaceAll(name, "_", " ")), " "))
+}
+
+func lookupOperator(name string) (operatorDef, bool) {
+	k := operatorKey(name)
+	for _, op := range operators {
+		if operatorKey(op.name) == k {
+			return op, true
+		}
+	}
+	return operatorDef{}, false
+}
+
+// OperatorNames lists the scoping operators as Microsoft spells them.
+func OperatorNames() []string {
+	out := make([]string, len(operators))
+	for i, op := range operators {
+		out[i] = op.name
+	}
+	sort.Strings(out)
+	return out
+}
 
 // group is a compiled scoping filter; clauses are AND-ed.
 type group struct {
@@ -23,69 +155,38 @@ type group struct {
 type clause struct {
 	attribute string
 	text      string // for reasons: `employeeType EQUALS "Partner"`
+	isNull    bool
 	eval      operator
 }
 
-// compileOperator builds the clause function for an Entra scoping operator
-// name (case-insensitive, as typed in the Entra portal).
-func compileOperator(op, value string) (operator, error) {
-	switch strings.ToUpper(strings.TrimSpace(op)) {
-	case "EQUALS":
-		// Documented: true if the attribute matches the string value
-		// exactly (case-sensitive). A multi-valued attribute matches when
-		// any of its values does.
-		return func(v []string, present bool) bool {
-			return present && anyOf(v, func(s string) bool { return s == value })
-		}, nil
-	case "NOT EQUALS":
-		return func(v []string, present bool) bool {
-			return present && !anyOf(v, func(s string) bool { return s == value })
-		}, nil
-	case "IS NULL":
-		return func(v []string, present bool) bool { return !present || allEmpty(v) }, nil
-	case "IS NOT NULL":
-		return func(v []string, present bool) bool { return present && !allEmpty(v) }, nil
-	case "IS TRUE":
-		return func(v []string, present bool) bool {
-			return present && anyOf(v, func(s string) bool { return strings.EqualFold(s, "true") })
-		}, nil
-	case "IS FALSE":
-		return func(v []string, present bool) bool {
-			return present && anyOf(v, func(s string) bool { return strings.EqualFold(s, "false") })
-		}, nil
-	case "REGEX MATCH", "NOT REGEX MATCH":
-		re, err := regexp.Compile(value)
-		if err != nil {
-			return nil, fmt.Errorf("invalid regular expression %q: %v", value, err)
+// nonEmpty returns the values that are not empty strings: the docs treat
+// null and empty alike ("scoping filters will return false if the value is
+// null / empty").
+func nonEmpty(v []string) []string {
+	for _, s := range v {
+		if s == "" {
+			out := make([]string, 0, len(v))
+			for _, s := range v {
+				if s != "" {
+					out = append(out, s)
+				}
+			}
+			return out
 		}
-		negate := strings.HasPrefix(strings.ToUpper(op), "NOT")
-		return func(v []string, present bool) bool {
-			return present && anyOf(v, re.MatchString) != negate
-		}, nil
 	}
-	return nil, fmt.Errorf("unknown scoping operator %q (this version knows EQUALS, NOT EQUALS, IS NULL, IS NOT NULL, IS TRUE, IS FALSE, REGEX MATCH, NOT REGEX MATCH)", op)
+	return v
 }
 
-func anyOf(values []string, f func(string) bool) bool {
-	for _, v := range values {
-		if f(v) {
-			return true
-		}
+func (c clause) holds(e source.Entry) bool {
+	v := nonEmpty(e.Values(c.attribute))
+	if c.isNull {
+		return len(v) == 0
 	}
-	return false
-}
-
-func allEmpty(values []string) bool {
-	for _, v := range values {
-		if v != "" {
-			return false
-		}
-	}
-	return true
+	return len(v) > 0 && c.eval(v)
 }
 
 // inScope reports whether e passes the scope, and if not, why: the first
-// failing clause of each group. An empty scope takes every entry.
+// failing clause of each filter. An empty scope takes every entry.
 func inScope(groups []group, e source.Entry) (bool, string) {
 	if len(groups) == 0 {
 		return true, ""
@@ -94,9 +195,8 @@ func inScope(groups []group, e source.Entry) (bool, string) {
 	for _, g := range groups {
 		failed := ""
 		for _, c := range g.clauses {
-			v := e.Values(c.attribute)
-			if !c.eval(v, e.Has(c.attribute)) {
-				failed = fmt.Sprintf("%s is false (value %s)", c.text, describe(v, e.Has(c.attribute)))
+			if !c.holds(e) {
+				failed = fmt.Sprintf("%s is false (value %s)", c.text, describe(e.Values(c.attribute), e.Has(c.attribute)))
 				break
 			}
 		}
