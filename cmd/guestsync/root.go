@@ -120,6 +120,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.planCommand(),
 		a.syncCommand(),
 		a.validateCommand(),
+		a.exprCommand(),
 		a.emulatorCommand(),
 	)
 	return root

@@ -15,9 +15,12 @@ func (a *app) validateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [FILE...]",
 		Short: "Check mapping files; needs no directory and no tenant",
-		Long: `Compiles each mapping file and lists every problem as file:line:col: message.
-Without arguments it checks the mapping named in the configuration.
-Exits 0 when every file is valid, 1 otherwise.`,
+		Long: `Compiles each mapping file, runs the tests it embeds, and lists every
+problem and every failed expectation as file:line:col: message (a failed
+test says what it wanted and what the mapping produced). Without arguments
+it checks the mapping named in the configuration. It needs no directory and
+no tenant. Exits 0 when every file is valid and every test passes, 1
+otherwise.`,
 		Example: "  guestsync validate mappings/*.yaml\n  guestsync validate --format json mappings/partner-guest.yaml",
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if format != "text" && format != "json" {
@@ -31,17 +34,23 @@ Exits 0 when every file is valid, 1 otherwise.`,
 				files = []string{c.Mapping.File}
 			}
 			var problems yamlfile.Problems
+			tests := 0
 			for _, f := range files {
-				if _, err := mapping.Load(f); err != nil {
+				m, err := mapping.Load(f)
+				if err != nil {
 					problems = append(problems, yamlfile.AsProblems(f, err)...)
+					continue
 				}
+				tests += m.Tests()
+				problems = append(problems, m.RunTests()...)
 			}
 			if format == "json" {
 				out := struct {
 					Valid    bool              `json:"valid"`
 					Files    []string          `json:"files"`
+					Tests    int               `json:"tests"`
 					Problems yamlfile.Problems `json:"problems"`
-				}{len(problems) == 0, files, problems}
+				}{len(problems) == 0, files, tests, problems}
 				if out.Problems == nil {
 					out.Problems = yamlfile.Problems{}
 				}
@@ -55,7 +64,7 @@ Exits 0 when every file is valid, 1 otherwise.`,
 					fmt.Fprintln(a.out, p.Error())
 				}
 				if len(problems) == 0 {
-					fmt.Fprintf(a.out, "%d mapping file(s) valid\n", len(files))
+					fmt.Fprintf(a.out, "%d mapping file(s) valid, %d embedded test(s) passed\n", len(files), tests)
 				}
 			}
 			if len(problems) > 0 {

@@ -13,12 +13,26 @@ import (
 
 // Mapping is a compiled mapping file, ready to map many entries.
 type Mapping struct {
-	Name   string
-	File   string
-	anchor []string
-	scope  []group
-	flows  []flow
+	Name string
+	File string
+	// Mode is how guests are created: ModeCreate or ModeInvite.
+	Mode     string
+	anchor   []string
+	scope    []group
+	flows    []flow
+	required []string
+	tests    []testCase
 }
+
+// The two ways to create a guest.
+const (
+	// ModeCreate creates an internal guest with POST /users: a UPN in a
+	// verified domain of the tenant and a generated password.
+	ModeCreate = "create"
+	// ModeInvite invites the guest with POST /invitations to the mapped
+	// mail address; Graph assigns the UPN (alias_domain#EXT#@tenant).
+	ModeInvite = "invite"
+)
 
 // defaultAnchor is Entra Connect's source anchor rule: ms-DS-ConsistencyGuid
 // when it is set, else objectGUID.
@@ -125,6 +139,21 @@ func (c *compiler) compile(f file) *Mapping {
 	if len(m.anchor) == 0 {
 		m.anchor = defaultAnchor
 	}
+	switch f.Mode {
+	case "", ModeCreate:
+		m.Mode = ModeCreate
+		for _, p := range guest.Properties() {
+			if p.RequiredOnCreate {
+				m.required = append(m.required, p.Name)
+			}
+		}
+	case ModeInvite:
+		m.Mode = ModeInvite
+		// POST /invitations requires invitedUserEmailAddress: the mail.
+		m.required = []string{"mail"}
+	default:
+		c.problem([]any{"mode"}, "mode must be %s or %s, not %q", ModeCreate, ModeInvite, f.Mode)
+	}
 	for i, a := range f.Anchor.Attributes {
 		if strings.TrimSpace(a) == "" {
 			c.problem([]any{"anchor", "attributes", i}, "empty attribute name")
@@ -177,11 +206,23 @@ func (c *compiler) compile(f file) *Mapping {
 			m.flows = append(m.flows, fl)
 		}
 	}
-	for _, p := range guest.Properties() {
-		if _, ok := seen[p.Name]; p.RequiredOnCreate && !ok {
-			c.problem([]any{"flows"}, "no flow produces %s, which Graph requires to create a user", p.Name)
+	for _, name := range m.required {
+		if _, ok := seen[name]; !ok {
+			what := "Graph requires to create a user"
+			if m.Mode == ModeInvite {
+				what = "an invitation is sent to"
+			}
+			c.problem([]any{"flows"}, "no flow produces %s, which %s", name, what)
 		}
 	}
+	if m.Mode == ModeInvite {
+		for _, name := range []string{"userPrincipalName", "mailNickname"} {
+			if i, ok := seen[name]; ok {
+				c.problem([]any{"flows", i, "target"}, "in invite mode Graph assigns %s to the invited guest; remove this flow", name)
+			}
+		}
+	}
+	m.tests = c.compileTests(f.Tests)
 	return m
 }
 

@@ -32,7 +32,7 @@ func (e entryEnv) Attribute(name string) ([]string, bool) {
 
 // compileExpression compiles a flow's expression, reporting its errors at
 // their position in the mapping file.
-func (c *compiler) compileExpression(i int, src string) (func(source.Entry) (outcome, error), bool) {
+func (c *compiler) compileExpression(i int, src string) (evalFunc, bool) {
 	x, err := expr.Compile(src)
 	if err != nil {
 		node := child(child(child(c.doc, "flows"), i), "expression")
@@ -60,8 +60,8 @@ func (c *compiler) compileExpression(i int, src string) (func(source.Entry) (out
 		}
 		return nil, false
 	}
-	return func(e source.Entry) (outcome, error) {
-		v, err := x.Eval(entryEnv(e))
+	return func(e source.Entry, ev *expr.Evaluator) (outcome, error) {
+		v, err := ev.Eval(x, entryEnv(e))
 		if err != nil {
 			return outcome{}, err
 		}

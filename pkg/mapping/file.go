@@ -6,6 +6,8 @@
 // mapping is compiled once and then applied to many entries.
 package mapping
 
+import "gopkg.in/yaml.v3"
+
 // FormatVersion is the mapping file format this build reads.
 const FormatVersion = 1
 
@@ -14,9 +16,11 @@ type file struct {
 	Version     int         `yaml:"version"`
 	Name        string      `yaml:"name"`
 	Description string      `yaml:"description"`
+	Mode        string      `yaml:"mode"`
 	Anchor      fileAnchor  `yaml:"anchor"`
 	Scope       []fileGroup `yaml:"scope"`
 	Flows       []fileFlow  `yaml:"flows"`
+	Tests       []fileTest  `yaml:"tests"`
 }
 
 // fileAnchor names the source attributes that become onPremisesImmutableId,
@@ -47,4 +51,48 @@ type fileFlow struct {
 	Expression    string  `yaml:"expression"`
 	Apply         string  `yaml:"apply"`
 	DefaultIfNull *string `yaml:"defaultIfNull"`
+}
+
+// fileTest is one test embedded in a mapping file: an entry and what the
+// mapping must make of it.
+type fileTest struct {
+	Name       string                `yaml:"name"`
+	DN         string                `yaml:"dn"`
+	Attributes map[string]testValues `yaml:"attributes"`
+	// Now fixes the clock (RFC 3339) for Now and the date functions.
+	Now string `yaml:"now"`
+	// Taken lists values already used in the tenant, per property, for
+	// SelectUniqueValue.
+	Taken  map[string][]string `yaml:"taken"`
+	Expect fileExpect          `yaml:"expect"`
+}
+
+type fileExpect struct {
+	OutOfScope bool   `yaml:"outOfScope"`
+	Error      string `yaml:"error"`
+	Anchor     string `yaml:"anchor"`
+	// Properties are compared one by one; a property given as null (~)
+	// must not be set.
+	Properties map[string]*string `yaml:"properties"`
+}
+
+// testValues is an attribute's values in a test: one scalar or a list.
+// Binary values are written with YAML's !!binary tag (base64).
+type testValues []string
+
+func (v *testValues) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var s string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*v = testValues{s}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*v = list
+	return nil
 }

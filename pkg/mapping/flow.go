@@ -4,8 +4,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/guestsync/guestsync/pkg/mapping/expr"
 
 	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -27,11 +31,26 @@ type flow struct {
 	property      guest.Property
 	createOnly    bool
 	defaultIfNull *string
-	eval          func(source.Entry) (outcome, error)
+	eval          evalFunc
 }
 
-func directValue(attr string) func(source.Entry) (outcome, error) {
-	return func(e source.Entry) (outcome, error) {
+// evalFunc computes a flow's value for an entry; ev carries the clock and
+// randomness (and, for expressions, the uniqueness check).
+type evalFunc func(e source.Entry, ev *expr.Evaluator) (outcome, error)
+
+// Options are what mapping needs from the outside world. The zero value
+// uses the system clock and crypto/rand and treats every value as unused in
+// the tenant.
+type Options struct {
+	Now  func() time.Time
+	Rand io.Reader
+	// Taken reports whether value is already used for the Graph property
+	// in the tenant; SelectUniqueValue skips such candidates.
+	Taken func(property, value string) (bool, error)
+}
+
+func directValue(attr string) evalFunc {
+	return func(e source.Entry, _ *expr.Evaluator) (outcome, error) {
 		v := e.Values(attr)
 		if v == nil {
 			return outcome{null: true}, nil
@@ -40,8 +59,8 @@ func directValue(attr string) func(source.Entry) (outcome, error) {
 	}
 }
 
-func constantValue(s string) func(source.Entry) (outcome, error) {
-	return func(source.Entry) (outcome, error) { return outcome{values: []string{s}}, nil }
+func constantValue(s string) evalFunc {
+	return func(source.Entry, *expr.Evaluator) (outcome, error) { return outcome{values: []string{s}}, nil }
 }
 
 // Result is what mapping one entry produced.
@@ -55,8 +74,13 @@ type Result struct {
 	Err error
 }
 
-// Map applies the mapping to one entry.
+// Map applies the mapping to one entry with the default Options.
 func (m *Mapping) Map(e source.Entry) Result {
+	return m.MapWith(e, Options{})
+}
+
+// MapWith applies the mapping to one entry.
+func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 	if ok, why := inScope(m.scope, e); !ok {
 		return Result{Reason: why}
 	}
@@ -68,7 +92,8 @@ func (m *Mapping) Map(e source.Entry) Result {
 	}
 	g.Anchor = anchor
 	for _, f := range m.flows {
-		v, err := f.apply(e)
+		ev := expr.Evaluator{Now: o.Now, Rand: o.Rand}
+		v, err := f.apply(e, &ev)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.target, err))
 			continue
@@ -81,9 +106,9 @@ func (m *Mapping) Map(e source.Entry) Result {
 			g.CreateOnly = append(g.CreateOnly, f.target)
 		}
 	}
-	for _, p := range guest.Properties() {
-		if _, ok := g.Properties[p.Name]; p.RequiredOnCreate && !ok && len(errs) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no value, and Graph requires one to create a user", p.Name))
+	for _, name := range m.required {
+		if _, ok := g.Properties[name]; !ok && len(errs) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no value, and the guest cannot be created without one", name))
 		}
 	}
 	return Result{InScope: true, Guest: g, Err: errors.Join(errs...)}
@@ -91,8 +116,8 @@ func (m *Mapping) Map(e source.Entry) Result {
 
 // apply evaluates the flow and checks the value against the property's
 // documented type and length. nil means "do not set this property".
-func (f flow) apply(e source.Entry) (*string, error) {
-	out, err := f.eval(e)
+func (f flow) apply(e source.Entry, ev *expr.Evaluator) (*string, error) {
+	out, err := f.eval(e, ev)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 package mapping
 
 import (
-	"flag"
 	"encoding/base64"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,7 +108,7 @@ func TestShippedMappingEdgeCases(t *testing.T) {
 			check: func(t *testing.T, r Result) { assert.Equal(t, "iVfJ8+GsVEmsXWuu0urJAg==", r.Guest.Anchor) }},
 		{name: "no anchor", entry: partner(set("objectGUID")), inScope: true, errHas: "anchor: the entry has none of ms-DS-ConsistencyGuid, objectGUID"},
 		{name: "anchor of the wrong size", entry: partner(set("objectGUID", "short")), inScope: true, errHas: "neither a 16-byte binary GUID nor a UUID string"},
-		{name: "missing required property", entry: partner(set("sAMAccountName")), inScope: true, errHas: "mailNickname: no value, and Graph requires one"},
+		{name: "missing required property", entry: partner(set("sAMAccountName")), inScope: true, errHas: "mailNickname: no value, and the guest cannot be created without one"},
 		{name: "too long for Graph", entry: partner(set("company", strings.Repeat("x", 65))), inScope: true, errHas: "companyName: value is 65 characters; Graph allows at most 64"},
 		{name: "multi-valued into a single-valued property", entry: partner(set("mail", "a@x.com", "b@x.com")), inScope: true, errHas: `mail: 2 values ("a@x.com", "b@x.com")`},
 		{name: "every failing flow is reported", entry: partner(set("company", strings.Repeat("x", 65)), set("title", strings.Repeat("y", 129))), inScope: true, errHas: "jobTitle: value is 129"},
