@@ -13,12 +13,13 @@ import (
 )
 
 // entryEnv lets expressions read an entry's attributes, case-insensitively
-// as LDAP names are.
-type entryEnv source.Entry
+// as LDAP names are. It is a pointer in the Env interface so that building
+// it once per entry costs one small allocation, not one per flow.
+type entryEnv struct{ source.Entry }
 
-func (e entryEnv) Attribute(name string) ([]string, bool) {
-	v := source.Entry(e).Values(name)
-	if v == nil && !source.Entry(e).Has(name) {
+func (e *entryEnv) Attribute(name string) ([]string, bool) {
+	v := e.Values(name)
+	if v == nil && !e.Has(name) {
 		// [dn] is the entry's DN, as in Entra's documented
 		// DNComponent([dn], 1), unless the directory has an attribute
 		// of that name.
@@ -60,16 +61,19 @@ func (c *compiler) compileExpression(i int, src string) (evalFunc, bool) {
 		}
 		return nil, false
 	}
-	return func(e source.Entry, ev *expr.Evaluator) (outcome, error) {
-		v, err := ev.Eval(x, entryEnv(e))
-		if err != nil {
+	return func(_ source.Entry, env expr.Env, ev *expr.Evaluator) (outcome, error) {
+		v, err := ev.Eval(x, env)
+		switch {
+		case err != nil:
 			return outcome{}, err
-		}
-		if v.Ignored() {
+		case v.Ignored():
 			return outcome{ignore: true}, nil
-		}
-		if v.IsNull() {
+		case v.IsNull():
 			return outcome{null: true}, nil
+		case !v.IsMulti():
+			if s, ok := v.Text(); ok {
+				return outcome{single: s, hasSingle: true}, nil
+			}
 		}
 		return outcome{values: v.Strings()}, nil
 	}, true

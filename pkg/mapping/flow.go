@@ -17,7 +17,11 @@ import (
 
 // outcome is what a flow produced for one entry.
 type outcome struct {
-	values []string
+	// single holds a single-valued result without allocating a slice;
+	// values holds the rest.
+	single    string
+	hasSingle bool
+	values    []string
 	// null means the flow produced no value at all (a missing attribute,
 	// an expression that returned Null).
 	null bool
@@ -34,9 +38,9 @@ type flow struct {
 	eval          evalFunc
 }
 
-// evalFunc computes a flow's value for an entry; ev carries the clock and
-// randomness (and, for expressions, the uniqueness check).
-type evalFunc func(e source.Entry, ev *expr.Evaluator) (outcome, error)
+// evalFunc computes a flow's value for an entry; env reads the entry's
+// attributes for expressions, ev carries the clock and randomness.
+type evalFunc func(e source.Entry, env expr.Env, ev *expr.Evaluator) (outcome, error)
 
 // Options are what mapping needs from the outside world. The zero value
 // uses the system clock and crypto/rand and treats every value as unused in
@@ -50,7 +54,7 @@ type Options struct {
 }
 
 func directValue(attr string) evalFunc {
-	return func(e source.Entry, _ *expr.Evaluator) (outcome, error) {
+	return func(e source.Entry, _ expr.Env, _ *expr.Evaluator) (outcome, error) {
 		v := e.Values(attr)
 		if v == nil {
 			return outcome{null: true}, nil
@@ -60,7 +64,9 @@ func directValue(attr string) evalFunc {
 }
 
 func constantValue(s string) evalFunc {
-	return func(source.Entry, *expr.Evaluator) (outcome, error) { return outcome{values: []string{s}}, nil }
+	return func(source.Entry, expr.Env, *expr.Evaluator) (outcome, error) {
+		return outcome{single: s, hasSingle: true}, nil
+	}
 }
 
 // Result is what mapping one entry produced.
@@ -91,17 +97,19 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 		errs = append(errs, err)
 	}
 	g.Anchor = anchor
-	for _, f := range m.flows {
-		ev := expr.Evaluator{Now: o.Now, Rand: o.Rand}
-		v, err := f.apply(e, &ev)
+	ev := &expr.Evaluator{Now: o.Now, Rand: o.Rand}
+	env := &entryEnv{Entry: e}
+	for i := range m.flows {
+		f := &m.flows[i]
+		v, set, err := f.apply(e, env, ev)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.target, err))
 			continue
 		}
-		if v == nil {
+		if !set {
 			continue
 		}
-		g.Properties[f.target] = *v
+		g.Properties[f.target] = v
 		if f.createOnly {
 			g.CreateOnly = append(g.CreateOnly, f.target)
 		}
@@ -115,27 +123,29 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 }
 
 // apply evaluates the flow and checks the value against the property's
-// documented type and length. nil means "do not set this property".
-func (f flow) apply(e source.Entry, ev *expr.Evaluator) (*string, error) {
-	out, err := f.eval(e, ev)
+// documented type and length. set is false for "do not set this property".
+func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string, set bool, err error) {
+	out, err := f.eval(e, env, ev)
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
-	if out.ignore {
-		return nil, nil
-	}
-	if out.null || len(out.values) == 0 {
+	switch {
+	case out.ignore:
+		return "", false, nil
+	case out.hasSingle:
+		v = out.single
+	case out.null || len(out.values) == 0:
 		if f.defaultIfNull == nil {
-			return nil, nil
+			return "", false, nil
 		}
-		out.values = []string{*f.defaultIfNull}
+		v = *f.defaultIfNull
+	case len(out.values) > 1:
+		return "", false, fmt.Errorf("%d values (%s), but the property takes one", len(out.values), strings.Join(quoteAll(out.values), ", "))
+	default:
+		v = out.values[0]
 	}
-	if len(out.values) > 1 {
-		return nil, fmt.Errorf("%d values (%s), but the property takes one", len(out.values), strings.Join(quoteAll(out.values), ", "))
-	}
-	v := out.values[0]
 	if !utf8.ValidString(v) {
-		return nil, fmt.Errorf("value is not valid UTF-8 text (%q)", v)
+		return "", false, fmt.Errorf("value is not valid UTF-8 text (%q)", v)
 	}
 	switch f.property.Kind {
 	case guest.Bool:
@@ -145,14 +155,17 @@ func (f flow) apply(e source.Entry, ev *expr.Evaluator) (*string, error) {
 		case "false", "0":
 			v = "false"
 		default:
-			return nil, fmt.Errorf("%q is not a boolean (True or False)", v)
+			return "", false, fmt.Errorf("%q is not a boolean (True or False)", v)
 		}
 	default:
-		if n := utf8.RuneCountInString(v); f.property.MaxLength > 0 && n > f.property.MaxLength {
-			return nil, fmt.Errorf("value is %d characters; Graph allows at most %d", n, f.property.MaxLength)
+		if f.property.MaxLength > 0 && len(v) > f.property.MaxLength {
+			// Only long byte strings can be too long in characters.
+			if n := utf8.RuneCountInString(v); n > f.property.MaxLength {
+				return "", false, fmt.Errorf("value is %d characters; Graph allows at most %d", n, f.property.MaxLength)
+			}
 		}
 	}
-	return &v, nil
+	return v, true, nil
 }
 
 func quoteAll(vs []string) []string {

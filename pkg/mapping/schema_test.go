@@ -1,0 +1,82 @@
+package mapping
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var schemaPath = filepath.Join("..", "..", "mappings", "schema.json")
+
+// TestSchemaFileIsCurrent keeps mappings/schema.json equal to what the code
+// generates; run `go test ./pkg/mapping -update` after changing the format.
+func TestSchemaFileIsCurrent(t *testing.T) {
+	t.Parallel()
+	want, err := JSONSchema()
+	require.NoError(t, err)
+	if *update {
+		require.NoError(t, os.WriteFile(schemaPath, want, 0o644))
+	}
+	got, err := os.ReadFile(schemaPath)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got), "mappings/schema.json is stale: go test ./pkg/mapping -update")
+}
+
+// TestSchemaCoversEveryKey walks the Go types the decoder accepts and the
+// schema side by side: a key added to one and not the other fails here.
+func TestSchemaCoversEveryKey(t *testing.T) {
+	t.Parallel()
+	raw, err := JSONSchema()
+	require.NoError(t, err)
+	var schema map[string]any
+	require.NoError(t, json.Unmarshal(raw, &schema))
+	var walk func(t reflect.Type, s map[string]any, path string)
+	walk = func(rt reflect.Type, s map[string]any, path string) {
+		for rt.Kind() == reflect.Pointer || rt.Kind() == reflect.Slice {
+			rt = rt.Elem()
+			if items, ok := s["items"].(map[string]any); ok {
+				s = items
+			}
+		}
+		if rt.Kind() != reflect.Struct {
+			return
+		}
+		props, _ := s["properties"].(map[string]any)
+		assert.Equal(t, false, s["additionalProperties"], "%s: unknown keys must be refused", path)
+		fields := map[string]bool{}
+		for i := 0; i < rt.NumField(); i++ {
+			f := rt.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			fields[name] = true
+			sub, ok := props[name].(map[string]any)
+			if !assert.True(t, ok, "%s.%s is accepted by the decoder but missing from the schema", path, name) {
+				continue
+			}
+			assert.NotEmpty(t, sub["description"], "%s.%s has no description", path, name)
+			walk(f.Type, sub, path+"."+name)
+		}
+		for name := range props {
+			assert.True(t, fields[name], "%s.%s is in the schema but the decoder refuses it", path, name)
+		}
+	}
+	walk(reflect.TypeOf(file{}), schema, "mapping")
+}
+
+// TestSchemaEnumsMatchTheCompiler checks that every operator the schema
+// offers is one the compiler accepts.
+func TestSchemaEnumsMatchTheCompiler(t *testing.T) {
+	t.Parallel()
+	raw, err := JSONSchema()
+	require.NoError(t, err)
+	for _, op := range OperatorNames() {
+		_, ok := lookupOperator(op)
+		assert.True(t, ok, op)
+		assert.Contains(t, string(raw), `"`+op+`"`)
+	}
+}
