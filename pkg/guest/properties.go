@@ -33,7 +33,7 @@ var properties = []Property{
 	{Name: "department", MaxLength: 64},
 	{Name: "displayName", MaxLength: 256, RequiredOnCreate: true},
 	{Name: "employeeId", MaxLength: 16},
-	{Name: "employeeType", MaxLength: 64},
+	{Name: "employeeType"}, // no documented maximum
 	{Name: "givenName", MaxLength: 64},
 	{Name: "jobTitle", MaxLength: 128},
 	{Name: "mail"},
