@@ -88,4 +88,11 @@ graph: {url: %q, auth: emulator}
 	assert.Equal(t, writes, sim.Stats().Writes)
 	assert.Contains(t, stderr, "ldapsearch", "the search is logged as a runnable ldapsearch command")
 	assert.NotContains(t, stderr, s["PASSWORD"], "not even at debug level")
+
+	// source dump sees what the reader sees, with any key overridden from
+	// the environment.
+	env["GUESTSYNC_LDAP_FILTER"] = "(employeeType=Partner)"
+	code, out, stderr = guestsync(t, env, "source", "dump", "--config", path, "--format", "count")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, want+"\n", out)
 }

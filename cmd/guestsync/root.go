@@ -121,6 +121,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.syncCommand(),
 		a.validateCommand(),
 		a.exprCommand(),
+		a.sourceCommand(),
 		a.emulatorCommand(),
 	)
 	return root

@@ -1,9 +1,11 @@
 package source
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEntryLookupIsCaseInsensitive(t *testing.T) {
@@ -23,4 +25,22 @@ func TestEntryLookupIsCaseInsensitive(t *testing.T) {
 	assert.False(t, e.Has("sn"))
 	assert.Nil(t, e.Values("sn"))
 	assert.Equal(t, []string{"mail", "objectGUID"}, e.Names())
+}
+
+func TestEntryJSONIsLossless(t *testing.T) {
+	t.Parallel()
+	e := Entry{DN: "CN=Zoë,OU=Partners", Attributes: map[string][]string{
+		"objectGUID": {"\x89W\xc9\xf3\xe1\xacTI\xac]k\xae\xd2\xea\xc9\x02"},
+		"givenName":  {"Zoë"},
+		"otherMails": {"a@x", "b@y"},
+	}}
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"objectGUID":[{"base64":"iVfJ8+GsVEmsXWuu0urJAg=="}]`)
+	assert.Contains(t, string(b), `"givenName":["Zoë"]`)
+	var back Entry
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, e, back)
+
+	assert.ErrorContains(t, json.Unmarshal([]byte(`{"dn":"x","attributes":{"a":[7]}}`), &back), `attribute a: value 1 is neither a string nor {"base64": ...}`)
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/source/ldif"
+)
+
+func (a *app) sourceCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "source",
+		Short:   "Inspect the directory source",
+		Example: "  guestsync source dump --format count",
+	}
+	cmd.AddCommand(a.sourceDumpCommand())
+	return cmd
+}
+
+func (a *app) sourceDumpCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "dump",
+		Short: "Print the entries guestsync reads, before mapping",
+		Long: `Reads the configured source (LDAP search base, filter and scope, or LDIF
+file) exactly as a sync would and prints every entry it returns, before any
+mapping: the first thing to look at when a partner is missing or a value is
+wrong. It writes nothing anywhere.
+
+Formats: ldif (RFC 2849; binary values base64-encoded), json (one JSON object
+per line; binary values as {"base64": "..."}), count (the number of entries
+on one line).`,
+		Example: "  guestsync source dump --config /etc/guestsync/guestsync.yaml | less\n  guestsync source dump --format json | jq -r .dn\n  guestsync source dump --format count",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var write func(source.Entry) error
+			var flush func() error
+			switch format {
+			case "ldif":
+				w := ldif.NewWriter(a.out)
+				write, flush = w.Write, w.Flush
+			case "json":
+				enc := json.NewEncoder(a.out)
+				enc.SetEscapeHTML(false)
+				write, flush = func(e source.Entry) error { return enc.Encode(e) }, func() error { return nil }
+			case "count":
+				write, flush = func(source.Entry) error { return nil }, func() error { return nil }
+			default:
+				return withCode(exitUsage, fmt.Errorf("--format must be ldif, json or count, not %q", format))
+			}
+			c, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			src, err := newSource(c, a.logger())
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			res, err := src.Read(contextOf(cmd), write)
+			if ferr := flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return withCode(exitFailed, fmt.Errorf("read source (%d entries before the error): %w", res.Entries, err))
+			}
+			if !res.Complete {
+				return withCode(exitFailed, fmt.Errorf("the read was incomplete after %d entries", res.Entries))
+			}
+			if format == "count" {
+				fmt.Fprintln(a.out, res.Entries)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "ldif", "output format: ldif, json or count")
+	return cmd
+}

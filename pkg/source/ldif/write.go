@@ -1,0 +1,80 @@
+package ldif
+
+import (
+	"bufio"
+	"encoding/base64"
+	"io"
+	"strings"
+
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+// lineWidth is where Writer folds long lines, as ldapsearch does.
+const lineWidth = 76
+
+// Writer writes entries as LDIF (RFC 2849) that Parse, ldapadd and ldifde
+// read back unchanged: values that are not SAFE-STRINGs (binary, non-ASCII,
+// leading space, colon or "<", trailing space) are base64-encoded, and
+// long lines are folded.
+type Writer struct {
+	w       *bufio.Writer
+	written int
+}
+
+// NewWriter starts an LDIF stream with its version line.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: bufio.NewWriter(w)}
+}
+
+// Write writes one entry, attributes in a stable order.
+func (lw *Writer) Write(e source.Entry) error {
+	if lw.written == 0 {
+		lw.w.WriteString("version: 1\n")
+	}
+	lw.written++
+	lw.w.WriteString("\n")
+	lw.line("dn", e.DN)
+	for _, name := range e.Names() {
+		for _, v := range e.Attributes[name] {
+			lw.line(name, v)
+		}
+	}
+	return nil
+}
+
+// Flush writes what is buffered.
+func (lw *Writer) Flush() error { return lw.w.Flush() }
+
+func (lw *Writer) line(name, value string) {
+	var l string
+	if safe(value) {
+		l = name + ": " + value
+	} else {
+		l = name + ":: " + base64.StdEncoding.EncodeToString([]byte(value))
+	}
+	for len(l) > lineWidth {
+		lw.w.WriteString(l[:lineWidth])
+		lw.w.WriteString("\n ")
+		l = l[lineWidth:]
+	}
+	lw.w.WriteString(l)
+	lw.w.WriteString("\n")
+}
+
+// safe reports whether v is an RFC 2849 SAFE-STRING that can be written
+// as is (and ends without a space, which readers may strip).
+func safe(v string) bool {
+	if v == "" {
+		return true
+	}
+	if strings.ContainsAny(v[:1], " :<") || strings.HasSuffix(v, " ") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == 0 || c == '\n' || c == '\r' || c > 0x7f {
+			return false
+		}
+	}
+	return true
+}
