@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/source/ad"
 	"github.com/guestsync/guestsync/pkg/source/ldif"
 )
 
@@ -32,7 +33,11 @@ wrong. It writes nothing anywhere.
 
 Formats: ldif (RFC 2849; binary values base64-encoded), json (one JSON object
 per line; binary values as {"base64": "..."}), count (the number of entries
-on one line).`,
+on one line). Active Directory values that are not readable as stored
+(objectGUID, objectSid, userAccountControl, accountExpires, pwdLastSet,
+whenChanged, ...) are decoded alongside: as comments in LDIF, in a
+"decoded" list in JSON; so are values that cannot be decoded, and text
+values that are not valid UTF-8.`,
 		Example: "  guestsync source dump --config /etc/guestsync/guestsync.yaml | less\n  guestsync source dump --format json | jq -r .dn\n  guestsync source dump --format count",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,11 +46,23 @@ on one line).`,
 			switch format {
 			case "ldif":
 				w := ldif.NewWriter(a.out)
-				write, flush = w.Write, w.Flush
+				write = func(e source.Entry) error {
+					if err := w.Write(e); err != nil {
+						return err
+					}
+					for _, n := range ad.Describe(e) {
+						w.Comment(noteText(n))
+					}
+					return nil
+				}
+				flush = w.Flush
 			case "json":
 				enc := json.NewEncoder(a.out)
 				enc.SetEscapeHTML(false)
-				write, flush = func(e source.Entry) error { return enc.Encode(e) }, func() error { return nil }
+				write = func(e source.Entry) error {
+					return enc.Encode(dumpRecord{e, ad.Describe(e)})
+				}
+				flush = func() error { return nil }
 			case "count":
 				write, flush = func(source.Entry) error { return nil }, func() error { return nil }
 			default:
@@ -77,4 +94,33 @@ on one line).`,
 	}
 	cmd.Flags().StringVar(&format, "format", "ldif", "output format: ldif, json or count")
 	return cmd
+}
+
+func noteText(n ad.Note) string {
+	if n.Problem != "" {
+		return n.Attribute + ": cannot decode: " + n.Problem
+	}
+	return n.Attribute + ": " + n.Text
+}
+
+// dumpRecord is an entry with its decoded AD values, for --format json.
+type dumpRecord struct {
+	entry   source.Entry
+	decoded []ad.Note
+}
+
+// MarshalJSON writes the entry's own (lossless) JSON plus "decoded".
+func (d dumpRecord) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(d.entry)
+	if err != nil || len(d.decoded) == 0 {
+		return b, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	if fields["decoded"], err = json.Marshal(d.decoded); err != nil {
+		return nil, err
+	}
+	return json.Marshal(fields)
 }

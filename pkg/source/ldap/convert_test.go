@@ -1,12 +1,16 @@
 package ldap
 
 import (
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/source"
 )
 
 func TestToEntryKeepsBinaryValues(t *testing.T) {
@@ -40,4 +44,18 @@ func deadAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
+}
+
+func TestUndecodableTextIsReportedPerEntry(t *testing.T) {
+	t.Parallel()
+	var logged strings.Builder
+	r := &Reader{log: slog.New(slog.NewTextHandler(&logged, nil))}
+	r.reportUndecodable(source.Entry{DN: "CN=ok", Attributes: map[string][]string{
+		"objectGUID": {"\xff\xfe binary is fine"}, "mail": {"a@x"},
+	}})
+	assert.Empty(t, logged.String(), "binary attributes and valid text are not reported")
+	r.reportUndecodable(source.Entry{DN: "CN=Broken Latin-1,OU=Partners", Attributes: map[string][]string{
+		"sn": {"M\xfcller"}, "title": {"ok", "Gesch\xe4ftsf\xfchrer"}, "mail": {"a@x"},
+	}})
+	assert.Contains(t, logged.String(), `level=WARN msg="values that are not valid UTF-8 text" dn="CN=Broken Latin-1,OU=Partners" attributes=sn,title`)
 }

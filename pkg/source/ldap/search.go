@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/source/ad"
 )
 
 // responseBuffer is how many results go-ldap may read ahead of fn. Memory
@@ -98,6 +102,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 		switch {
 		case resp.Entry() != nil:
 			e := toEntry(resp.Entry())
+			r.reportUndecodable(e)
 			if err := fn(e); err != nil {
 				return nil, &callbackError{fmt.Errorf("entry %q: %w", e.DN, err)}
 			}
@@ -149,6 +154,28 @@ func (r *Reader) explainSearch(ctx context.Context, err error, st pageStats) err
 		return fmt.Errorf("the server referred the whole search elsewhere: point url at a server that holds %q: %w", r.cfg.BaseDN, err)
 	}
 	return err
+}
+
+// reportUndecodable warns, once per entry, about text attributes whose
+// values are not valid UTF-8: the entry is still passed on with the exact
+// bytes, and a mapping that uses such a value fails for that entry alone.
+func (r *Reader) reportUndecodable(e source.Entry) {
+	var bad []string
+	for name, values := range e.Attributes {
+		if ad.IsBinary(name) {
+			continue
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				bad = append(bad, name)
+				break
+			}
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		r.log.Warn("values that are not valid UTF-8 text", "dn", e.DN, "attributes", strings.Join(bad, ","))
+	}
 }
 
 // toEntry converts with ByteValues, so that binary values such as

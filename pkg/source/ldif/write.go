@@ -42,6 +42,14 @@ func (lw *Writer) Write(e source.Entry) error {
 	return nil
 }
 
+// Comment writes a comment line ("# text") into the current entry, as
+// ldapsearch does; readers ignore it.
+func (lw *Writer) Comment(text string) {
+	lw.w.WriteString("# ")
+	lw.w.WriteString(strings.ReplaceAll(text, "\n", " "))
+	lw.w.WriteString("\n")
+}
+
 // Flush writes what is buffered.
 func (lw *Writer) Flush() error { return lw.w.Flush() }
 
