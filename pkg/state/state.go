@@ -1,0 +1,107 @@
+// Package state keeps what guestsync remembers between runs (source
+// watermarks such as AD DirSync cookies, entry counts for the "the source
+// suddenly shrank" guard) in one JSON file, written atomically so that a
+// run killed at any moment leaves either the old file or the new one, never
+// half of one; and it holds the lock that keeps two runs off the same state.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FormatVersion is the state file format this build reads and writes.
+const FormatVersion = 1
+
+// State is the content of the state file.
+type State struct {
+	Version int `json:"version"`
+	// Sources is keyed by a source's identity (see source key functions):
+	// a changed URL, base or filter starts from a full read.
+	Sources map[string]Source `json:"sources,omitempty"`
+}
+
+// Source is what is remembered about one directory source.
+type Source struct {
+	// Watermark is the reader's opaque position for the next incremental
+	// read (a DirSync cookie, a highest USN, an entryCSN).
+	Watermark string `json:"watermark,omitempty"`
+	// Entries is how many entries the last complete read returned.
+	Entries int `json:"entries"`
+	// FullReadAt is when the last complete full read finished.
+	FullReadAt time.Time `json:"fullReadAt,omitzero"`
+}
+
+// Load reads the state file; a missing file is an empty state (first run).
+func Load(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{Version: FormatVersion, Sources: map[string]Source{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged (%v): move it aside to start with a full read", path, err)
+	}
+	if s.Version != FormatVersion {
+		return nil, fmt.Errorf("state file %s has version %d; this build reads version %d", path, s.Version, FormatVersion)
+	}
+	if s.Sources == nil {
+		s.Sources = map[string]Source{}
+	}
+	return &s, nil
+}
+
+// Save writes the state atomically: a temporary file in the same folder,
+// fsync, rename over the old file, fsync of the folder. The file is
+// readable by its owner only: watermarks reveal directory structure.
+func (s *State) Save(path string) error {
+	s.Version = FormatVersion
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteAtomic(path, append(data, '\n'), 0o600)
+}
+
+// WriteAtomic replaces path with data so that readers and crashes see
+// either the old content or the new, never a mix.
+func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: fsync: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// The rename is durable only once the folder is synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

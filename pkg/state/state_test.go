@@ -1,0 +1,110 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadMissingIsEmpty(t *testing.T) {
+	t.Parallel()
+	s, err := Load(filepath.Join(t.TempDir(), "state.json"))
+	require.NoError(t, err)
+	assert.Equal(t, FormatVersion, s.Version)
+	assert.Empty(t, s.Sources)
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	s := &State{Sources: map[string]Source{
+		"ldaps://dc1/OU=Partners": {Watermark: "AQIDBA==", Entries: 5000, FullReadAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)},
+	}}
+	require.NoError(t, s.Save(path))
+	back, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, s, back)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".state.json.tmp-*"))
+	assert.Empty(t, left, "no temporary file is left behind")
+}
+
+func TestDamagedStateIsAnErrorNotAnEmptyState(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"version":1,"sources":{`), 0o600))
+	_, err := Load(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is damaged")
+	require.NoError(t, os.WriteFile(path, []byte(`{"version":9}`), 0o600))
+	_, err = Load(path)
+	assert.ErrorContains(t, err, "has version 9")
+}
+
+func TestWriteAtomicReplacesWholeFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, WriteAtomic(path, []byte("old content that is long"), 0o600))
+	require.NoError(t, WriteAtomic(path, []byte("new"), 0o600))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(b))
+	assert.Error(t, WriteAtomic(filepath.Join(t.TempDir(), "missing", "f"), []byte("x"), 0o600))
+}
+
+func TestLockIsExclusive(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	l, err := Acquire(path)
+	require.NoError(t, err)
+	_, err = Acquire(path)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrLocked))
+	assert.Contains(t, err.Error(), "pid "+strconv.Itoa(os.Getpid()))
+	require.NoError(t, l.Release())
+	l2, err := Acquire(path)
+	require.NoError(t, err, "free again after release")
+	require.NoError(t, l2.Release())
+	require.NoError(t, l2.Release(), "releasing twice is harmless")
+}
+
+// TestLockDiesWithItsProcess holds the lock in a child process, kills it,
+// and takes the lock: a killed run leaves no stale lock.
+func TestLockDiesWithItsProcess(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("flock(1) not installed")
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	// --close: the lock is held by flock itself, not inherited by sleep,
+	// so killing flock is killing the lock holder.
+	cmd := exec.Command("flock", "--exclusive", "--close", path+".lock", "sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := Acquire(path)
+		if errors.Is(err, ErrLocked) {
+			break // the child holds it
+		}
+		require.NoError(t, err)
+		require.NoError(t, l.Release()) // the child has not started yet
+		require.True(t, time.Now().Before(deadline), "child never took the lock")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)) // flock and its sleep
+	cmd.Wait()
+	l, err := Acquire(path)
+	require.NoError(t, err)
+	require.NoError(t, l.Release())
+}
