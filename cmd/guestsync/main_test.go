@@ -15,6 +15,7 @@ import (
 
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 // guestsync runs the CLI in-process and returns its exit code and output.
@@ -186,4 +187,27 @@ func TestEmulatorPrintsBaseURLFirst(t *testing.T) {
 	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/v1\.0$`, line)
 	cancel()
 	assert.Equal(t, 0, <-done, "stops cleanly on interrupt")
+}
+
+func TestSyncTakesTheLockAndKeepsState(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	statePath := filepath.Join(t.TempDir(), "state", "guestsync.json")
+	env := map[string]string{"GUESTSYNC_STATE_FILE": statePath}
+
+	lock, err := state.Acquire(statePath)
+	require.NoError(t, err)
+	code, _, stderr := guestsync(t, env, "sync", "--config", cfg)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "another guestsync run holds the lock")
+	assert.Equal(t, 0, sim.Stats().Writes, "a refused run writes nothing")
+	require.NoError(t, lock.Release())
+
+	code, _, stderr = guestsync(t, env, "sync", "--config", cfg, "--full")
+	require.Equal(t, 0, code, stderr)
+	_, err = os.Stat(statePath)
+	assert.NoError(t, err, "the state file is written after a successful sync")
+
+	code, _, stderr = guestsync(t, env, "plan", "--config", cfg)
+	assert.Equal(t, 0, code, stderr)
 }

@@ -10,7 +10,8 @@ import (
 )
 
 func (a *app) planCommand() *cobra.Command {
-	return &cobra.Command{
+	var full bool
+	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what a sync would change, without writing anything",
 		Long: `Reads the source and the tenant, maps every entry and prints the plan:
@@ -19,13 +20,18 @@ skipped and why. It never writes to the tenant.`,
 		Example: "  guestsync plan --config examples/demo.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runEngine(cmd, false)
+			return a.runEngine(cmd, false, full)
 		},
 	}
+	cmd.Flags().BoolVar(&full, "full", false, fullHelp)
+	return cmd
 }
 
+const fullHelp = "read the whole source even when only its changes since the last run could be read"
+
 func (a *app) syncCommand() *cobra.Command {
-	return &cobra.Command{
+	var full bool
+	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Plan and apply: create and update guests in the tenant",
 		Long: `Computes the plan like 'guestsync plan', prints it, applies it, and prints
@@ -33,12 +39,14 @@ a summary. A second sync on unchanged input makes no writes.`,
 		Example: "  guestsync sync --config /etc/guestsync/guestsync.yaml --log-format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runEngine(cmd, true)
+			return a.runEngine(cmd, true, full)
 		},
 	}
+	cmd.Flags().BoolVar(&full, "full", false, fullHelp)
+	return cmd
 }
 
-func (a *app) runEngine(cmd *cobra.Command, apply bool) error {
+func (a *app) runEngine(cmd *cobra.Command, apply, full bool) error {
 	c, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -48,6 +56,7 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool) error {
 	if err != nil {
 		return err
 	}
+	e.Full = full
 	run, err := e.Run(contextOf(cmd), apply)
 	if err != nil {
 		return withCode(exitFailed, err)

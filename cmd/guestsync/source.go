@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/source/ad"
 	"github.com/guestsync/guestsync/pkg/source/ldif"
@@ -23,13 +24,16 @@ func (a *app) sourceCommand() *cobra.Command {
 
 func (a *app) sourceDumpCommand() *cobra.Command {
 	var format string
+	var full bool
 	cmd := &cobra.Command{
 		Use:   "dump",
 		Short: "Print the entries guestsync reads, before mapping",
 		Long: `Reads the configured source (LDAP search base, filter and scope, or LDIF
 file) exactly as a sync would and prints every entry it returns, before any
 mapping: the first thing to look at when a partner is missing or a value is
-wrong. It writes nothing anywhere.
+wrong. Where the source can read incrementally and a sync has stored a
+watermark, it shows what the next sync would read (the changes); --full
+shows everything. It writes nothing anywhere, not even the state file.
 
 Formats: ldif (RFC 2849; binary values base64-encoded), json (one JSON object
 per line; binary values as {"base64": "..."}), count (the number of entries
@@ -72,11 +76,12 @@ values that are not valid UTF-8.`,
 			if err != nil {
 				return err
 			}
-			src, err := newSource(c, a.logger())
+			log := a.logger()
+			src, err := newSource(c, log)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			res, err := src.Read(contextOf(cmd), write)
+			res, err := engine.ReadSource(contextOf(cmd), src, c.State.File, full, log, write)
 			if ferr := flush(); err == nil {
 				err = ferr
 			}
@@ -84,7 +89,11 @@ values that are not valid UTF-8.`,
 				return withCode(exitFailed, fmt.Errorf("read source (%d entries before the error): %w", res.Entries, err))
 			}
 			if !res.Complete {
-				return withCode(exitFailed, fmt.Errorf("the read was incomplete after %d entries", res.Entries))
+				why := res.Incomplete
+				if why == "" {
+					why = fmt.Sprintf("it stopped after %d entries", res.Entries)
+				}
+				return withCode(exitFailed, fmt.Errorf("incomplete read: %s", why))
 			}
 			if format == "count" {
 				fmt.Fprintln(a.out, res.Entries)
@@ -93,6 +102,7 @@ values that are not valid UTF-8.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "ldif", "output format: ldif, json or count")
+	cmd.Flags().BoolVar(&full, "full", false, "read the whole source, not only its changes since the last sync")
 	return cmd
 }
 

@@ -35,7 +35,7 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log}, nil
+	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File}, nil
 }
 
 func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {

@@ -21,6 +21,7 @@ type Config struct {
 	LDAP    LDAP    `yaml:"ldap" mapstructure:"ldap"`
 	Mapping Mapping `yaml:"mapping" mapstructure:"mapping"`
 	Graph   Graph   `yaml:"graph" mapstructure:"graph"`
+	State   State   `yaml:"state" mapstructure:"state"`
 
 	// File is the config file the values came from ("" for defaults only).
 	File string `yaml:"-" mapstructure:"-"`
@@ -73,6 +74,13 @@ type Graph struct {
 	ClientID         string `yaml:"clientID" mapstructure:"clientid"`
 	ClientSecret     Secret `yaml:"clientSecret" mapstructure:"clientsecret"`
 	ClientSecretFile string `yaml:"clientSecretFile" mapstructure:"clientsecretfile"`
+}
+
+// State is where guestsync keeps what it remembers between runs.
+type State struct {
+	// File is the state file; its lock is File + ".lock". Default:
+	// $XDG_STATE_HOME/guestsync/state.json (~/.local/state/guestsync/state.json).
+	File string `yaml:"file" mapstructure:"file"`
 }
 
 // Defaults returns the configuration used where neither the file nor the

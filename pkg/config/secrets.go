@@ -59,6 +59,10 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.LDAP.CAFile)
 	abs(&c.LDAP.BindPasswordFile)
 	abs(&c.Graph.ClientSecretFile)
+	abs(&c.State.File)
+	if c.State.File == "" {
+		c.State.File = DefaultStateFile(env)
+	}
 	var ps yamlfile.Problems
 	read := func(key, file string, into *Secret) {
 		if file == "" {
@@ -79,4 +83,14 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	read("ldap.bindPassword", c.LDAP.BindPasswordFile, &c.LDAP.BindPassword)
 	read("graph.clientSecret", c.Graph.ClientSecretFile, &c.Graph.ClientSecret)
 	return ps
+}
+
+// DefaultStateFile is $XDG_STATE_HOME/guestsync/state.json, with
+// XDG_STATE_HOME defaulting to ~/.local/state as the XDG spec says.
+func DefaultStateFile(env Environment) string {
+	dir := env.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		dir = filepath.Join(env.HomeDir, ".local", "state")
+	}
+	return filepath.Join(dir, "guestsync", "state.json")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 // Target is where guests live: Microsoft Graph, or a fake in unit tests.
@@ -33,6 +34,12 @@ type Engine struct {
 	Log     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// StatePath is the state file (watermarks, entry counts) and, with
+	// ".lock" appended, the lock that keeps two runs apart. "" keeps no
+	// state: every read is full and runs are not locked.
+	StatePath string
+	// Full forces a full read even when a watermark is stored.
+	Full bool
 }
 
 // Run is the record of one run.
@@ -82,14 +89,35 @@ func (e *Engine) log() *slog.Logger {
 }
 
 // Plan reads the source and the target and computes the plan. It writes
-// nothing anywhere.
+// nothing anywhere, not even the state file.
 func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
+	st, err := e.loadState()
+	if err != nil {
+		return nil, source.Result{}, err
+	}
+	p, read, _, err := e.plan(ctx, st)
+	return p, read, err
+}
+
+func (e *Engine) loadState() (*state.State, error) {
+	if e.StatePath == "" {
+		return &state.State{Sources: map[string]state.Source{}}, nil
+	}
+	return state.Load(e.StatePath)
+}
+
+func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, error) {
 	var desired []guest.Guest
 	var skips []plan.Action
 	outOfScope := 0
-	read, err := e.Source.Read(ctx, func(entry source.Entry) error {
+	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {
 		r := e.Mapping.Map(entry)
 		switch {
+		case entry.Deleted:
+			// Removal policies are not applied yet: record the deletion
+			// so that it is visible in the plan.
+			skips = append(skips, plan.Action{Kind: plan.Skip, DN: entry.DN, Anchor: r.Guest.Anchor,
+				Reason: "deleted in the directory; this version applies no removals"})
 		case !r.InScope:
 			outOfScope++
 		case r.Err != nil:
@@ -101,37 +129,62 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, read, fmt.Errorf("read source: %w", err)
+		return nil, read, key, fmt.Errorf("read source: %w", err)
 	}
+	read = guardRead(read, st.Sources[key])
 	if !read.Complete {
-		return nil, read, fmt.Errorf("read source: the read was incomplete (%d entries); refusing to plan on it", read.Entries)
+		why := read.Incomplete
+		if why == "" {
+			why = fmt.Sprintf("the read stopped after %d entries", read.Entries)
+		}
+		return nil, read, key, fmt.Errorf("read source: incomplete read, refusing to plan on it: %s", why)
 	}
 	e.log().Info("read source", "entries", read.Entries, "inScope", len(desired)+len(skips), "outOfScope", outOfScope, "mappingErrors", len(skips))
 	current, err := e.Target.Current(ctx)
 	if err != nil {
-		return nil, read, fmt.Errorf("read target: %w", err)
+		return nil, read, key, fmt.Errorf("read target: %w", err)
 	}
 	e.log().Info("read target", "guests", len(current))
 	p := plan.Compute(desired, current)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
-	return p, read, nil
+	return p, read, key, nil
 }
 
 // Run plans and, when apply is true, applies the plan. This is the only
-// place where guestsync decides whether to write to the tenant.
+// place where guestsync decides whether to write to the tenant. An
+// applying run holds the state lock, and records the source's new
+// watermark only when every action succeeded: a failed or interrupted run
+// reads the same changes again next time, so nothing is lost.
 func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	run := &Run{Started: e.now()}
-	p, read, err := e.Plan(ctx)
-	run.Read, run.Plan = read, p
+	defer func() { run.Ended = e.now() }()
+	if apply && e.StatePath != "" {
+		lock, err := state.Acquire(e.StatePath)
+		if err != nil {
+			return run, err
+		}
+		defer lock.Release()
+	}
+	st, err := e.loadState()
 	if err != nil {
-		run.Ended = e.now()
 		return run, err
 	}
-	if apply && p.HasChanges() {
+	p, read, key, err := e.plan(ctx, st)
+	run.Read, run.Plan = read, p
+	if err != nil || !apply {
+		return run, err
+	}
+	if p.HasChanges() {
 		run.Results = e.Target.Apply(ctx, p.Actions)
 		run.Applied = true
 	}
-	run.Ended = e.now()
+	if run.Failed() > 0 || e.StatePath == "" {
+		return run, nil
+	}
+	remember(st, key, read, e.now())
+	if err := st.Save(e.StatePath); err != nil {
+		return run, fmt.Errorf("save state: %w", err)
+	}
 	return run, nil
 }

@@ -19,6 +19,10 @@ type Entry struct {
 	// attribute names are case-insensitive: look them up with Values or
 	// First, never by indexing the map directly.
 	Attributes map[string][]string `json:"attributes"`
+	// Deleted is set by incremental reads for an object the directory
+	// reports deleted (AD DirSync's isDeleted). It carries what the
+	// directory kept of the object, at least its anchor attribute.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Values returns all values of the named attribute (case-insensitive), or
@@ -94,11 +98,34 @@ func (e Entry) Names() []string {
 type Result struct {
 	Entries  int  `json:"entries"`
 	Complete bool `json:"complete"`
+	// Incremental is true when only the changes since a watermark were
+	// read: entries that are not delivered did not change, and removals
+	// come only as Deleted entries.
+	Incremental bool `json:"incremental,omitempty"`
+	// Watermark is where the next incremental read starts, to be stored
+	// once the run that used this read has succeeded ("" when the reader
+	// cannot read incrementally).
+	Watermark string `json:"-"`
+	// Incomplete says why Complete is false, when the reader knows.
+	Incomplete string `json:"incomplete,omitempty"`
 }
 
 // Reader streams the entries in scope to fn, in the order the directory
 // returns them. If fn returns an error the read stops and that error is
-// returned.
+// returned, wrapped with the entry's DN.
 type Reader interface {
 	Read(ctx context.Context, fn func(Entry) error) (Result, error)
+}
+
+// ChangeReader is a Reader that can also read only what changed since a
+// watermark it returned earlier (AD DirSync, a USN or entryCSN high-water
+// mark). A full Read also returns a watermark.
+type ChangeReader interface {
+	Reader
+	// ReadChanges streams the entries changed or deleted since watermark.
+	ReadChanges(ctx context.Context, watermark string, fn func(Entry) error) (Result, error)
+	// Key identifies what is read (server, bases, filter, scope): a
+	// watermark is only valid for the same key, and a changed key starts
+	// again from a full read.
+	Key() string
 }

@@ -29,7 +29,7 @@ func TestEntryLookupIsCaseInsensitive(t *testing.T) {
 
 func TestEntryJSONIsLossless(t *testing.T) {
 	t.Parallel()
-	e := Entry{DN: "CN=Zoë,OU=Partners", Attributes: map[string][]string{
+	e := Entry{DN: "CN=Zoë,OU=Partners", Deleted: true, Attributes: map[string][]string{
 		"objectGUID": {"\x89W\xc9\xf3\xe1\xacTI\xac]k\xae\xd2\xea\xc9\x02"},
 		"givenName":  {"Zoë"},
 		"otherMails": {"a@x", "b@y"},

@@ -14,6 +14,7 @@ import (
 type jsonEntry struct {
 	DN         string                       `json:"dn"`
 	Attributes map[string][]json.RawMessage `json:"attributes"`
+	Deleted    bool                         `json:"deleted,omitempty"`
 }
 
 type binaryValue struct {
@@ -22,7 +23,7 @@ type binaryValue struct {
 
 // MarshalJSON writes the entry losslessly; see jsonEntry.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	out := jsonEntry{DN: e.DN, Attributes: make(map[string][]json.RawMessage, len(e.Attributes))}
+	out := jsonEntry{DN: e.DN, Deleted: e.Deleted, Attributes: make(map[string][]json.RawMessage, len(e.Attributes))}
 	for name, values := range e.Attributes {
 		raw := make([]json.RawMessage, len(values))
 		for i, v := range values {
@@ -47,7 +48,7 @@ func (e *Entry) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*e = Entry{DN: in.DN, Attributes: make(map[string][]string, len(in.Attributes))}
+	*e = Entry{DN: in.DN, Deleted: in.Deleted, Attributes: make(map[string][]string, len(in.Attributes))}
 	for name, raw := range in.Attributes {
 		values := make([]string, len(raw))
 		for i, r := range raw {

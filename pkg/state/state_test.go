@@ -59,7 +59,10 @@ func TestWriteAtomicReplacesWholeFile(t *testing.T) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(b))
-	assert.Error(t, WriteAtomic(filepath.Join(t.TempDir(), "missing", "f"), []byte("x"), 0o600))
+	require.NoError(t, WriteAtomic(filepath.Join(t.TempDir(), "new", "folder", "f"), []byte("x"), 0o600), "folders are created")
+	blocker := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
+	assert.Error(t, WriteAtomic(filepath.Join(blocker, "f"), []byte("x"), 0o600))
 }
 
 func TestLockIsExclusive(t *testing.T) {

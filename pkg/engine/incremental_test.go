@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/mapping"
+	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/state"
+)
+
+// changeSource is a fake directory that can read changes: full reads give
+// every entry, ReadChanges gives the entries changed since a watermark.
+type changeSource struct {
+	key     string
+	entries []source.Entry
+	changes []source.Entry // what ReadChanges returns
+	mark    string         // the watermark every read returns
+	calls   []string       // "full" or "changes:<watermark>"
+}
+
+func (c *changeSource) Key() string { return c.key }
+
+func (c *changeSource) Read(_ context.Context, fn func(source.Entry) error) (source.Result, error) {
+	c.calls = append(c.calls, "full")
+	for _, e := range c.entries {
+		if err := fn(e); err != nil {
+			return source.Result{}, err
+		}
+	}
+	return source.Result{Entries: len(c.entries), Complete: true, Watermark: c.mark}, nil
+}
+
+func (c *changeSource) ReadChanges(_ context.Context, since string, fn func(source.Entry) error) (source.Result, error) {
+	c.calls = append(c.calls, "changes:"+since)
+	for _, e := range c.changes {
+		if err := fn(e); err != nil {
+			return source.Result{}, err
+		}
+	}
+	return source.Result{Entries: len(c.changes), Complete: true, Incremental: true, Watermark: c.mark}, nil
+}
+
+// tenant is a fake target that applies creates and updates to its guests.
+type tenant struct {
+	guests  map[string]guest.Guest // by anchor
+	fail    bool
+	applied int
+}
+
+func (tn *tenant) Current(context.Context) ([]guest.Guest, error) {
+	var out []guest.Guest
+	for _, g := range tn.guests {
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func (tn *tenant) Apply(_ context.Context, actions []plan.Action) []plan.Result {
+	var out []plan.Result
+	for _, a := range actions {
+		if a.Kind == plan.Skip {
+			continue
+		}
+		tn.applied++
+		if tn.fail {
+			out = append(out, plan.Result{Action: a, Failure: &plan.Failure{Code: "ServiceUnavailable", Message: "try later"}})
+			continue
+		}
+		switch a.Kind {
+		case plan.Create:
+			g := *a.Guest
+			g.ID = "id-" + g.Anchor
+			tn.guests[g.Anchor] = g
+		case plan.Update:
+			g := tn.guests[a.Anchor]
+			for _, ch := range a.Changes {
+				g.Properties[ch.Property] = ch.New
+			}
+			tn.guests[a.Anchor] = g
+		}
+		out = append(out, plan.Result{Action: a})
+	}
+	return out
+}
+
+func incrementalEngine(t *testing.T, src *changeSource, tn *tenant) *Engine {
+	t.Helper()
+	m, err := mapping.Parse("test.yaml", []byte(testMapping))
+	require.NoError(t, err)
+	return &Engine{Source: src, Mapping: m, Target: tn, StatePath: filepath.Join(t.TempDir(), "state.json")}
+}
+
+func TestIncrementalRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "ldap://dc1/ou=Partners", entries: entries[:3], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+
+	// Run 1: nothing stored, so a full read; the watermark is kept.
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 2, run.Succeeded(plan.Create))
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, state.Source{Watermark: "w1", Entries: 3, FullReadAt: st.Sources[src.key].FullReadAt}, st.Sources[src.key])
+
+	// Run 2: only the changes since w1 are read; one partner renamed.
+	renamed := entry("ann", "11111111-1111-1111-1111-111111111111", "Partner")
+	renamed.Attributes["cn"] = []string{"Ann Renamed"}
+	src.changes, src.mark = []source.Entry{renamed}, "w2"
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.True(t, run.Read.Incremental)
+	assert.Equal(t, 1, run.Succeeded(plan.Update))
+	assert.Equal(t, []string{"full", "changes:w1"}, src.calls)
+	st, _ = state.Load(e.StatePath)
+	assert.Equal(t, "w2", st.Sources[src.key].Watermark)
+	assert.Equal(t, 3, st.Sources[src.key].Entries, "an incremental read does not replace the full count")
+
+	// Run 3: --full reads everything again.
+	e.Full = true
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, "full", src.calls[len(src.calls)-1])
+}
+
+func TestFailedActionsKeepTheOldWatermark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+
+	changed := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
+	changed.Attributes["cn"] = []string{"Bob Changed"}
+	src.changes, src.mark, tn.fail = []source.Entry{changed}, "w2", true
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 1, run.Failed())
+	st, _ := state.Load(e.StatePath)
+	assert.Equal(t, "w1", st.Sources["k"].Watermark, "the failed change is read again next run")
+
+	tn.fail = false
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, "changes:w1", src.calls[len(src.calls)-1])
+	assert.Equal(t, 1, run.Succeeded(plan.Update), "no lost update")
+	st, _ = state.Load(e.StatePath)
+	assert.Equal(t, "w2", st.Sources["k"].Watermark)
+}
+
+func TestEmptySourceAfterEntriesIsIncomplete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+
+	src.entries, e.Full = nil, true
+	applied := tn.applied
+	run, err := e.Run(ctx, true)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the source returned no entries, where the last full read returned 2")
+	assert.False(t, run.Read.Complete)
+	assert.Equal(t, applied, tn.applied, "nothing applied")
+	st, _ := state.Load(e.StatePath)
+	assert.Equal(t, 2, st.Sources["k"].Entries, "the guard does not forget the last good count")
+}
+
+func TestPlanNeverWritesState(t *testing.T) {
+	t.Parallel()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	_, err := e.Run(context.Background(), false)
+	require.NoError(t, err)
+	_, err = os.Stat(e.StatePath)
+	assert.True(t, errors.Is(err, os.ErrNotExist), "a plan leaves no state behind")
+}
+
+func TestConcurrentRunIsRefused(t *testing.T) {
+	t.Parallel()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	lock, err := state.Acquire(e.StatePath)
+	require.NoError(t, err)
+	defer lock.Release()
+	_, err = e.Run(context.Background(), true)
+	require.ErrorIs(t, err, state.ErrLocked)
+	assert.Empty(t, src.calls, "refused before reading anything")
+	assert.Zero(t, tn.applied)
+}
+
+func TestDeletedEntriesAreShownNotApplied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	gone := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
+	gone.Deleted = true
+	src.changes = []source.Entry{gone}
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, run.Plan.Count(plan.Skip))
+	assert.Contains(t, run.Plan.Actions[0].Reason, "deleted in the directory")
+	assert.Len(t, tn.guests, 2, "nothing removed")
+}
+
+func TestChangedSourceKeyStartsWithAFullRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "filter-a", entries: entries[:2], mark: "w1"}
+	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	src.key = "filter-b"
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"full", "full"}, src.calls)
+}
