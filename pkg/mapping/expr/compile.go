@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -12,14 +13,19 @@ var builtins = newFuncTable(
 	collectionFunctions(),
 	replaceFunctions(),
 	encodingFunctions(),
+	dateFunctions(),
+	randomFunctions(),
+	targetFunctions(),
 )
 
 // Expr is a compiled expression. It is immutable and safe for concurrent
 // use: compile it once and evaluate it for every entry.
 type Expr struct {
-	src   string
-	root  node
-	attrs []string
+	src     string
+	root    node
+	attrs   []string
+	unique  bool // the expression is a SelectUniqueValue call
+	redacts bool // the expression calls Redact somewhere
 }
 
 // Compile parses src and checks it: syntax, known functions, argument
@@ -30,14 +36,49 @@ func Compile(src string) (*Expr, error) {
 	errs := &errorList{src: src}
 	p := &parser{toks: lex(src, errs), errs: errs, funcs: builtins}
 	root := p.parse()
+	e := &Expr{src: src, root: root}
+	if root != nil {
+		e.check(errs)
+	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	if root == nil { // every path that returns nil reports why; this is a safety net
 		return nil, &Error{Line: 1, Col: 1, Msg: "invalid expression", Src: src}
 	}
-	return &Expr{src: src, root: root, attrs: attributes(root)}, nil
+	e.attrs = attributes(root)
+	return e, nil
 }
+
+// check reports functions that must be the whole expression but are
+// nested, and notes what the caller needs to know about the calls.
+func (e *Expr) check(errs *errorList) {
+	walk(e.root, func(n node) {
+		c, ok := n.(*call)
+		if !ok {
+			return
+		}
+		switch {
+		case c.fn.topLevel && n == e.root:
+			e.unique = true
+		case c.fn.topLevel:
+			errs.add(c.p, fmt.Sprintf("%s must be the whole expression; it cannot be nested in a function or an operator", c.fn.name))
+		}
+		if c.fn.name == "Redact" {
+			e.redacts = true
+		}
+	})
+}
+
+// UsesSelectUniqueValue reports whether e is a SelectUniqueValue call, and
+// so needs an Evaluator whose Unique asks the tenant. Entra documents the
+// function for object creation only: its flow should apply on create.
+func (e *Expr) UsesSelectUniqueValue() bool { return e.unique }
+
+// Redacts reports whether e calls Redact: whatever it evaluates to must
+// be shown as RedactedText in logs, plans and reports. The value itself
+// is still what flows to the target.
+func (e *Expr) Redacts() bool { return e.redacts }
 
 // MustCompile is like Compile but panics on error. It is meant for
 // expressions fixed in code and tests.

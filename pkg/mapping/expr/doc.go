@@ -18,7 +18,15 @@
 // where the documentation allows it.
 //
 // Values are Null, strings, multi-valued strings, integers, Booleans and
-// date/times; Null is distinct from the empty string. Where the
-// documentation is silent, the functions follow VB and .NET, and say so
-// where they are defined.
+// date/times (UTC, written M/d/yyyy h:mm:ss tt as documented); Null is
+// distinct from the empty string. Where the documentation is silent, the
+// functions follow VB and .NET, and say so where they are defined;
+// mappings/EXPRESSIONS.md lists those choices for mapping authors, and its
+// examples are tests of this package.
+//
+// What an evaluation needs from outside comes through an Evaluator: the
+// clock (Now and the date functions), randomness (Guid, RandomString) and
+// the tenant's answer to "is this value free?" (SelectUniqueValue). An Expr
+// also says what its caller must know: UsesSelectUniqueValue, and Redacts
+// for values that must not be shown.
 package expr

@@ -16,6 +16,12 @@ type Evaluator struct {
 	// Rand is the source of randomness for Guid and RandomString. Nil means
 	// crypto/rand.Reader.
 	Rand io.Reader
+	// Unique reports whether a candidate value of SelectUniqueValue is free
+	// for the flow's target property in the tenant; the mapping layer sets
+	// it for each flow. Nil means that every candidate is free, so the
+	// first rule that gives a value wins: right for checking a mapping
+	// without a tenant, wrong for a real sync.
+	Unique func(value string) (bool, error)
 }
 
 // Eval evaluates e against env with the system clock and crypto/rand.
@@ -77,6 +83,14 @@ func (x evalCtx) clock() time.Time {
 		return x.ev.Now()
 	}
 	return time.Now()
+}
+
+// unique asks the Evaluator whether a SelectUniqueValue candidate is free.
+func (x evalCtx) unique(value string) (bool, error) {
+	if x.ev == nil || x.ev.Unique == nil {
+		return true, nil
+	}
+	return x.ev.Unique(value)
 }
 
 func (x evalCtx) random(b []byte) error {

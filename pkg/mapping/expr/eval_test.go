@@ -236,6 +236,7 @@ func TestStringIsCanonical(t *testing.T) {
 		`IIF(true,null,FALSE)`:                              `IIF(True, Null, False)`,
 		`Switch([a],,"k",IsNull([b]))`:                      `Switch([a], , "k", IsNull([b]))`,
 		`Guid()`:                                            `Guid()`,
+		`formatdatetime([x],,"yyyyMMdd","yyyy")`:            `FormatDateTime([x], , "yyyyMMdd", "yyyy")`,
 		`[extension_0123abcd_employeeId] <> [userCert;bin]`: `[extension_0123abcd_employeeId] <> [userCert;bin]`,
 	}
 	for src, want := range tests {
@@ -331,6 +332,8 @@ func TestConcurrentEval(t *testing.T) {
 		MustCompile(`Replace([x], , "(?<d>[0-9])", "d", "#", , )`),
 		MustCompile(`Replace([x], , "[0-9]", , "$&$&", , )`),
 		MustCompile(`NormalizeDiacritics(PCase([x]))`),
+		MustCompile(`FormatDateTime(Join("", "2025010", Mid([x], 2, 1)), , "yyyyMMdd", "dddd d MMMM yyyy")`),
+		MustCompile(`DateDiff("ww", "2025-01-01", DateAdd("d", Mid([x], 2, 1), "2025-01-01"))`),
 	}
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -15,6 +15,14 @@ type function struct {
 	// repeat is how many trailing params repeat: 1 for Join's sources, 2 for
 	// Switch's key/value pairs, 0 when the count is fixed.
 	repeat int
+	// forms are shorter parameter lists, for a function whose references
+	// document different signatures; a call with exactly as many arguments
+	// as a form uses it. FormatDateTime is (source, dateTimeStyles,
+	// inputFormat, outputFormat) for provisioning, (source, inputFormat,
+	// outputFormat) for cloud sync and (value, format) for Connect Sync.
+	forms [][]param
+	// topLevel functions must be the whole expression (SelectUniqueValue).
+	topLevel bool
 	// prepare, if set, checks the arguments beyond their count (reporting
 	// problems to errs) and returns per-call state kept in call.state, such
 	// as a regexp compiled once for every evaluation.
@@ -43,7 +51,27 @@ func (f *function) param(i int) param {
 	return f.params[first+(i-first)%f.repeat]
 }
 
-func (f *function) minArgs() int {
+// form returns the parameter list of a shorter form with exactly n
+// parameters, or nil.
+func (f *function) form(n int) []param {
+	for _, ps := range f.forms {
+		if len(ps) == n {
+			return ps
+		}
+	}
+	return nil
+}
+
+// paramOf returns parameter i of a call with n arguments.
+func (f *function) paramOf(n, i int) param {
+	if ps := f.form(n); ps != nil {
+		return ps[i]
+	}
+	return f.param(i)
+}
+
+// required is the argument count of params without its optional tail.
+func (f *function) required() int {
 	n := len(f.params)
 	for n > 0 && f.params[n-1].optional {
 		n--
@@ -51,20 +79,30 @@ func (f *function) minArgs() int {
 	return n
 }
 
+// minArgs is the fewest arguments of any form.
+func (f *function) minArgs() int {
+	n := f.required()
+	for _, ps := range f.forms {
+		n = min(n, len(ps))
+	}
+	return n
+}
+
 // checkArity checks the argument count, that required arguments are not
 // empty and that bare words are accepted where they are used.
 func (f *function) checkArity(c *call, errs *errorList) bool {
-	n, lo, hi := len(c.args), f.minArgs(), len(f.params)
+	n, lo, hi := len(c.args), f.required(), len(f.params)
 	ok := n >= lo && (n <= hi || f.repeat > 0)
 	if ok && f.repeat > 0 && n > hi {
 		ok = (n-hi)%f.repeat == 0
 	}
+	ok = ok || f.form(n) != nil
 	if !ok {
 		errs.add(c.p, f.arityMessage(n))
 		return false
 	}
 	for i, a := range c.args {
-		pr := f.param(i)
+		pr := f.paramOf(n, i)
 		switch a := a.(type) {
 		case *omitted:
 			if !pr.optional {

@@ -43,6 +43,30 @@ func collectionFunctions() []*function {
 			},
 		},
 		{
+			// RemoveDuplicates(attribute): each value once, in the order of
+			// first appearance. Values are compared exactly (case-sensitive,
+			// as .NET's default string comparison): "SMTP:a@x" and "smtp:a@x"
+			// mean different things in proxyAddresses. A single value or Null
+			// is returned as it is.
+			name:   "RemoveDuplicates",
+			params: []param{{name: "attribute"}},
+			eval: func(x evalCtx, c *call) (Value, error) {
+				v, err := x.arg(c, 0)
+				if err != nil || v.kind != KindMulti {
+					return v, err
+				}
+				seen := make(map[string]struct{}, len(v.mv))
+				out := make([]string, 0, len(v.mv))
+				for _, s := range v.mv {
+					if _, dup := seen[s]; !dup {
+						seen[s] = struct{}{}
+						out = append(out, s)
+					}
+				}
+				return Multi(out), nil
+			},
+		},
+		{
 			// Split(source, delimiter) makes a multi-valued result. Values are
 			// trimmed of white space: Microsoft's example splits
 			// "PermissionSetOne, PermissionSetTwo" on "," into

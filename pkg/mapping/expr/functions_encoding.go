@@ -2,8 +2,10 @@ package expr
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -71,6 +73,28 @@ func encodingFunctions() []*function {
 					return String(s), nil
 				}
 				return Value{}, nil
+			},
+		},
+		// ConvertToUTF8Hex writes each UTF-8 byte as two upper-case hex
+		// digits: "Hello world!" gives "48656C6C6F20776F726C6421".
+		stringMap("ConvertToUTF8Hex", "source", func(s string) string {
+			return strings.ToUpper(hex.EncodeToString([]byte(s)))
+		}),
+		{
+			// StringFromSID(ObjectSID): a binary security identifier (as
+			// objectSid holds it) in its string form, S-1-5-21-..., as .NET's
+			// SecurityIdentifier writes it. Each value of a multi-valued
+			// attribute (sIDHistory) is converted; Null stays Null; bytes that
+			// are not a SID are an error. As in .NET, bytes after the SID are
+			// ignored.
+			name:   "StringFromSID",
+			params: []param{{name: "ObjectSID"}},
+			eval: func(x evalCtx, c *call) (Value, error) {
+				v, err := x.arg(c, 0)
+				if err != nil {
+					return Value{}, err
+				}
+				return mapTextErr(v, sidString)
 			},
 		},
 		{
@@ -228,4 +252,42 @@ func unescapeDNValue(v string) string {
 		}
 	}
 	return strings.ToValidUTF8(string(b[:keep]), "\uFFFD")
+}
+
+// sidString converts a binary SID: a revision (1), a count of
+// sub-authorities (at most 15), a 48-bit big-endian identifier authority
+// and that many 32-bit little-endian sub-authorities.
+func sidString(b string) (string, error) {
+	if strings.HasPrefix(b, "S-") || strings.HasPrefix(b, "s-") {
+		return "", fmt.Errorf("%q is already a SID string, not the binary form", b)
+	}
+	if len(b) < 8 {
+		return "", fmt.Errorf("a binary SID has at least 8 bytes, got %d", len(b))
+	}
+	if b[0] != 1 {
+		return "", fmt.Errorf("SID revision %d is not supported (only 1)", b[0])
+	}
+	n := int(b[1])
+	if n > 15 {
+		return "", fmt.Errorf("a SID has at most 15 sub-authorities, got %d", n)
+	}
+	if len(b) < 8+4*n {
+		return "", fmt.Errorf("a SID with %d sub-authorities has %d bytes, got %d", n, 8+4*n, len(b))
+	}
+	var auth uint64
+	for i := 2; i < 8; i++ {
+		auth = auth<<8 | uint64(b[i])
+	}
+	var out strings.Builder
+	out.WriteString("S-1-")
+	if auth < 1<<32 {
+		out.WriteString(strconv.FormatUint(auth, 10))
+	} else {
+		fmt.Fprintf(&out, "0x%012X", auth)
+	}
+	for i := range n {
+		out.WriteByte('-')
+		out.WriteString(strconv.FormatUint(uint64(binary.LittleEndian.Uint32([]byte(b[8+4*i:12+4*i]))), 10))
+	}
+	return out.String(), nil
 }

@@ -29,16 +29,30 @@ func FuzzCompile(f *testing.F) {
 		"Jion(\n\t'a', [b c], “x”, 1.5, &HZZ",
 		`Guid()`,
 		`CBool(Count([proxyAddresses]) > 1)`,
+		`FormatDateTime([extensionAttribute1], , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")`,
+		`FormatDateTime([date], "AllowWhiteSpaces", "yyyy-MM-ddzzz", "dddd, MMMM d, yyyy h:mm:ss.FFF tt K '\\'q\\%y")`,
+		`FormatDateTime(DateFromNum([pwdLastSet]),"yyyyMMddHHmmss.0Z")`,
+		`FormatDateTime(CDate("12/25/2007"), "o")`,
+		`DateDiff("ww", Now(), CDate([date])) > 5`,
+		`DateAdd("m", -13, CDate("Wed, 15 Jan 2025 08:00:00 GMT"))`,
+		`NumFromDate(DateFromNum(129699324000000000))`,
+		`SelectUniqueValue([givenName], Join("", [givenName], "2"), Redact([x]))`,
+		`Redact(RandomString(10,2,2,2,1,"?,"))`,
+		`StringFromSID([sid])`,
+		`RemoveDuplicates(ConvertToUTF8Hex([proxyAddresses]))`,
 	} {
 		f.Add(s)
 	}
 	env := MapEnv{
 		"givenName": {"Zoë"}, "x": {"a,b,ä"}, "proxyAddresses": {"SMTP:a@x", "smtp:b@x"},
 		"telephoneNumber": {""}, "mobile": {"+91 8887779999"}, "dn": {`cn=a\,b,ou=x`}, "empty": {""},
+		"extensionAttribute1": {"20150123105347.1Z"}, "date": {"2020-03-16-07:00"}, "pwdLastSet": {"130543784930000000"},
+		"sid": {"\x01\x02\x00\x00\x00\x00\x00\x05\x20\x00\x00\x00\x20\x02\x00\x00"},
 	}
 	ev := Evaluator{
-		Now:  func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) },
-		Rand: bytes.NewReader(nil), // Guid fails cleanly rather than consuming entropy
+		Now:    func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Rand:   bytes.NewReader(nil), // Guid and RandomString fail cleanly rather than consuming entropy
+		Unique: func(v string) (bool, error) { return len(v)%2 == 0, nil },
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := Compile(src)
