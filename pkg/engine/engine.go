@@ -107,11 +107,24 @@ func (e *Engine) loadState() (*state.State, error) {
 }
 
 func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, error) {
+	// The tenant is read first: SelectUniqueValue needs its values while
+	// entries are mapped.
+	current, err := e.Target.Current(ctx)
+	if err != nil {
+		return nil, source.Result{}, "", fmt.Errorf("read target: %w", err)
+	}
+	e.log().Info("read target", "guests", len(current))
+	taken := newTakenIndex(e.Mapping.UniqueTargets())
+	for _, g := range current {
+		taken.add(g)
+	}
+	opts := mapping.Options{Now: e.Now, Taken: taken.taken}
+
 	var desired []guest.Guest
 	var skips []plan.Action
 	outOfScope := 0
 	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {
-		r := e.Mapping.Map(entry)
+		r := e.Mapping.MapWith(entry, opts)
 		switch {
 		case entry.Deleted:
 			// Removal policies are not applied yet: record the deletion
@@ -125,6 +138,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 				Reason: "mapping: " + r.Err.Error()})
 		default:
 			desired = append(desired, r.Guest)
+			taken.add(r.Guest)
 		}
 		return nil
 	})
@@ -139,12 +153,8 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 		}
 		return nil, read, key, fmt.Errorf("read source: incomplete read, refusing to plan on it: %s", why)
 	}
-	e.log().Info("read source", "entries", read.Entries, "inScope", len(desired)+len(skips), "outOfScope", outOfScope, "mappingErrors", len(skips))
-	current, err := e.Target.Current(ctx)
-	if err != nil {
-		return nil, read, key, fmt.Errorf("read target: %w", err)
-	}
-	e.log().Info("read target", "guests", len(current))
+	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
+		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
 	p := plan.Compute(desired, current)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope

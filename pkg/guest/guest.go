@@ -3,6 +3,8 @@
 // from Microsoft Graph, with the Graph user properties a mapping may write.
 package guest
 
+import "slices"
+
 // Guest is a Microsoft Graph user of type Guest, reduced to what guestsync
 // manages. Properties are keyed by the Graph property name
 // (userPrincipalName, displayName, ...) and hold the value as text; a boolean
@@ -21,14 +23,13 @@ type Guest struct {
 	// created and never updated afterwards (Entra's "only during object
 	// creation").
 	CreateOnly []string `json:"createOnly,omitempty"`
+	// Redacted names the properties whose values plans, logs and reports
+	// must not show (the mapping used Redact); the values still flow.
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // IsCreateOnly reports whether property p is written only at creation.
-func (g Guest) IsCreateOnly(p string) bool {
-	for _, c := range g.CreateOnly {
-		if c == p {
-			return true
-		}
-	}
-	return false
-}
+func (g Guest) IsCreateOnly(p string) bool { return slices.Contains(g.CreateOnly, p) }
+
+// IsRedacted reports whether property p's value must not be shown.
+func (g Guest) IsRedacted(p string) bool { return slices.Contains(g.Redacted, p) }

@@ -284,9 +284,12 @@ func (c *compiler) compileFlow(i int, ff fileFlow) (flow, bool) {
 			break
 		}
 		c.unused(i, ff, "source", "value")
-		ev, good := c.compileExpression(i, ff.Expression)
+		x, ev, good := c.compileExpression(i, ff.Expression)
 		fl.eval = ev
 		ok = ok && good
+		if x != nil {
+			fl.unique, fl.redact = x.UsesSelectUniqueValue(), x.Redacts()
+		}
 	case "":
 		c.problem([]any{"flows", i}, "flow needs a type: direct, constant or expression")
 		ok = false

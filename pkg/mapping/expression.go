@@ -33,7 +33,7 @@ func (e *entryEnv) Attribute(name string) ([]string, bool) {
 
 // compileExpression compiles a flow's expression, reporting its errors at
 // their position in the mapping file.
-func (c *compiler) compileExpression(i int, src string) (evalFunc, bool) {
+func (c *compiler) compileExpression(i int, src string) (*expr.Expr, evalFunc, bool) {
 	x, err := expr.Compile(src)
 	if err != nil {
 		node := child(child(child(c.doc, "flows"), i), "expression")
@@ -59,9 +59,9 @@ func (c *compiler) compileExpression(i int, src string) (evalFunc, bool) {
 			p.Line, p.Col = c.position(node, e.Line, e.Col)
 			c.problems = append(c.problems, p)
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return func(_ source.Entry, env expr.Env, ev *expr.Evaluator) (outcome, error) {
+	return x, func(_ source.Entry, env expr.Env, ev *expr.Evaluator) (outcome, error) {
 		v, err := ev.Eval(x, env)
 		switch {
 		case err != nil:

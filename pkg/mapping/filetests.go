@@ -114,7 +114,7 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 		at.Msg = fmt.Sprintf("test %q: ", tc.name) + fmt.Sprintf(format, args...)
 		ps = append(ps, at)
 	}
-	opts := Options{Taken: func(property, value string) (bool, error) {
+	opts := Options{Taken: func(_, property, value string) (bool, error) {
 		return tc.taken[property][strings.ToLower(value)], nil
 	}}
 	if tc.now != nil {

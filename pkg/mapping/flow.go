@@ -36,6 +36,12 @@ type flow struct {
 	createOnly    bool
 	defaultIfNull *string
 	eval          evalFunc
+	// unique: the expression uses SelectUniqueValue, so its candidates
+	// are checked against the tenant through Options.Taken.
+	unique bool
+	// redact: the expression uses Redact; the value flows, but plans and
+	// logs show expr.RedactedText.
+	redact bool
 }
 
 // evalFunc computes a flow's value for an entry; env reads the entry's
@@ -49,8 +55,10 @@ type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
 	// Taken reports whether value is already used for the Graph property
-	// in the tenant; SelectUniqueValue skips such candidates.
-	Taken func(property, value string) (bool, error)
+	// by an object other than the guest with this anchor (a guest's own
+	// value is never "taken", or a re-run would pick the next candidate);
+	// SelectUniqueValue skips taken candidates.
+	Taken func(anchor, property, value string) (bool, error)
 }
 
 func directValue(attr string) evalFunc {
@@ -101,6 +109,14 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 	env := &entryEnv{Entry: e}
 	for i := range m.flows {
 		f := &m.flows[i]
+		ev.Unique = nil
+		if f.unique && o.Taken != nil {
+			target, anchor := f.target, g.Anchor
+			ev.Unique = func(v string) (bool, error) {
+				taken, err := o.Taken(anchor, target, v)
+				return !taken, err
+			}
+		}
 		v, set, err := f.apply(e, env, ev)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.target, err))
@@ -112,6 +128,9 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 		g.Properties[f.target] = v
 		if f.createOnly {
 			g.CreateOnly = append(g.CreateOnly, f.target)
+		}
+		if f.redact {
+			g.Redacted = append(g.Redacted, f.target)
 		}
 	}
 	for _, name := range m.required {
@@ -226,4 +245,16 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// UniqueTargets lists the properties whose flows use SelectUniqueValue:
+// the ones Options.Taken is asked about.
+func (m *Mapping) UniqueTargets() []string {
+	var out []string
+	for _, f := range m.flows {
+		if f.unique {
+			out = append(out, f.target)
+		}
+	}
+	return out
 }

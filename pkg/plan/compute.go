@@ -68,7 +68,7 @@ func diff(d, c guest.Guest) []Change {
 		if p, ok := guest.LookupProperty(n); ok && p.Kind == guest.Bool && strings.EqualFold(want, have) {
 			continue
 		}
-		out = append(out, Change{Property: n, Old: have, New: want})
+		out = append(out, Change{Property: n, Old: have, New: want, Redacted: d.IsRedacted(n)})
 	}
 	return out
 }

@@ -187,3 +187,26 @@ func golden(t *testing.T, name string, got []byte) {
 	require.NoError(t, err, "golden file missing: run go test ./pkg/plan -update")
 	assert.Equal(t, string(want), string(got))
 }
+
+func TestRedactedValuesAreNotRendered(t *testing.T) {
+	t.Parallel()
+	d := g("A", "a@partners.contoso.com", "employeeId", "E-123456")
+	d.Redacted = []string{"employeeId"}
+	c := withID(g("A", "a@partners.contoso.com", "employeeId", "E-000001"), "id-a")
+	n := g("B", "b@partners.contoso.com", "employeeId", "E-777777")
+	n.Redacted = []string{"employeeId"}
+	p := Compute([]guest.Guest{d, n}, []guest.Guest{c})
+	var b bytes.Buffer
+	require.NoError(t, p.Render(&b, RenderOptions{}))
+	out := b.String()
+	assert.Contains(t, out, `employeeId             [Redact] (changed)`)
+	assert.Contains(t, out, `employeeId             [Redact]`+"\n")
+	for _, secret := range []string{"E-123456", "E-000001", "E-777777"} {
+		assert.NotContains(t, out, secret)
+	}
+	for _, a := range p.Actions {
+		if a.Kind == Update {
+			assert.Equal(t, "E-123456", a.Changes[0].New, "the value still flows")
+		}
+	}
+}

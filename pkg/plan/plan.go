@@ -24,6 +24,8 @@ type Change struct {
 	Property string `json:"property"`
 	Old      string `json:"old"`
 	New      string `json:"new"`
+	// Redacted: the mapping used Redact, so renderings hide both values.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // Action is one step of a plan.

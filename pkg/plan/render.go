@@ -17,6 +17,10 @@ type RenderOptions struct {
 	Skips bool
 }
 
+// redacted is shown instead of values the mapping passed through Redact,
+// as Entra shows "[Redact]" in its provisioning logs.
+const redacted = "[Redact]"
+
 const (
 	ansiGreen  = "\x1b[32m"
 	ansiYellow = "\x1b[33m"
@@ -47,13 +51,21 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 				}
 				sort.Strings(names)
 				for _, n := range names {
-					fmt.Fprintf(&b, "      %-22s %s\n", n, strconv.Quote(a.Guest.Properties[n]))
+					v := strconv.Quote(a.Guest.Properties[n])
+					if a.Guest.IsRedacted(n) {
+						v = redacted
+					}
+					fmt.Fprintf(&b, "      %-22s %s\n", n, v)
 				}
 			}
 		case Update:
 			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiYellow, "~ update"), a.UserPrincipalName, a.ObjectID)
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
 			for _, c := range a.Changes {
+				if c.Redacted {
+					fmt.Fprintf(&b, "      %-22s %s (changed)\n", c.Property, redacted)
+					continue
+				}
 				fmt.Fprintf(&b, "      %-22s %s → %s\n", c.Property, strconv.Quote(c.Old), strconv.Quote(c.New))
 			}
 		case Skip:
