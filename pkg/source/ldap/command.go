@@ -8,11 +8,28 @@ import (
 // maskedPassword stands for the bind password in printed commands.
 const maskedPassword = "****"
 
-// Command returns an OpenLDAP ldapsearch command line equivalent to the
-// search Read makes, with the password masked, so that a problem can be
-// reproduced by hand. Read logs it at debug level. ServerName has no
-// ldapsearch equivalent and is left out.
+// Command returns OpenLDAP ldapsearch command lines equivalent to the
+// searches Read makes, one line per base, with the password masked, so
+// that a problem can be reproduced by hand. Read logs it at debug level.
+//
+// Some settings have no ldapsearch equivalent and are left out:
+// ServerName; ExcludeDNs, group expansion on servers other than Active
+// Directory, and the merging of entries reached twice, which Read does on
+// the results; the following of referrals (ldapsearch -C differs). On
+// Active Directory (Directory "ad"), Groups appear in the filter as the
+// server evaluates them. ldapsearch has no NTLM bind: with BindMethod
+// "ntlm" the line shows a simple bind as DOMAIN\name, which Active
+// Directory also accepts, but over ldaps:// or StartTLS only, please.
 func (r *Reader) Command() string {
+	filter := r.cfg.Filter
+	if r.cfg.Directory == DirectoryAD {
+		filter = inChainFilter(filter, r.groups)
+	}
+	return r.command(filter)
+}
+
+// command renders the searches with filter.
+func (r *Reader) command(filter string) string {
 	cfg := r.cfg
 	var args []string
 	if cfg.CAFile != "" {
@@ -30,17 +47,27 @@ func (r *Reader) Command() string {
 		args = append(args, "-ZZ")
 	}
 	if cfg.BindDN != "" {
-		args = append(args, "-D", alwaysQuote(cfg.BindDN), "-w", alwaysQuote(maskedPassword))
+		who := cfg.BindDN
+		if cfg.BindMethod == "ntlm" {
+			who = cfg.ntlmUser()
+		}
+		args = append(args, "-D", alwaysQuote(who), "-w", alwaysQuote(maskedPassword))
 	}
-	args = append(args, "-b", alwaysQuote(cfg.BaseDN), "-s", cfg.Scope)
+	var tail []string
 	if !cfg.NoPaging {
-		args = append(args, "-E", fmt.Sprintf("pr=%d/noprompt", cfg.PageSize))
+		tail = append(tail, "-E", fmt.Sprintf("pr=%d/noprompt", cfg.PageSize))
 	}
-	args = append(args, alwaysQuote(cfg.Filter))
+	tail = append(tail, alwaysQuote(filter))
 	for _, a := range cfg.requestedAttributes() {
-		args = append(args, shellQuote(a))
+		tail = append(tail, shellQuote(a))
 	}
-	return strings.Join(args, " ")
+
+	lines := make([]string, len(r.bases))
+	for i, b := range r.bases {
+		line := append(append([]string(nil), args...), "-b", alwaysQuote(b.dn), "-s", scopeName(b.scope))
+		lines[i] = strings.Join(append(line, tail...), " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -15,10 +15,22 @@ import (
 
 // Defaults applied by New to fields left at their zero value.
 const (
-	DefaultFilter   = "(objectClass=*)"
-	DefaultScope    = "sub"
-	DefaultPageSize = 500
-	DefaultTimeout  = 30 * time.Second
+	DefaultFilter        = "(objectClass=*)"
+	DefaultScope         = "sub"
+	DefaultPageSize      = 500
+	DefaultTimeout       = 30 * time.Second
+	DefaultMaxGroupDepth = 10
+	DefaultBindMethod    = "simple"
+)
+
+// Directory kinds for Config.Directory.
+const (
+	// DirectoryAD is Active Directory or Samba AD: group scoping uses the
+	// server's LDAP_MATCHING_RULE_IN_CHAIN.
+	DirectoryAD = "ad"
+	// DirectoryLDAP is any other LDAP server: guestsync expands groups
+	// itself.
+	DirectoryLDAP = "ldap"
 )
 
 // requestedAttributes is the attribute list sent with the search. When
@@ -40,16 +52,47 @@ type Config struct {
 	// separated by spaces are tried in order until one accepts a
 	// connection.
 	URL string
-	// BindDN and BindPassword are the simple bind credentials; both empty
-	// means an anonymous read.
+	// BindDN and BindPassword are the bind credentials; both empty means
+	// an anonymous read. With BindMethod "ntlm", BindDN is the account
+	// name (svc-guestsync, EXAMPLE\svc-guestsync or
+	// svc-guestsync@example.test), not a DN.
 	BindDN       string
 	BindPassword string
-	BaseDN       string
+	// BindMethod is "simple" (the default: an LDAP simple bind) or "ntlm"
+	// (Active Directory's NTLM bind, which never sends the password).
+	BindMethod string
+	// NTLMDomain is the NetBIOS domain of BindDN for an NTLM bind, unless
+	// BindDN already says it (DOMAIN\name, name@domain).
+	NTLMDomain string
+	// BaseDN and Scope are the one-base form of Bases. Use one form or
+	// the other.
+	BaseDN string
 	// Filter is an RFC 4515 filter; DefaultFilter when empty.
 	Filter string
 	// Scope is "sub" (the default: the base and everything under it) or
 	// "one" (the entries directly under the base).
 	Scope string
+	// Bases are the subtrees to read, each with its own scope. An entry
+	// reached from two bases is delivered once.
+	Bases []Base
+	// ExcludeDNs are subtrees to leave out: an entry at or below any of
+	// them is skipped. They are compared as DNs (RFC 4514): letter case,
+	// spaces around separators and escaping do not matter.
+	ExcludeDNs []string
+	// Groups restricts the read to the members of any of these groups,
+	// direct or through nested groups. Entries of nested groups that match
+	// Filter are members too, as with Active Directory's in-chain rule.
+	Groups []string
+	// Directory is "ad" (Active Directory, Samba AD), "ldap" (any other
+	// server) or empty: detected from the RootDSE when Groups needs it.
+	// "ad" on a server whose RootDSE says otherwise is an error (the
+	// in-chain rule would match nothing there); "ldap" on AD makes
+	// guestsync expand the groups itself.
+	Directory string
+	// MaxGroupDepth bounds the nesting of groups that guestsync expands
+	// itself (Directory "ldap"); DefaultMaxGroupDepth when 0. Deeper
+	// nesting fails the read rather than leaving members out.
+	MaxGroupDepth int
 	// Attributes to request. Empty means every user attribute ("*") plus
 	// the operational attributes guestsync uses as anchors (entryUUID).
 	Attributes []string
@@ -77,6 +120,23 @@ type Config struct {
 	// AllowInsecureBind allows sending BindPassword over a connection that
 	// is neither ldaps:// nor StartTLS. Every read then logs a warning.
 	AllowInsecureBind bool
+	// FollowReferrals follows continuation references (parts of the tree
+	// held by another server) with the same credentials and TLS settings.
+	// Off, they are skipped, counted and logged at debug level. A
+	// referral that may not be followed (another host, a downgrade from
+	// TLS to plain LDAP) then fails the read.
+	FollowReferrals bool
+	// ReferralHosts are the hosts besides those of URL that referrals may
+	// lead to: exact host names, or "*.example.com" for any name under
+	// example.com.
+	ReferralHosts []string
+}
+
+// Base is one subtree to read.
+type Base struct {
+	DN string
+	// Scope is "sub" (the default) or "one".
+	Scope string
 }
 
 // withDefaults returns cfg with zero values replaced by the defaults.
@@ -84,7 +144,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Filter == "" {
 		cfg.Filter = DefaultFilter
 	}
-	if cfg.Scope == "" {
+	if cfg.Scope == "" && len(cfg.Bases) == 0 {
 		cfg.Scope = DefaultScope
 	}
 	if cfg.PageSize == 0 {
@@ -92,6 +152,12 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxGroupDepth == 0 {
+		cfg.MaxGroupDepth = DefaultMaxGroupDepth
+	}
+	if cfg.BindMethod == "" {
+		cfg.BindMethod = DefaultBindMethod
 	}
 	return cfg
 }
@@ -101,9 +167,18 @@ func (cfg Config) usesTLS(u *url.URL) bool {
 	return u.Scheme == "ldaps" || cfg.StartTLS
 }
 
+// settings are what validate parses out of a Config, once.
+type settings struct {
+	urls     []*url.URL
+	tls      *tls.Config
+	bases    []base
+	excludes []subtree
+	groups   []string
+}
+
 // validate returns every problem in cfg (already defaulted) at once, and
-// the parsed URLs and TLS settings when there are none.
-func (cfg Config) validate() ([]*url.URL, *tls.Config, error) {
+// the parsed settings when there are none.
+func (cfg Config) validate() (settings, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -121,17 +196,12 @@ func (cfg Config) validate() ([]*url.URL, *tls.Config, error) {
 		}
 	}
 
-	if cfg.BaseDN == "" {
-		bad("baseDN is required")
-	} else if _, err := goldap.ParseDN(cfg.BaseDN); err != nil {
-		bad("baseDN %q: %v", cfg.BaseDN, err)
-	}
+	bases := cfg.validateBases(bad)
 	if _, err := goldap.CompileFilter(cfg.Filter); err != nil {
 		bad("filter %q: %v", cfg.Filter, err)
 	}
-	if cfg.Scope != "sub" && cfg.Scope != "one" {
-		bad("scope must be sub or one, not %q", cfg.Scope)
-	}
+	excludes := cfg.validateExcludes(bases, bad)
+	groups := cfg.validateGroups(bad)
 	for _, a := range cfg.Attributes {
 		if a == "" || strings.ContainsAny(a, " \t,()") {
 			bad("attributes: %q is not an attribute name", a)
@@ -140,21 +210,8 @@ func (cfg Config) validate() ([]*url.URL, *tls.Config, error) {
 	if cfg.Timeout < 0 {
 		bad("timeout must be positive, not %s", cfg.Timeout)
 	}
-
-	switch {
-	case cfg.BindDN != "" && cfg.BindPassword == "":
-		bad("bindPassword is required with bindDN %q (a bind with an empty password is unauthenticated: servers accept it without checking anything)", cfg.BindDN)
-	case cfg.BindDN == "" && cfg.BindPassword != "":
-		bad("bindDN is required with bindPassword")
-	case cfg.BindDN != "":
-		if _, err := goldap.ParseDN(cfg.BindDN); err != nil && !strings.Contains(cfg.BindDN, "@") && !strings.Contains(cfg.BindDN, `\`) {
-			// AD also accepts user@domain and DOMAIN\user.
-			bad("bindDN %q: %v", cfg.BindDN, err)
-		}
-		if anyPlain && !cfg.AllowInsecureBind {
-			bad("refusing to send the password of %q unencrypted to %s: use ldaps://, or set startTLS; allowInsecureBind permits it (for tests)", cfg.BindDN, plainURLs(cfg, urls))
-		}
-	}
+	cfg.validateBind(urls, anyPlain, bad)
+	cfg.validateReferrals(bad)
 
 	if !anyTLS && len(urls) > 0 && (cfg.CAFile != "" || cfg.ServerName != "" || cfg.InsecureSkipVerify) {
 		bad("caFile, serverName and insecureSkipVerify only apply to ldaps:// URLs or with startTLS")
@@ -173,9 +230,42 @@ func (cfg Config) validate() ([]*url.URL, *tls.Config, error) {
 	}
 
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return settings{}, err
 	}
-	return urls, tlsConfig, nil
+	return settings{urls: urls, tls: tlsConfig, bases: bases, excludes: excludes, groups: groups}, nil
+}
+
+// validateBind checks the credentials and the bind method.
+func (cfg Config) validateBind(urls []*url.URL, anyPlain bool, bad func(string, ...any)) {
+	switch cfg.BindMethod {
+	case "simple":
+		if cfg.NTLMDomain != "" {
+			bad("ntlmDomain only applies to bindMethod ntlm")
+		}
+	case "ntlm":
+		cfg.validateNTLM(bad)
+		// The insecure-bind rule is about simple binds, which send the
+		// password itself: an NTLM bind never does (see Reader.bind for
+		// what it does risk without TLS).
+		return
+	default:
+		bad("bindMethod must be simple or ntlm, not %q", cfg.BindMethod)
+		return
+	}
+	switch {
+	case cfg.BindDN != "" && cfg.BindPassword == "":
+		bad("bindPassword is required with bindDN %q (a bind with an empty password is unauthenticated: servers accept it without checking anything)", cfg.BindDN)
+	case cfg.BindDN == "" && cfg.BindPassword != "":
+		bad("bindDN is required with bindPassword")
+	case cfg.BindDN != "":
+		if _, err := goldap.ParseDN(cfg.BindDN); err != nil && !strings.Contains(cfg.BindDN, "@") && !strings.Contains(cfg.BindDN, `\`) {
+			// AD also accepts user@domain and DOMAIN\user.
+			bad("bindDN %q: %v", cfg.BindDN, err)
+		}
+		if anyPlain && !cfg.AllowInsecureBind {
+			bad("refusing to send the password of %q unencrypted to %s: use ldaps://, or set startTLS; allowInsecureBind permits it (for tests)", cfg.BindDN, plainURLs(cfg, urls))
+		}
+	}
 }
 
 // parseURLs parses a space-separated list of LDAP URLs.

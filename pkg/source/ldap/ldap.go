@@ -1,12 +1,22 @@
 // Package ldap reads entries from a live directory, Active Directory or any
 // LDAP server, with a paged search streamed entry by entry so that memory
-// stays flat however large the directory is.
+// stays flat however large the directory is. Only the sets that scoping
+// needs grow with it, by a DN each: the entries already delivered when
+// several bases or referrals may reach one twice, and the members of the
+// groups that guestsync expands itself.
+//
+// The scope is one or several bases, minus excluded subtrees, optionally
+// limited to the members of groups (nested ones included: resolved by
+// Active Directory's in-chain rule, or expanded by guestsync elsewhere),
+// plus the referrals followed when asked to.
 //
 // It is secure by default: a password is only sent over ldaps:// or after
 // StartTLS unless the configuration explicitly allows otherwise, and it is
-// never logged. A read that cannot vouch for having seen every entry in
-// scope (a dropped connection, a size or time limit, a referral of the
-// whole search) returns an error with Result.Complete false.
+// never logged; a referral never leads from TLS to plain LDAP. A read that
+// cannot vouch for having seen every entry in scope (a dropped connection,
+// a size or time limit anywhere, including group expansion, a referral of
+// the whole search, a referral it may not follow) returns an error with
+// Result.Complete false.
 package ldap
 
 import (
@@ -17,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -27,10 +38,9 @@ import (
 // Reader reads the entries a Config selects. It holds no connection
 // between reads: each Read connects, binds, searches and disconnects.
 type Reader struct {
-	cfg  Config
-	urls []*url.URL
-	tls  *tls.Config
-	log  *slog.Logger
+	cfg Config
+	settings
+	log *slog.Logger
 }
 
 var _ source.Reader = (*Reader)(nil)
@@ -39,58 +49,150 @@ var _ source.Reader = (*Reader)(nil)
 // returned at once, joined. A nil log discards messages.
 func New(cfg Config, log *slog.Logger) (*Reader, error) {
 	cfg = cfg.withDefaults()
-	urls, tlsConfig, err := cfg.validate()
+	s, err := cfg.validate()
 	if err != nil {
 		return nil, fmt.Errorf("ldap config: %w", err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, urls: urls, tls: tlsConfig, log: log}, nil
+	return &Reader{cfg: cfg, settings: s, log: log}, nil
 }
 
 // Read connects to the first URL that answers, binds, and streams every
-// entry of a paged search to fn as each page arrives.
+// entry in scope to fn as each page arrives: the entries of each base in
+// turn, then those of the referrals it follows.
 func (r *Reader) Read(ctx context.Context, fn func(source.Entry) error) (source.Result, error) {
-	if r.cfg.BindPassword != "" {
-		for _, u := range r.urls {
-			if !r.cfg.usesTLS(u) {
-				r.log.Warn("the bind password is sent unencrypted: allowInsecureBind is set; use ldaps:// or startTLS outside tests",
-					"url", u.String(), "bindDN", r.cfg.BindDN)
-			}
-		}
-	}
+	r.warnInsecure()
 	r.log.Debug("ldap search", "command", r.Command())
 
-	conn, u, err := r.connect(ctx)
+	s, err := r.connect(ctx)
 	if err != nil {
 		return source.Result{}, err
 	}
-	defer conn.Close()
-	// Closing the connection is what interrupts a bind or a read in
-	// progress when ctx is done.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+	rs := newReadState(r, fn)
+	defer rs.close()
+	rs.sessions[s.url.String()] = s
 
-	return r.search(ctx, conn, u, fn)
+	if err := rs.prepare(ctx, s); err != nil {
+		return source.Result{}, err
+	}
+	for _, b := range r.bases {
+		if ex, ok := excludedBy(b.parsed, r.excludes); ok {
+			r.log.Debug("ldap base excluded: not searched", "base", b.dn, "excludeDN", ex.dn)
+			continue
+		}
+		if err := rs.searchBase(ctx, s, b, 0); err != nil {
+			return source.Result{Entries: rs.stats.entries}, err
+		}
+	}
+	if err := rs.followReferrals(ctx); err != nil {
+		return source.Result{Entries: rs.stats.entries}, err
+	}
+	st := rs.stats
+	r.log.Debug("ldap read done", "entries", st.entries, "excluded", st.excluded, "notInGroups", st.notInGroups,
+		"duplicates", st.duplicates, "referralsSkipped", st.referralsSkipped, "referralsFollowed", st.referralsFollowed)
+	return source.Result{Entries: st.entries, Complete: true}, nil
 }
 
-// connect tries each URL in turn and returns a bound connection.
-func (r *Reader) connect(ctx context.Context) (*goldap.Conn, *url.URL, error) {
+// warnInsecure warns about every URL that would carry credentials or
+// results unprotected.
+func (r *Reader) warnInsecure() {
+	if r.cfg.BindPassword == "" {
+		return
+	}
+	for _, u := range r.urls {
+		if r.cfg.usesTLS(u) {
+			continue
+		}
+		if r.cfg.BindMethod == "ntlm" {
+			r.log.Warn("NTLM bind without TLS: the password is not sent, but the results are neither encrypted nor protected against tampering, and the NTLM exchange can be relayed or cracked offline; use ldaps:// or startTLS",
+				"url", u.String(), "bindDN", r.cfg.BindDN)
+			continue
+		}
+		r.log.Warn("the bind password is sent unencrypted: allowInsecureBind is set; use ldaps:// or startTLS outside tests",
+			"url", u.String(), "bindDN", r.cfg.BindDN)
+	}
+}
+
+// session is a bound connection to one server, and a second one opened on
+// demand for reads made while a search streams on the first (see aside).
+type session struct {
+	r    *Reader
+	url  *url.URL
+	conn *goldap.Conn
+	aux  *goldap.Conn
+	// stops undo the context.AfterFunc that close the connections when
+	// the read's context ends.
+	stops []func() bool
+}
+
+// encrypted reports whether the session's connection is TLS.
+func (s *session) encrypted() bool { return s.r.cfg.usesTLS(s.url) }
+
+// readEntry reads on the session's main connection: use it only while no
+// search streams on that connection.
+func (s *session) readEntry(ctx context.Context, dn string, attrs []string) (*goldap.Entry, error) {
+	return s.r.readEntry(ctx, s.conn, dn, attrs)
+}
+
+// aside reads on the session's second connection, dialled on first use.
+// A read made on the main connection while fn holds up a streaming search
+// would wait forever: go-ldap delivers a connection's responses in order
+// and stops reading once the search's buffer is full.
+type aside struct{ s *session }
+
+func (a aside) readEntry(ctx context.Context, dn string, attrs []string) (*goldap.Entry, error) {
+	s := a.s
+	if s.aux == nil {
+		conn, err := s.r.dial(ctx, s.url)
+		if err != nil {
+			return nil, err
+		}
+		s.aux = conn
+		s.stops = append(s.stops, context.AfterFunc(ctx, func() { conn.Close() }))
+	}
+	return s.r.readEntry(ctx, s.aux, dn, attrs)
+}
+
+func (s *session) close() {
+	for _, stop := range s.stops {
+		stop()
+	}
+	s.conn.Close()
+	if s.aux != nil {
+		s.aux.Close()
+	}
+}
+
+// openSession dials u and binds. Closing the connection is what
+// interrupts a bind or a read in progress when ctx is done.
+func (r *Reader) openSession(ctx context.Context, u *url.URL) (*session, error) {
+	conn, err := r.dial(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	return &session{r: r, url: u, conn: conn, stops: []func() bool{stop}}, nil
+}
+
+// connect tries each URL in turn and returns a session on the first that
+// answers.
+func (r *Reader) connect(ctx context.Context) (*session, error) {
 	var errs []error
 	for _, u := range r.urls {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+			return nil, fmt.Errorf("connect to %s: %w", u, err)
 		}
-		conn, err := r.dial(ctx, u)
+		s, err := r.openSession(ctx, u)
 		if err != nil {
 			errs = append(errs, err)
 			r.log.Debug("ldap connect failed", "url", u.String(), "error", err)
 			continue
 		}
-		return conn, u, nil
+		return s, nil
 	}
-	return nil, nil, errors.Join(errs...)
+	return nil, errors.Join(errs...)
 }
 
 // dial connects to u, upgrades to TLS if asked, and binds. Bind failures
@@ -129,17 +231,15 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, error) {
 		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
-	if r.cfg.StartTLS {
+	if r.cfg.StartTLS && u.Scheme == "ldap" {
 		if err := conn.StartTLS(r.tlsFor(u)); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
 		}
 	}
-	if r.cfg.BindDN != "" {
-		if err := conn.Bind(r.cfg.BindDN, r.cfg.BindPassword); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, explainBind(errCtx(ctx, err)))
-		}
+	if err := r.bind(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		conn.Close()
@@ -148,14 +248,45 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, error) {
 	return conn, nil
 }
 
-// tlsFor returns the TLS settings for u: the server name defaults to the
-// URL's host.
+// bind authenticates conn as configured.
+//
+// An NTLM bind sends a challenge response, never the password, so the
+// rule against simple binds over plain LDAP does not apply to it. Without
+// TLS it still risks a lot, which Read warns about: go-ldap does not
+// negotiate NTLM signing or sealing, so every result travels in clear
+// and can be altered on the way (an attacker who removes entries makes
+// guestsync delete guests); the exchange can be relayed to another server
+// by someone in the middle; and the NTLMv2 response lets a weak password
+// be cracked offline.
+func (r *Reader) bind(conn *goldap.Conn) error {
+	switch {
+	case r.cfg.BindDN == "":
+		return nil
+	case r.cfg.BindMethod == "ntlm":
+		return conn.NTLMBind(r.cfg.NTLMDomain, r.cfg.ntlmUser(), r.cfg.BindPassword)
+	}
+	return conn.Bind(r.cfg.BindDN, r.cfg.BindPassword)
+}
+
+// tlsFor returns the TLS settings for u. The server name is ServerName for
+// the configured hosts, else u's host name: a referral may lead to another
+// host, whose certificate names it.
 func (r *Reader) tlsFor(u *url.URL) *tls.Config {
 	c := r.tls.Clone()
-	if c.ServerName == "" {
+	if c.ServerName == "" || !r.configuredHost(u.Hostname()) {
 		c.ServerName = u.Hostname()
 	}
 	return c
+}
+
+// configuredHost reports whether host is the host of one of the URLs.
+func (r *Reader) configuredHost(host string) bool {
+	for _, u := range r.urls {
+		if strings.EqualFold(u.Hostname(), host) {
+			return true
+		}
+	}
+	return false
 }
 
 // errCtx prefers the context's error: when ctx ends, the connection is
@@ -167,12 +298,21 @@ func errCtx(ctx context.Context, err error) error {
 	return err
 }
 
-func explainBind(err error) error {
+func (r *Reader) explainBind(err error) error {
+	ntlm := r.cfg.BindMethod == "ntlm"
+	var lerr *goldap.Error
 	switch {
+	case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) && ntlm:
+		return fmt.Errorf("invalid credentials: check bindDN, ntlmDomain and bindPassword, and that the account is enabled: %w", err)
 	case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials):
 		return fmt.Errorf("invalid credentials: check bindDN and bindPassword, and that the account is enabled: %w", err)
 	case goldap.IsErrorAnyOf(err, goldap.LDAPResultStrongAuthRequired, goldap.LDAPResultConfidentialityRequired):
 		return fmt.Errorf("the server requires an encrypted connection: use ldaps:// or startTLS: %w", err)
+	case ntlm && (!errors.As(err, &lerr) || goldap.IsErrorAnyOf(err, goldap.LDAPResultProtocolError, goldap.LDAPResultAuthMethodNotSupported, goldap.ErrorNetwork)):
+		// go-ldap's NTLM bind is Microsoft's "Sicily" bind, which Active
+		// Directory implements; Samba, for one, does not, and drops the
+		// connection.
+		return fmt.Errorf("the server does not seem to support NTLM binds (Active Directory's Sicily NTLM bind; Samba has none); use a simple bind over ldaps:// or startTLS: %w", err)
 	}
 	return err
 }

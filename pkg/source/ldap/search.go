@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -28,59 +27,63 @@ type callbackError struct{ err error }
 func (e *callbackError) Error() string { return e.err.Error() }
 func (e *callbackError) Unwrap() error { return e.err }
 
-// pageStats is what a read has seen so far.
-type pageStats struct {
-	entries   int
-	referrals int
+// searchHandlers receive what a search returns, in order.
+type searchHandlers struct {
+	entry    func(*goldap.Entry) error
+	referral func(string) error
 }
 
-// search runs the paged search on a bound connection.
-func (r *Reader) search(ctx context.Context, conn *goldap.Conn, u *url.URL, fn func(source.Entry) error) (source.Result, error) {
-	scope := goldap.ScopeWholeSubtree
-	if r.cfg.Scope == "one" {
-		scope = goldap.ScopeSingleLevel
-	}
+// runSearch runs req on conn to the end, page after page when paged, and
+// returns how many pages it asked for.
+func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
 	var paging *goldap.ControlPaging
-	var controls []goldap.Control
-	if !r.cfg.NoPaging {
+	if paged {
 		paging = goldap.NewControlPaging(r.cfg.PageSize)
-		controls = append(controls, paging)
+		req.Controls = append(req.Controls, paging)
 	}
-	// No time limit is sent: a server counts the time it waits for us to
-	// take entries, and a slow fn should not fail the read. Timeout bounds
-	// our waits for the server instead (see page).
-	req := goldap.NewSearchRequest(r.cfg.BaseDN, scope, goldap.NeverDerefAliases, 0, 0, false,
-		r.cfg.Filter, r.cfg.requestedAttributes(), controls)
-
-	start := time.Now()
-	var st pageStats
 	for page := 1; ; page++ {
-		cookie, err := r.page(ctx, conn, req, fn, &st)
+		cookie, err := r.page(ctx, conn, req, h)
 		if err != nil {
-			res := source.Result{Entries: st.entries}
-			if cb := (*callbackError)(nil); errors.As(err, &cb) {
-				return res, cb.err
-			}
-			return res, fmt.Errorf("search %s for %s under %q (page %d, after %d entries): %w",
-				u, r.cfg.Filter, r.cfg.BaseDN, page, st.entries, r.explainSearch(ctx, err, st))
+			return page, err
 		}
 		if paging == nil || len(cookie) == 0 {
-			r.log.Debug("ldap search done", "url", u.String(), "entries", st.entries, "pages", page,
-				"referralsSkipped", st.referrals, "duration", time.Since(start))
-			return source.Result{Entries: st.entries, Complete: true}, nil
+			return page, nil
 		}
 		paging.SetCookie(cookie)
 	}
 }
 
-// page runs one search request, hands its entries to fn as they arrive,
-// and returns the cookie for the next page (none after the last page).
+// newSearch is a search request as guestsync sends them. No time limit is
+// sent: a server counts the time it waits for us to take entries, and a
+// slow fn should not fail the read. Timeout bounds our waits for the
+// server instead (see page).
+func newSearch(dn string, scope int, filter string, attrs []string) *goldap.SearchRequest {
+	return goldap.NewSearchRequest(dn, scope, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
+}
+
+// readEntry reads the entry dn with attrs on conn. It returns nil and no
+// error when the server sends no entry.
+func (r *Reader) readEntry(ctx context.Context, conn *goldap.Conn, dn string, attrs []string) (*goldap.Entry, error) {
+	var found *goldap.Entry
+	_, err := r.runSearch(ctx, conn, newSearch(dn, goldap.ScopeBaseObject, "(objectClass=*)", attrs), false, searchHandlers{
+		entry:    func(e *goldap.Entry) error { found = e; return nil },
+		referral: func(string) error { return nil },
+	})
+	if err != nil {
+		return nil, r.explainRead(ctx, err)
+	}
+	return found, nil
+}
+
+// page runs one search request, hands its entries and referrals to h as
+// they arrive, and returns the cookie for the next page (none after the
+// last page).
 //
 // go-ldap's per-request timeout is not used here: while it is set, go-ldap
 // drops a response it cannot deliver within that time, so a slow fn would
 // silently lose entries. Instead a watchdog runs only while we wait for the
 // server, and cancelling the request is an error, never a short page.
-func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, fn func(source.Entry) error, st *pageStats) ([]byte, error) {
+func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) ([]byte, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var timedOut atomic.Bool
@@ -101,17 +104,13 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 		}
 		switch {
 		case resp.Entry() != nil:
-			e := toEntry(resp.Entry())
-			r.reportUndecodable(e)
-			if err := fn(e); err != nil {
-				return nil, &callbackError{fmt.Errorf("entry %q: %w", e.DN, err)}
+			if err := h.entry(resp.Entry()); err != nil {
+				return nil, err
 			}
-			st.entries++
 		case resp.Referral() != "":
-			// A continuation reference: part of the tree lives on another
-			// server (AD: DomainDnsZones, Configuration). Not followed.
-			st.referrals++
-			r.log.Debug("ldap referral skipped", "referral", resp.Referral())
+			if err := h.referral(resp.Referral()); err != nil {
+				return nil, err
+			}
 		default:
 			if c, ok := goldap.FindControl(resp.Controls(), goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
 				cookie = c.Cookie
@@ -131,8 +130,9 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 	return cookie, nil
 }
 
-// explainSearch adds what a result code means for guestsync.
-func (r *Reader) explainSearch(ctx context.Context, err error, st pageStats) error {
+// explainSearch adds what a result code means for guestsync. base is the
+// search base, entries how many entries the read has delivered.
+func (r *Reader) explainSearch(ctx context.Context, err error, base string, entries int) error {
 	var lerr *goldap.Error
 	switch {
 	case ctx.Err() != nil:
@@ -140,18 +140,35 @@ func (r *Reader) explainSearch(ctx context.Context, err error, st pageStats) err
 	case !errors.As(err, &lerr):
 		return err
 	case lerr.ResultCode == goldap.LDAPResultSizeLimitExceeded && r.cfg.NoPaging:
-		return fmt.Errorf("the server's size limit stopped the search after %d entries; turn paging on: %w", st.entries, err)
+		return fmt.Errorf("the server's size limit stopped the search after %d entries; turn paging on: %w", entries, err)
 	case lerr.ResultCode == goldap.LDAPResultSizeLimitExceeded:
-		return fmt.Errorf("the server's size limit stopped the search after %d entries (does it ignore the paged-results control?): %w", st.entries, err)
-	case lerr.ResultCode == goldap.LDAPResultTimeLimitExceeded:
-		return fmt.Errorf("the server's time limit stopped the search: %w", err)
+		return fmt.Errorf("the server's size limit stopped the search after %d entries (does it ignore the paged-results control?): %w", entries, err)
 	case lerr.ResultCode == goldap.LDAPResultNoSuchObject:
-		return fmt.Errorf("base DN %q does not exist: %w", r.cfg.BaseDN, err)
+		return fmt.Errorf("base DN %q does not exist: %w", base, err)
 	case lerr.ResultCode == goldap.LDAPResultReferral:
 		// The whole base is held elsewhere: nothing was read here, and
 		// treating that as a complete, empty directory would remove every
 		// guest.
-		return fmt.Errorf("the server referred the whole search elsewhere: point url at a server that holds %q: %w", r.cfg.BaseDN, err)
+		return fmt.Errorf("the server referred the whole search elsewhere: point url at a server that holds %q: %w", base, err)
+	}
+	return r.explainRead(ctx, err)
+}
+
+// explainRead explains the limits that can end any search, including the
+// reads of group expansion and ranged retrieval.
+func (r *Reader) explainRead(ctx context.Context, err error) error {
+	var lerr *goldap.Error
+	switch {
+	case ctx.Err() != nil:
+		return errCtx(ctx, err)
+	case !errors.As(err, &lerr):
+		return err
+	case lerr.ResultCode == goldap.LDAPResultSizeLimitExceeded:
+		return fmt.Errorf("the server's size limit stopped the search (does it ignore the paged-results control?): %w", err)
+	case lerr.ResultCode == goldap.LDAPResultTimeLimitExceeded:
+		return fmt.Errorf("the server's time limit stopped the search: %w", err)
+	case lerr.ResultCode == goldap.LDAPResultAdminLimitExceeded:
+		return fmt.Errorf("an administrative limit of the server stopped the search: %w", err)
 	}
 	return err
 }
