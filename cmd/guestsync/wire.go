@@ -44,13 +44,26 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 		return ldif.FileReader(c.LDIF.Path), nil
 	case "ldap":
 		l := c.LDAP
+		var bases []ldap.Base
+		for _, b := range l.Bases {
+			bases = append(bases, ldap.Base{DN: b.DN, Scope: b.Scope})
+		}
 		return ldap.New(ldap.Config{
 			URL:               strings.TrimSpace(l.URL),
 			BindDN:            l.BindDN,
 			BindPassword:      l.BindPassword.Reveal(),
+			BindMethod:        l.BindMethod,
+			NTLMDomain:        l.NTLMDomain,
 			BaseDN:            l.BaseDN,
 			Filter:            l.Filter,
 			Scope:             l.Scope,
+			Bases:             bases,
+			ExcludeDNs:        l.ExcludeDNs,
+			Groups:            l.Groups,
+			Directory:         l.Directory,
+			MaxGroupDepth:     l.MaxGroupDepth,
+			FollowReferrals:   l.FollowReferrals,
+			ReferralHosts:     l.ReferralHosts,
 			PageSize:          l.PageSize,
 			Timeout:           l.Timeout,
 			StartTLS:          l.StartTLS,

@@ -41,19 +41,38 @@ type LDIF struct {
 
 // LDAP is a live directory: Active Directory or any LDAP server.
 type LDAP struct {
-	URL               string        `yaml:"url" mapstructure:"url"`
-	BindDN            string        `yaml:"bindDN" mapstructure:"binddn"`
-	BindPassword      Secret        `yaml:"bindPassword" mapstructure:"bindpassword"`
-	BindPasswordFile  string        `yaml:"bindPasswordFile" mapstructure:"bindpasswordfile"`
-	BaseDN            string        `yaml:"baseDN" mapstructure:"basedn"`
-	Filter            string        `yaml:"filter" mapstructure:"filter"`
-	Scope             string        `yaml:"scope" mapstructure:"scope"`
+	URL              string `yaml:"url" mapstructure:"url"`
+	BindDN           string `yaml:"bindDN" mapstructure:"binddn"`
+	BindPassword     Secret `yaml:"bindPassword" mapstructure:"bindpassword"`
+	BindPasswordFile string `yaml:"bindPasswordFile" mapstructure:"bindpasswordfile"`
+	BindMethod       string `yaml:"bindMethod" mapstructure:"bindmethod"`
+	NTLMDomain       string `yaml:"ntlmDomain" mapstructure:"ntlmdomain"`
+	BaseDN           string `yaml:"baseDN" mapstructure:"basedn"`
+	Filter           string `yaml:"filter" mapstructure:"filter"`
+	Scope            string `yaml:"scope" mapstructure:"scope"`
+	// Bases are several subtrees, each with its scope, instead of
+	// baseDN and scope.
+	Bases []LDAPBase `yaml:"bases" mapstructure:"bases"`
+	// ExcludeDNs, Groups and ReferralHosts are lists; in environment
+	// variables their items are separated by ";" (DNs contain commas).
+	ExcludeDNs        []string      `yaml:"excludeDNs" mapstructure:"excludedns"`
+	Groups            []string      `yaml:"groups" mapstructure:"groups"`
+	Directory         string        `yaml:"directory" mapstructure:"directory"`
+	MaxGroupDepth     int           `yaml:"maxGroupDepth" mapstructure:"maxgroupdepth"`
+	FollowReferrals   bool          `yaml:"followReferrals" mapstructure:"followreferrals"`
+	ReferralHosts     []string      `yaml:"referralHosts" mapstructure:"referralhosts"`
 	PageSize          uint32        `yaml:"pageSize" mapstructure:"pagesize"`
 	Timeout           time.Duration `yaml:"timeout" mapstructure:"timeout"`
 	StartTLS          bool          `yaml:"startTLS" mapstructure:"starttls"`
 	CAFile            string        `yaml:"caFile" mapstructure:"cafile"`
 	ServerName        string        `yaml:"serverName" mapstructure:"servername"`
 	AllowInsecureBind bool          `yaml:"allowInsecureBind" mapstructure:"allowinsecurebind"`
+}
+
+// LDAPBase is one subtree to read.
+type LDAPBase struct {
+	DN    string `yaml:"dn" mapstructure:"dn"`
+	Scope string `yaml:"scope" mapstructure:"scope"`
 }
 
 // Mapping names the mapping file.
@@ -89,7 +108,7 @@ func Defaults() Config {
 	return Config{
 		Version: FormatVersion,
 		Source:  Source{Kind: "ldap"},
-		LDAP:    LDAP{Scope: "sub", PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)"},
+		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph:   Graph{URL: "https://graph.microsoft.com/v1.0", Auth: "clientSecret"},
 	}

@@ -187,3 +187,28 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	assert.Equal(t, "hunter2", s.Reveal())
 }
+
+func TestLDAPScopingOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	path := write(t, dir, "g.yaml", strings.Replace(ldapConfig, "  baseDN: OU=Partners,DC=corp,DC=example,DC=com\n", `  bases:
+    - {dn: "OU=Partners,DC=corp,DC=example,DC=com"}
+    - {dn: "OU=Vendors,DC=corp,DC=example,DC=com", scope: one}
+  excludeDNs: ["OU=Former,OU=Partners,DC=corp,DC=example,DC=com"]
+`, 1))
+	env := fakeEnv(t, map[string]string{
+		"GUESTSYNC_GRAPH_CLIENTSECRET": "x",
+		// DNs contain commas, so list items are separated by ";".
+		"GUESTSYNC_LDAP_GROUPS": "CN=Partner Access,OU=Groups,DC=corp,DC=example,DC=com;CN=Vendors,OU=Groups,DC=corp,DC=example,DC=com",
+	})
+	c, err := Load(path, env)
+	require.NoError(t, err)
+	assert.Equal(t, []LDAPBase{{DN: "OU=Partners,DC=corp,DC=example,DC=com"}, {DN: "OU=Vendors,DC=corp,DC=example,DC=com", Scope: "one"}}, c.LDAP.Bases)
+	assert.Equal(t, []string{"OU=Former,OU=Partners,DC=corp,DC=example,DC=com"}, c.LDAP.ExcludeDNs)
+	assert.Equal(t, []string{"CN=Partner Access,OU=Groups,DC=corp,DC=example,DC=com", "CN=Vendors,OU=Groups,DC=corp,DC=example,DC=com"}, c.LDAP.Groups)
+
+	both := write(t, dir, "both.yaml", strings.Replace(ldapConfig, "  timeout: 45s\n", "  timeout: 45s\n  bases: [{dn: \"OU=X,DC=corp,DC=example,DC=com\"}]\n", 1))
+	_, err = Load(both, env)
+	assert.ErrorContains(t, err, "set either ldap.baseDN (with ldap.scope) or ldap.bases, not both")
+}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
@@ -105,7 +106,13 @@ func Load(path string, env Environment) (*Config, error) {
 		}
 	}
 	var c Config
-	if err := v.UnmarshalExact(&c); err != nil {
+	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		// Lists from the environment: items separated by ";", because
+		// the items are DNs, which contain commas.
+		mapstructure.StringToSliceHookFunc(";"),
+	))
+	if err := v.UnmarshalExact(&c, hooks); err != nil {
 		ps = append(ps, yamlfile.Problem{File: path, Msg: err.Error()})
 	}
 	c.File = path

@@ -33,11 +33,14 @@ func (c *Config) Validate() yamlfile.Problems {
 				bad("ldap.url", "%q is not an ldap:// or ldaps:// URL", u)
 			}
 		}
-		if c.LDAP.BaseDN == "" {
-			bad("ldap.baseDN", "required when source.kind is ldap")
+		switch {
+		case c.LDAP.BaseDN == "" && len(c.LDAP.Bases) == 0:
+			bad("ldap.baseDN", "required when source.kind is ldap (or list several in ldap.bases)")
+		case c.LDAP.BaseDN != "" && len(c.LDAP.Bases) > 0:
+			bad("ldap.bases", "set either ldap.baseDN (with ldap.scope) or ldap.bases, not both")
 		}
-		if c.LDAP.Scope != "sub" && c.LDAP.Scope != "one" {
-			bad("ldap.scope", "must be sub or one (got %q)", c.LDAP.Scope)
+		if s := c.LDAP.Scope; s != "" && s != "sub" && s != "one" {
+			bad("ldap.scope", "must be sub or one (got %q)", s)
 		}
 		if c.LDAP.PageSize == 0 || c.LDAP.PageSize > 1000 {
 			bad("ldap.pageSize", "must be 1 to 1000 (Active Directory's MaxPageSize is 1000); got %d", c.LDAP.PageSize)
