@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/mapping"
@@ -76,18 +73,18 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 }
 
 func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
-	var cred azcore.TokenCredential
-	switch g.Auth {
-	case "emulator":
-		cred = graph.StaticToken(emulatorToken)
-	case "clientSecret":
-		c, err := azidentity.NewClientSecretCredential(g.TenantID, g.ClientID, g.ClientSecret.Reveal(), nil)
-		if err != nil {
-			return nil, fmt.Errorf("graph credential: %w", err)
-		}
-		cred = c
-	default:
-		return nil, fmt.Errorf("graph.auth %q is not supported", g.Auth)
+	cred, err := graph.NewCredential(graph.CredentialOptions{
+		Method:              g.Auth,
+		Cloud:               g.Cloud,
+		TenantID:            g.TenantID,
+		ClientID:            g.ClientID,
+		ClientSecret:        g.ClientSecret.Reveal(),
+		CertificateFile:     g.CertificateFile,
+		CertificatePassword: g.CertificatePassword.Reveal(),
+		EmulatorToken:       emulatorToken,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("graph credential: %w", err)
 	}
 	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log})
 }

@@ -82,17 +82,37 @@ type Mapping struct {
 
 // Graph is the Microsoft Graph endpoint and how to authenticate to it.
 type Graph struct {
-	// URL is the Graph root including the version,
-	// https://graph.microsoft.com/v1.0 by default.
+	// Cloud is global (default), usgov, usgovdod or china: it chooses
+	// the Graph and sign-in endpoints.
+	Cloud string `yaml:"cloud" mapstructure:"cloud"`
+	// URL is the Graph root including the version; by default the
+	// cloud's (https://graph.microsoft.com/v1.0 for global). Set it to
+	// point at guestsync's Graph emulator.
 	URL string `yaml:"url" mapstructure:"url"`
-	// Auth is "clientSecret" (an app registration's secret) or
-	// "emulator" (a fixed bearer token, accepted only for a loopback URL:
-	// guestsync's own Graph emulator).
+	// Auth is how guestsync signs in: clientSecret, certificate (an app
+	// registration's secret or certificate), default (azidentity's chain:
+	// environment variables, workload identity, managed identity, Azure
+	// CLI) or emulator (a fixed bearer token, accepted only for a loopback
+	// URL: guestsync's own Graph emulator).
 	Auth             string `yaml:"auth" mapstructure:"auth"`
 	TenantID         string `yaml:"tenantID" mapstructure:"tenantid"`
 	ClientID         string `yaml:"clientID" mapstructure:"clientid"`
 	ClientSecret     Secret `yaml:"clientSecret" mapstructure:"clientsecret"`
 	ClientSecretFile string `yaml:"clientSecretFile" mapstructure:"clientsecretfile"`
+	// CertificateFile is a PEM (certificate and key) or PKCS#12 (.pfx)
+	// file; CertificatePassword decrypts it if needed.
+	CertificateFile         string `yaml:"certificateFile" mapstructure:"certificatefile"`
+	CertificatePassword     Secret `yaml:"certificatePassword" mapstructure:"certificatepassword"`
+	CertificatePasswordFile string `yaml:"certificatePasswordFile" mapstructure:"certificatepasswordfile"`
+}
+
+// Clouds are the Graph national clouds and their Graph roots ("National
+// cloud deployments" in the Graph documentation).
+var Clouds = map[string]string{
+	"global":   "https://graph.microsoft.com",
+	"usgov":    "https://graph.microsoft.us",
+	"usgovdod": "https://dod-graph.microsoft.us",
+	"china":    "https://microsoftgraph.chinacloudapi.cn",
 }
 
 // State is where guestsync keeps what it remembers between runs.
@@ -110,7 +130,7 @@ func Defaults() Config {
 		Source:  Source{Kind: "ldap"},
 		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
-		Graph:   Graph{URL: "https://graph.microsoft.com/v1.0", Auth: "clientSecret"},
+		Graph:   Graph{Cloud: "global", Auth: "clientSecret"},
 	}
 }
 

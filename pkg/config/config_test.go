@@ -212,3 +212,27 @@ func TestLDAPScopingOptions(t *testing.T) {
 	_, err = Load(both, env)
 	assert.ErrorContains(t, err, "set either ldap.baseDN (with ldap.scope) or ldap.bases, not both")
 }
+
+func TestGraphCloudsAndCertificates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	cfg := strings.Replace(ldapConfig, "graph:\n", "graph:\n  cloud: usgov\n  auth: certificate\n  certificateFile: app.pfx\n", 1)
+	path := write(t, dir, "g.yaml", cfg)
+	c, err := Load(path, fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CERTIFICATEPASSWORD": "pfx-pw"}))
+	require.NoError(t, err)
+	assert.Equal(t, "https://graph.microsoft.us/v1.0", c.Graph.URL, "the cloud's Graph root by default")
+	assert.Equal(t, filepath.Join(dir, "app.pfx"), c.Graph.CertificateFile)
+	assert.Equal(t, "pfx-pw", c.Graph.CertificatePassword.Reveal())
+
+	bad := write(t, dir, "bad.yaml", strings.Replace(ldapConfig, "graph:\n", "graph:\n  cloud: mars\n  auth: certificate\n  certificatePassword: x\n", 1))
+	_, err = Load(bad, fakeEnv(t, nil))
+	require.Error(t, err)
+	for _, want := range []string{
+		`graph.cloud: must be global, usgov, usgovdod or china (got "mars")`,
+		"graph.certificateFile: required for auth certificate",
+		"graph.certificatePassword: do not write secrets in the config file",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -16,6 +16,7 @@ import (
 var secretKeys = []struct{ section, key, fileKey string }{
 	{"ldap", "bindPassword", "bindPasswordFile"},
 	{"graph", "clientSecret", "clientSecretFile"},
+	{"graph", "certificatePassword", "certificatePasswordFile"},
 }
 
 // secretsInFile refuses credentials written into the config file itself:
@@ -59,6 +60,11 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.LDAP.CAFile)
 	abs(&c.LDAP.BindPasswordFile)
 	abs(&c.Graph.ClientSecretFile)
+	abs(&c.Graph.CertificateFile)
+	abs(&c.Graph.CertificatePasswordFile)
+	if root, ok := Clouds[c.Graph.Cloud]; ok && c.Graph.URL == "" {
+		c.Graph.URL = root + "/v1.0"
+	}
 	abs(&c.State.File)
 	if c.State.File == "" {
 		c.State.File = DefaultStateFile(env)
@@ -82,6 +88,7 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	}
 	read("ldap.bindPassword", c.LDAP.BindPasswordFile, &c.LDAP.BindPassword)
 	read("graph.clientSecret", c.Graph.ClientSecretFile, &c.Graph.ClientSecret)
+	read("graph.certificatePassword", c.Graph.CertificatePasswordFile, &c.Graph.CertificatePassword)
 	return ps
 }
 

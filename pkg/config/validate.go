@@ -57,6 +57,9 @@ func (c *Config) Validate() yamlfile.Problems {
 	if c.Mapping.File == "" {
 		bad("mapping.file", "required")
 	}
+	if _, ok := Clouds[c.Graph.Cloud]; !ok {
+		bad("graph.cloud", "must be global, usgov, usgovdod or china (got %q)", c.Graph.Cloud)
+	}
 	u, err := url.Parse(c.Graph.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad("graph.url", "%q is not an http(s) URL", c.Graph.URL)
@@ -74,12 +77,25 @@ func (c *Config) Validate() yamlfile.Problems {
 		if c.Graph.ClientSecret == "" {
 			bad("graph.clientSecret", "required for auth clientSecret: set %s or graph.clientSecretFile", envName("graph.clientsecret"))
 		}
+	case "certificate":
+		if c.Graph.TenantID == "" {
+			bad("graph.tenantID", "required for auth certificate")
+		}
+		if c.Graph.ClientID == "" {
+			bad("graph.clientID", "required for auth certificate")
+		}
+		if c.Graph.CertificateFile == "" {
+			bad("graph.certificateFile", "required for auth certificate: a PEM file with the certificate and its key, or a .pfx")
+		}
+	case "default":
+		// azidentity's chain finds its own settings (AZURE_CLIENT_ID, a
+		// managed identity, ...); tenantID only narrows it.
 	case "emulator":
 		if err == nil && !IsLoopback(u.Hostname()) {
 			bad("graph.auth", "emulator auth sends a fixed token and is accepted only for a loopback graph.url, not %s", u.Host)
 		}
 	default:
-		bad("graph.auth", "must be clientSecret or emulator (got %q)", c.Graph.Auth)
+		bad("graph.auth", "must be clientSecret, certificate, default or emulator (got %q)", c.Graph.Auth)
 	}
 	return ps
 }
