@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,36 +20,162 @@ import (
 // --verified-domain says otherwise; they match the shipped demo.
 var defaultDomains = []string{"contoso.onmicrosoft.com", "partners.contoso.com"}
 
+// autosaveEvery is how often a changed tenant is written to --state.
+const autosaveEvery = 2 * time.Second
+
+// emulatorFlags are the graph-emulator command's flags.
+type emulatorFlags struct {
+	listen, token, throttle, faults, state string
+	timeScale                              float64
+	domains                                []string
+}
+
+const emulatorLong = `Serves the parts of Microsoft Graph guestsync uses (users, invitations,
+deleted items, delta, JSON batching, organization), behaving as Microsoft
+documents: status codes, error bodies, paging, validation and throttling.
+Prints its base URL as the first line on stdout and serves until interrupted.
+
+Throttling (--throttle documented, the default) applies the identity and
+access budgets per application (one per bearer token) and tenant: 3,500 /
+5,000 / 8,000 resource units per 10 s by tenant size, 3,000 writes per 150 s,
+18,000 writes per 5 min for the tenant, and 150 invitations per 5 s.
+--time-scale X makes emulated time pass X times faster: budgets refill X
+times faster, Retry-After values, replication lag and the 30-day purge of
+deleted users are X times shorter.
+
+--faults injects failures, e.g. "500=0.01,503=0.02,504=0.01,drop=0.005,
+latency=20ms,lag=2s,seed=7": probabilities of 500, 503 (with Retry-After)
+and 504 (after the request ran) answers and of dropped connections, added
+latency, replication lag after creates and invitations (404 by id, missing
+from lists), and the random seed.
+
+--state FILE loads the tenant from FILE when it exists, saves it every few
+seconds after changes and on shutdown (atomically). GET /_graphsim/state
+(same bearer token) dumps the tenant as JSON.`
+
 func (a *app) emulatorCommand() *cobra.Command {
-	var listen, token string
-	var domains []string
+	var f emulatorFlags
 	cmd := &cobra.Command{
 		Use:   "graph-emulator",
 		Short: "Serve an emulated Microsoft Graph for tests and demos",
-		Long: `Serves the parts of Microsoft Graph guestsync uses (users, organization),
-behaving as Microsoft documents: status codes, error bodies, paging and
-validation. Prints its base URL as the first line on stdout and serves
-until interrupted. State is kept in memory.`,
-		Example: "  guestsync graph-emulator --listen 127.0.0.1:8870 --verified-domain partners.contoso.com",
-		Args:    cobra.NoArgs,
+		Long:  emulatorLong,
+		Example: "  guestsync graph-emulator --listen 127.0.0.1:8870 --verified-domain partners.contoso.com\n" +
+			"  guestsync graph-emulator --time-scale 60 --faults 503=0.05,lag=2s,seed=1 --state tenant.json",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(domains) == 0 {
-				domains = defaultDomains
-			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("listen on %s: %w", listen, err))
-			}
-			sim := graphsim.New(graphsim.Options{VerifiedDomains: domains, Token: token, Logger: a.logger()})
-			fmt.Fprintf(a.out, "http://%s/v1.0\n", ln.Addr())
-			return serve(contextOf(cmd), ln, sim)
+			return a.runEmulator(contextOf(cmd), f)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8870", "address to listen on")
-	f.StringSliceVar(&domains, "verified-domain", nil, "a verified domain of the emulated tenant (repeatable; default "+fmt.Sprint(defaultDomains)+")")
-	f.StringVar(&token, "token", "", "bearer token to require (default: accept any)")
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8870", "address to listen on")
+	fl.StringSliceVar(&f.domains, "verified-domain", nil, "a verified domain of the emulated tenant (repeatable; default "+fmt.Sprint(defaultDomains)+")")
+	fl.StringVar(&f.token, "token", "", "bearer token to require (default: accept any)")
+	fl.StringVar(&f.throttle, "throttle", string(graphsim.ThrottleDocumented), "throttling model: documented or off")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "make emulated time pass this many times faster (throttling, lag, purge)")
+	fl.StringVar(&f.faults, "faults", "", "faults to inject, e.g. 500=0.01,503=0.02,504=0.01,drop=0.005,latency=20ms,lag=2s,seed=7")
+	fl.StringVar(&f.state, "state", "", "load the tenant from this file if present and save it there")
 	return cmd
+}
+
+// options validates the flags; every problem is a usage error.
+func (f emulatorFlags) options(log *slog.Logger) (graphsim.Options, error) {
+	var problems []error
+	opts := graphsim.Options{VerifiedDomains: f.domains, Token: f.token, Logger: log, TimeScale: f.timeScale}
+	if len(opts.VerifiedDomains) == 0 {
+		opts.VerifiedDomains = defaultDomains
+	}
+	for _, d := range opts.VerifiedDomains {
+		if d = strings.TrimSpace(d); d == "" || strings.ContainsAny(d, "@/ ") || !strings.Contains(d, ".") {
+			problems = append(problems, fmt.Errorf("--verified-domain %q is not a domain name", d))
+		}
+	}
+	var err error
+	if opts.Throttle, err = graphsim.ParseThrottleMode(f.throttle); err != nil {
+		problems = append(problems, fmt.Errorf("--throttle: %w", err))
+	}
+	if !(f.timeScale > 0) || math.IsInf(f.timeScale, 0) {
+		problems = append(problems, fmt.Errorf("--time-scale must be a positive number, not %v", f.timeScale))
+	}
+	if opts.Faults, err = graphsim.ParseFaults(f.faults); err != nil {
+		problems = append(problems, fmt.Errorf("--faults: %w", err))
+	}
+	return opts, errors.Join(problems...)
+}
+
+func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
+	log := a.logger()
+	opts, err := f.options(log)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	sim := graphsim.New(opts)
+	if f.state != "" {
+		if err := sim.LoadState(f.state); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--state: %w", err))
+		}
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("listen on %s: %w", f.listen, err))
+	}
+	// The base URL is the first line on stdout, before any log line, so that
+	// scripts can read it; flush in case stdout is buffered.
+	fmt.Fprintln(a.out, baseURL(ln.Addr()))
+	if fl, ok := a.out.(interface{ Flush() error }); ok {
+		_ = fl.Flush()
+	}
+	log.Info("graph emulator serving", "url", baseURL(ln.Addr()), "domains", opts.VerifiedDomains,
+		"throttle", opts.Throttle, "time-scale", f.timeScale, "faults", opts.Faults.String(), "state", f.state)
+
+	stopSaving := func() {}
+	if f.state != "" {
+		stopSaving = autosave(ctx, sim, f.state, log)
+	}
+	served := serve(ctx, ln, sim)
+	stopSaving()
+	if f.state != "" {
+		if err := sim.SaveState(f.state); err != nil {
+			return withCode(exitFailed, err)
+		}
+		log.Info("graph emulator state saved", "state", f.state)
+	}
+	return served
+}
+
+// autosave writes the tenant to path every autosaveEvery when it changed;
+// the returned function stops it and waits for it.
+func autosave(ctx context.Context, sim *graphsim.Server, path string, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(autosaveEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := sim.SaveStateIfChanged(path); err != nil {
+					log.Error("graph emulator: save state", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// baseURL is the emulator's Graph root for addr; a wildcard listen address
+// is reached through the loopback address.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/v1.0"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/v1.0"
 }
 
 // serve runs handler on ln until ctx ends, then shuts down gracefully.

@@ -1,7 +1,9 @@
 package graphsim
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -36,4 +38,16 @@ func (s *Server) authenticate(r *http.Request) *graphError {
 
 func errUnauthenticated(message string) *graphError {
 	return newError(http.StatusUnauthorized, codeInvalidAuthToken, message)
+}
+
+// appID derives a stable application id from the bearer token, so that two
+// tokens are two applications with their own throttling budgets. It has the
+// shape of a GUID, as x-ms-throttle-scope's ApplicationId has.
+func appID(r *http.Request) string {
+	_, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

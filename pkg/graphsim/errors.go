@@ -13,6 +13,7 @@ type graphError struct {
 	code    string
 	message string
 	details []errorDetail
+	headers map[string]string // extra response headers (Retry-After, x-ms-throttle-*)
 }
 
 func (e *graphError) Error() string {
@@ -67,6 +68,8 @@ const (
 	codeObjectConflict      = "ObjectConflict"
 	codeConflictingObjects  = "ConflictingObjects"
 	codeRequestTooLarge     = "RequestEntityTooLarge"
+	codeTooManyRequests     = "TooManyRequests"
+	msgRetryLater           = "Please retry again later."
 	msgUnreadablePayload    = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
 	msgMethodNotAllowed     = "Specified HTTP method is not allowed for the request target."
 	msgPasswordComplexity   = "The specified password does not comply with password complexity requirements. Please provide a different password."

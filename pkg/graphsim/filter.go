@@ -245,10 +245,10 @@ func (p *filterParser) parsePrimary() (filterNode, *graphError) {
 	default:
 		return nil, errFilterSyntax(fmt.Sprintf("expression expected at '%s'", t.text))
 	}
-	if strings.Contains(t.text, "/") {
-		return nil, errNotEmulated("lambda operators and navigation paths in $filter")
-	}
 	if p.peek().kind == tokOpen {
+		if strings.Contains(t.text, "/") {
+			return nil, errNotEmulated("lambda operators in $filter")
+		}
 		return p.parseFunc(t.text)
 	}
 	op := strings.ToLower(p.next().text)
@@ -364,9 +364,9 @@ func (sc *schema) checkFilter(n filterNode, advanced, negated bool) *graphError 
 }
 
 func (sc *schema) checkCompare(n *compareNode, advanced, negated bool) *graphError {
-	n.prop = sc.lookup(n.name)
-	if n.prop == nil {
-		return errNoSuchProperty("", n.name)
+	var err *graphError
+	if n.prop, err = sc.lookupPath(n.name); err != nil {
+		return err
 	}
 	hasNull := false
 	for _, v := range n.values {
@@ -390,9 +390,9 @@ func (sc *schema) checkCompare(n *compareNode, advanced, negated bool) *graphErr
 }
 
 func (sc *schema) checkFunc(n *funcNode, advanced, negated bool) *graphError {
-	n.prop = sc.lookup(n.name)
-	if n.prop == nil {
-		return errNoSuchProperty("", n.name)
+	var err *graphError
+	if n.prop, err = sc.lookupPath(n.name); err != nil {
+		return err
 	}
 	if n.arg.kind != litString || n.prop.kind != kindString {
 		return newError(http.StatusBadRequest, codeBadRequest,

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,6 +192,64 @@ func keys(m map[string]any) []string {
 		if !strings.HasPrefix(k, "@") {
 			out = append(out, k)
 		}
+	}
+	return out
+}
+
+// newTenantWith is newTenant with more options; zero fields of opts take
+// newTenant's values, except Token: empty accepts any token, so that tests
+// can act as several applications.
+func newTenantWith(t *testing.T, opts graphsim.Options) *tenant {
+	t.Helper()
+	if opts.VerifiedDomains == nil {
+		opts.VerifiedDomains = []string{"contoso.com", "Contoso.onmicrosoft.com"}
+	}
+	if opts.TenantID == "" {
+		opts.TenantID = "11111111-2222-4333-8444-555555555555"
+	}
+	if opts.Now == nil {
+		opts.Now = fixedNow
+	}
+	sim := graphsim.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &tenant{t: t, sim: sim, srv: srv}
+}
+
+// clock is a settable clock for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: fixedNow()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// follow GETs an absolute link returned by the emulator.
+func (tn *tenant) follow(link string, headers ...string) *response {
+	tn.t.Helper()
+	require.True(tn.t, strings.HasPrefix(link, tn.srv.URL+"/v1.0/"), "link %q is absolute", link)
+	return tn.get(strings.TrimPrefix(link, tn.srv.URL), headers...)
+}
+
+// ids lists the "id" of each object of a collection response.
+func ids(t *testing.T, r *response) []string {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var out []string
+	for _, v := range r.object(t)["value"].([]any) {
+		out = append(out, v.(map[string]any)["id"].(string))
 	}
 	return out
 }

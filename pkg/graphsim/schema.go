@@ -1,6 +1,11 @@
 package graphsim
 
-import "strings"
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
 
 // graphMetadata is the base of every @odata.context Graph returns.
 const graphMetadata = "https://graph.microsoft.com/v1.0/$metadata"
@@ -53,6 +58,11 @@ type propDef struct {
 	fields   map[string]propKind // members of a complex (object) property
 
 	eq, startsWith, endsWith, orderBy support
+
+	allFields bool    // render every member of a complex property, null when unset
+	subEq     support // eq on "property/member" in $filter
+	parent    *propDef
+	field     string // member of parent this path names ("parent/field")
 }
 
 // userSchema returns the part of the v1.0 user schema the emulator knows.
@@ -95,7 +105,7 @@ func userSchema() *schema {
 		{name: "department", kind: kindString, maxLen: 64},
 		{name: "employeeHireDate", kind: kindDateTime},
 		{name: "employeeId", kind: kindString, maxLen: 16, eq: byDefault, startsWith: byDefault},
-		{name: "employeeOrgData", kind: kindObject, fields: map[string]propKind{"costCenter": kindString, "division": kindString}},
+		{name: "employeeOrgData", kind: kindObject, fields: map[string]propKind{"costCenter": kindString, "division": kindString}, subEq: advancedOnly},
 		{name: "employeeType", kind: kindString},
 		{name: "externalUserState", kind: kindString, readOnly: true, eq: byDefault},
 		{name: "externalUserStateChangeDateTime", kind: kindDateTime, readOnly: true},
@@ -103,6 +113,12 @@ func userSchema() *schema {
 		{name: "imAddresses", kind: kindStrings, readOnly: true},
 		{name: "lastPasswordChangeDateTime", kind: kindDateTime, readOnly: true},
 		{name: "mailNickname", kind: kindString, maxLen: 64, eq: byDefault, startsWith: byDefault},
+		// Graph docs, "onPremisesExtensionAttributes resource type": 15
+		// strings of up to 1024 characters, writable for cloud-only users
+		// (every emulated user is one); "Advanced query capabilities",
+		// $filter table: onPremisesExtensionAttributes/extensionAttribute1-15
+		// eq only in advanced queries.
+		{name: "onPremisesExtensionAttributes", kind: kindObject, fields: extensionAttributes(), allFields: true, subEq: advancedOnly},
 		{name: "onPremisesImmutableId", kind: kindString, eq: byDefault},
 		{name: "onPremisesSyncEnabled", kind: kindBool, readOnly: true},
 		{name: "otherMails", kind: kindStrings},
@@ -134,6 +150,34 @@ type schema struct {
 	byName   map[string]*propDef // exact JSON name, for bodies
 	byLower  map[string]*propDef // lower-cased, for URLs
 	defaults []*propDef          // the default $select set
+}
+
+func extensionAttributes() map[string]propKind {
+	m := map[string]propKind{}
+	for i := 1; i <= 15; i++ {
+		m["extensionAttribute"+strconv.Itoa(i)] = kindString
+	}
+	return m
+}
+
+// lookupPath resolves a $filter operand: a property, or "complex/member"
+// (OData member access), with the member matched case-insensitively.
+func (sc *schema) lookupPath(name string) (*propDef, *graphError) {
+	parentName, member, isPath := strings.Cut(strings.TrimSpace(name), "/")
+	p := sc.lookup(parentName)
+	if p == nil {
+		return nil, errNoSuchProperty("", parentName)
+	}
+	if !isPath {
+		return p, nil
+	}
+	for f, kind := range p.fields {
+		if strings.EqualFold(f, member) && p.kind == kindObject {
+			return &propDef{name: p.name + "/" + f, kind: kind, parent: p, field: f, eq: p.subEq}, nil
+		}
+	}
+	return nil, newError(http.StatusBadRequest, codeBadRequest, fmt.Sprintf(
+		"Could not find a property named '%s' on type 'microsoft.graph.%s'.", member, p.name))
 }
 
 // lookup finds a property named in a URL ($select, $filter, $orderby).

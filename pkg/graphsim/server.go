@@ -1,14 +1,23 @@
 // Package graphsim is an in-memory emulator of the parts of Microsoft Graph
-// v1.0 that guestsync uses (users, organization), so that guestsync and its
-// tests can run against "Graph" without a tenant or a network.
+// v1.0 that guestsync uses (users, invitations, deleted items, delta, JSON
+// batching, organization), so that guestsync and its tests can run against
+// "Graph" without a tenant or a network.
 //
 // It reproduces documented Graph behaviour rather than just accepting
 // requests: authentication errors, Graph's error body and headers, gzip
 // request bodies, user validation and uniqueness rules, $filter/$select/$top
-// support and their documented rejections, and absolute @odata.nextLink
-// paging. Each rule names the documentation it reproduces where it is
-// implemented. Features of real Graph that are not emulated yet answer 501
+// support and their documented rejections, absolute @odata.nextLink paging,
+// soft delete with a 30-day recycle bin, delta links, JSON batching, the
+// identity-and-access throttling budgets, and (on request) the failures a
+// real tenant shows: 5xx answers, dropped connections, latency and
+// replication lag. Each rule names the documentation it reproduces where it
+// is implemented. Features of real Graph that are not emulated yet answer 501
 // NotImplemented, never a fake success.
+//
+// Time scaling: Options.TimeScale compresses the emulated durations
+// (throttling windows and Retry-After, replication lag, the 30-day purge of
+// deleted items, the 503 Retry-After) by that factor so tests run in seconds.
+// Timestamps shown in responses stay on the wall clock.
 package graphsim
 
 import (
@@ -23,11 +32,14 @@ import (
 	"time"
 )
 
-// Options configures a Server.
+// Options configures a Server. The zero value is a usable tenant without
+// throttling, faults or replication lag.
 type Options struct {
 	// VerifiedDomains are the tenant's verified domains, accepted as UPN
 	// domains (case-insensitively). The first is the default domain; the
-	// first ending in ".onmicrosoft.com" is the initial one. Empty means
+	// first ending in ".onmicrosoft.com" is the initial one. Every real
+	// tenant has an initial domain, so when none is listed
+	// "<TenantName>.onmicrosoft.com" is added at the end. Empty means
 	// "graphsim.onmicrosoft.com".
 	VerifiedDomains []string
 	// Token, if non-empty, must equal the bearer token exactly; if empty any
@@ -37,43 +49,80 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// TenantID is the organization id; empty means a random GUID.
+	// TenantID is the organization id; empty means a random GUID (or the
+	// one in a loaded state file).
 	TenantID string
 	// TenantName is the organization's displayName; empty means "graphsim".
 	TenantName string
+
+	// Throttle selects the throttling model: ThrottleDocumented applies
+	// Microsoft's identity-and-access budgets; ThrottleOff (and "") does not
+	// throttle. The CLI defaults to documented.
+	Throttle ThrottleMode
+	// Budgets overrides the documented budgets; zero fields keep them.
+	Budgets Budgets
+	// TimeScale > 1 makes emulated time pass faster: budgets refill
+	// TimeScale times faster and Retry-After values are TimeScale times
+	// smaller; replication lag, the 503 Retry-After and the 30-day purge of
+	// deleted items shrink the same way. 0 means 1.
+	TimeScale float64
+	// Faults injects failures; the zero value injects none.
+	Faults Faults
 }
 
 // Server is an emulated Graph tenant. It is safe for concurrent use.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	domains []string
-	schema  *schema
+	opts        Options
+	tenantFixed bool // Options.TenantID was given
+	log         *slog.Logger
+	now         func() time.Time
+	scale       float64
+	domains     []string
+	initial     string // the initial .onmicrosoft.com domain
+	schema      *schema
+	throttle    *throttler
+	faults      *faultInjector
 
-	mu     sync.Mutex
-	users  *userStore
-	reads  int
-	writes int
+	mu         sync.Mutex
+	users      *userStore
+	deleted    map[string]*deletedUser // lower-cased id → soft-deleted user
+	tombstones map[string]tombstone    // lower-cased id → last removal, for delta
+	changeSeq  uint64                  // last change number handed out (delta)
+	generation uint64                  // bumped by every state change (autosave)
+	saved      uint64                  // generation last written by SaveStateIfChanged
+	stats      Stats
 }
 
 // Stats counts what the server holds and what it has answered.
 type Stats struct {
-	Users  int // users currently in the tenant
-	Reads  int // successful GET requests
-	Writes int // successful POST, PATCH and DELETE requests
+	Users        int // users currently in the tenant
+	DeletedUsers int // soft-deleted users in directory/deletedItems
+	Reads        int // successful GET requests (batch items included)
+	Writes       int // successful POST, PATCH and DELETE requests (batch items included)
+	Throttled    int // 429 answers, batch items included
+	Faults       int // injected 500/503/504 answers and dropped connections
+	Batches      int // $batch requests answered 200
+	BatchItems   int // requests run inside batches
 }
 
 // New returns an empty tenant configured by opts.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, users: newUserStore(), schema: userSchema()}
+	s := &Server{
+		opts: opts, log: opts.Logger, now: opts.Now, scale: opts.TimeScale,
+		users: newUserStore(), schema: userSchema(),
+		deleted: map[string]*deletedUser{}, tombstones: map[string]tombstone{},
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.opts.TenantID == "" {
+	if s.scale <= 0 {
+		s.scale = 1
+	}
+	s.tenantFixed = s.opts.TenantID != ""
+	if !s.tenantFixed {
 		s.opts.TenantID = newGUID()
 	}
 	if s.opts.TenantName == "" {
@@ -84,17 +133,49 @@ func New(opts Options) *Server {
 			s.domains = append(s.domains, d)
 		}
 	}
-	if len(s.domains) == 0 {
-		s.domains = []string{"graphsim.onmicrosoft.com"}
+	for _, d := range s.domains {
+		if strings.HasSuffix(strings.ToLower(d), ".onmicrosoft.com") {
+			s.initial = d
+			break
+		}
 	}
+	if s.initial == "" {
+		s.initial = initialDomainFor(s.opts.TenantName)
+		s.domains = append(s.domains, s.initial)
+	}
+	s.throttle = newThrottler(opts.Throttle, opts.Budgets, s.scale)
+	s.faults = newFaultInjector(opts.Faults)
 	return s
+}
+
+// initialDomainFor derives "<name>.onmicrosoft.com" from a tenant name the
+// way the Entra admin center suggests one: letters and digits only.
+func initialDomainFor(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if isASCIIAlnum(r) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("graphsim")
+	}
+	return b.String() + ".onmicrosoft.com"
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Users: len(s.users.byID), Reads: s.reads, Writes: s.writes}
+	st := s.stats
+	st.Users = len(s.users.byID)
+	st.DeletedUsers = len(s.deleted)
+	return st
+}
+
+// scaled converts an emulated duration to wall time under TimeScale.
+func (s *Server) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / s.scale)
 }
 
 // call is one request being answered.
@@ -105,6 +186,9 @@ type call struct {
 	requestID       string
 	clientRequestID string
 	status          int
+	app             string // application id derived from the bearer token
+	batchItem       bool   // run inside a $batch
+	batchOuter      bool   // the $batch request itself
 }
 
 // jsonContentType is the Content-Type Graph sends with JSON responses.
@@ -137,8 +221,12 @@ func (c *call) writeText(status int, text string) {
 }
 
 func (c *call) writeError(e *graphError) {
+	h := c.w.Header()
 	if e.status == http.StatusUnauthorized {
-		c.w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+		h.Set("WWW-Authenticate", wwwAuthenticate)
+	}
+	for k, v := range e.headers {
+		h.Set(k, v)
 	}
 	c.writeJSON(e.status, errorBody{Error: errorPayload{
 		Code:    e.code,
@@ -152,8 +240,21 @@ func (c *call) writeError(e *graphError) {
 	}})
 }
 
-// ServeHTTP answers requests for paths under /v1.0/.
+// ServeHTTP answers requests for paths under /v1.0/, and the emulator's own
+// GET /_graphsim/state.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
+	if !s.faults.connection(w, r, s) {
+		return // the connection was dropped
+	}
+	s.serveGraph(w, r, false)
+}
+
+// newCall prepares the answer to r with Graph's standard headers.
+func (s *Server) newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{w: w, r: r, now: s.now(), requestID: newGUID()}
 	// Graph echoes client-request-id when the client sends one; otherwise it
 	// reports its own request id there too (see innerError in Graph docs'
@@ -167,7 +268,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("client-request-id", c.clientRequestID)
 	h.Set("Date", c.now.UTC().Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-cache")
+	return c
+}
 
+// serveGraph answers one Graph request, at top level or as a batch item.
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, batchItem bool) {
+	c := s.newCall(w, r)
+	c.batchItem = batchItem
 	if err := s.serve(c); err != nil {
 		c.writeError(err)
 	}
@@ -178,6 +285,8 @@ func (s *Server) serve(c *call) *graphError {
 	if err := s.authenticate(c.r); err != nil {
 		return err
 	}
+	c.app = appID(c.r)
+	s.purgeExpired(c.now)
 	segs, ok := pathSegments(c.r.URL)
 	if !ok {
 		return newError(http.StatusBadRequest, codeBadRequest, "Invalid request URL.")
@@ -191,6 +300,22 @@ func (s *Server) serve(c *call) *graphError {
 		return newError(http.StatusBadRequest, codeBadRequest, "Invalid version: "+version)
 	}
 	segs = segs[1:]
+	if len(segs) == 1 && strings.EqualFold(segs[0], "$batch") && !c.batchItem {
+		c.batchOuter = true
+		// Graph docs, "JSON batching": the batch itself is not charged;
+		// "requests in a batch are evaluated individually against the
+		// applicable throttling limits".
+		return s.batch(c)
+	}
+	users, tenant := s.tenantInfo()
+	if err := s.throttle.admit(c, costOf(c.r, segs), users, tenant); err != nil {
+		return err
+	}
+	return s.faults.status(c, s, func(c *call) *graphError { return s.route(c, segs) })
+}
+
+// route dispatches a versioned request to its resource.
+func (s *Server) route(c *call, segs []string) *graphError {
 	if len(segs) == 0 {
 		return errNotEmulated("the service document")
 	}
@@ -198,14 +323,21 @@ func (s *Server) serve(c *call) *graphError {
 	switch strings.ToLower(segs[0]) {
 	case "users":
 		return s.routeUsers(c, segs[1:])
+	case "invitations":
+		return s.routeInvitations(c, segs[1:])
+	case "directory":
+		return s.routeDirectory(c, segs[1:])
 	case "organization":
 		return s.routeOrganization(c, segs[1:])
 	case "me":
 		// Graph docs, "Get user": /me needs a signed-in user; with an app-only
 		// token Graph answers 400 BadRequest with this message.
 		return newError(http.StatusBadRequest, codeBadRequest, msgMeNeedsDelegatedFlow)
-	case "invitations", "$batch", "directory", "groups", "applications",
-		"serviceprincipals", "domains", "subscribedskus", "$metadata":
+	case "$batch":
+		// Graph docs, "JSON batching": "requests cannot contain a batch
+		// request payload" (msgraph-sdk-design, BatchRequestContent).
+		return newError(http.StatusBadRequest, codeBadRequest, "Nested batch requests are not supported.")
+	case "groups", "applications", "serviceprincipals", "domains", "subscribedskus", "$metadata":
 		return errNotEmulated("/" + segs[0])
 	default:
 		return errSegmentNotFound(segs[0])
@@ -230,28 +362,58 @@ func pathSegments(u *url.URL) ([]string, bool) {
 	return segs, true
 }
 
-// record updates the counters and logs the request.
+// record updates the counters and logs the request. The $batch request
+// itself is counted as a batch, its items as reads and writes.
 func (s *Server) record(c *call) {
 	ok := c.status >= 200 && c.status < 300
 	s.mu.Lock()
-	switch c.r.Method {
-	case http.MethodGet:
+	switch {
+	case c.batchOuter:
 		if ok {
-			s.reads++
+			s.stats.Batches++
 		}
-	case http.MethodPost, http.MethodPatch, http.MethodDelete:
+	case c.r.Method == http.MethodGet:
 		if ok {
-			s.writes++
+			s.stats.Reads++
+		}
+	case c.r.Method == http.MethodPost, c.r.Method == http.MethodPatch, c.r.Method == http.MethodDelete:
+		if ok {
+			s.stats.Writes++
 		}
 	}
+	if c.batchItem {
+		s.stats.BatchItems++
+	}
+	if c.status == http.StatusTooManyRequests {
+		s.stats.Throttled++
+	}
 	s.mu.Unlock()
-	s.log.Debug("graphsim request",
-		"method", c.r.Method, "path", c.r.URL.Path, "status", c.status, "request-id", c.requestID)
+	s.log.Debug("graphsim request", "method", c.r.Method, "path", c.r.URL.Path, "status", c.status,
+		"request-id", c.requestID, "batch-item", c.batchItem)
 }
 
 // resourceUnits sets x-ms-resource-unit, the cost Graph charges the request
-// against the identity-and-access throttling budget (GRAPH.md, "Throttling":
-// GET users 2 units, 1 with $select; writes 1 unit).
+// against the identity-and-access throttling budget (Graph docs, "Microsoft
+// Graph service-specific throttling limits", identity and access: "Indicates
+// the resource unit used for this request").
 func resourceUnits(c *call, units int) {
 	c.w.Header().Set("x-ms-resource-unit", strconv.Itoa(units))
+}
+
+// touch records a change of the tenant: a new change number for delta and a
+// new generation for autosave. The caller holds s.mu.
+func (s *Server) touch(u *userRecord) {
+	s.changeSeq++
+	s.generation++
+	if u != nil {
+		u.changed = s.changeSeq
+	}
+}
+
+// tenantInfo returns the number of users, which selects the resource-unit
+// budget, and the tenant id.
+func (s *Server) tenantInfo() (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users.byID), s.opts.TenantID
 }

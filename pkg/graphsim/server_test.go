@@ -112,8 +112,15 @@ func TestRouting(t *testing.T) {
 		{"navigation of a missing user", "GET", "/v1.0/users/missing/manager", 404, "Request_ResourceNotFound",
 			"Resource 'missing' does not exist or one of its queried reference-property objects are not present."},
 		{"me with an app token", "GET", "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow."},
-		{"invitations not emulated yet", "POST", "/v1.0/invitations", 501, "NotImplemented", "graphsim does not emulate /invitations yet."},
-		{"delta not emulated yet", "GET", "/v1.0/users/delta()", 501, "NotImplemented", "graphsim does not emulate users/delta yet."},
+		{"groups not emulated yet", "GET", "/v1.0/groups", 501, "NotImplemented", "graphsim does not emulate /groups yet."},
+		{"delta with $filter not emulated yet", "GET", "/v1.0/users/delta()?$filter=id%20eq%20'x'", 501, "NotImplemented",
+			"graphsim does not emulate $filter on users/delta yet."},
+		{"GET invitations", "GET", "/v1.0/invitations", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
+		{"POST delta", "POST", "/v1.0/users/delta", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
+		{"deletedItems without a cast", "GET", "/v1.0/directory/deletedItems", 400, "Request_BadRequest",
+			"The OData cast type is a required part of the URI, e.g. /directory/deletedItems/microsoft.graph.user."},
+		{"deleted groups not emulated yet", "GET", "/v1.0/directory/deletedItems/microsoft.graph.group", 501, "NotImplemented",
+			"graphsim does not emulate deleted group objects yet."},
 		{"PUT users", "PUT", "/v1.0/users", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
 		{"DELETE users", "DELETE", "/v1.0/users", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
 		{"POST a user", "POST", "/v1.0/users/{id}", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
@@ -196,7 +203,7 @@ func TestStatsCountsSuccessfulRequests(t *testing.T) {
 	require.Equal(t, 200, tn.get("/v1.0/users").status)
 	require.Equal(t, 404, tn.get("/v1.0/users/"+u["id"].(string)).status)
 
-	assert.Equal(t, graphsim.Stats{Users: 1, Reads: 1, Writes: 4}, tn.sim.Stats())
+	assert.Equal(t, graphsim.Stats{Users: 1, DeletedUsers: 1, Reads: 1, Writes: 4}, tn.sim.Stats())
 }
 
 func TestConcurrentCreates(t *testing.T) {

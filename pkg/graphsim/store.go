@@ -3,14 +3,36 @@ package graphsim
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // userRecord is one stored user. props holds the stored values by JSON name:
 // string, bool, []string or map[string]any; an absent key is null.
 type userRecord struct {
-	seq   uint64 // creation order, the stable order of list results
-	id    string
-	props map[string]any
+	seq       uint64 // creation order, the stable order of list results
+	id        string
+	props     map[string]any
+	changed   uint64    // change number of the last create, update or restore (delta)
+	visibleAt time.Time // replication lag: invisible to reads before this
+}
+
+// visible reports whether reads at now see u (Faults.Lag).
+func (u *userRecord) visible(now time.Time) bool {
+	return !now.Before(u.visibleAt)
+}
+
+// deletedUser is a soft-deleted user in directory/deletedItems.
+type deletedUser struct {
+	u  *userRecord
+	at time.Time // wall time of the deletion
+}
+
+// tombstone remembers a removal for delta: reason "changed" for a soft
+// delete, "deleted" for a permanent one.
+type tombstone struct {
+	id     string
+	seq    uint64
+	reason string
 }
 
 func (u *userRecord) str(name string) string {
@@ -39,9 +61,14 @@ func (st *userStore) lookup(key string) *userRecord {
 	return st.byUPN[k]
 }
 
+// add stores u; a new user (seq 0) gets the next creation number, a
+// restored or loaded one keeps its own.
 func (st *userStore) add(u *userRecord) {
-	st.nextSeq++
-	u.seq = st.nextSeq
+	if u.seq == 0 {
+		st.nextSeq++
+		u.seq = st.nextSeq
+	}
+	st.nextSeq = max(st.nextSeq, u.seq)
 	st.byID[strings.ToLower(u.id)] = u
 	st.byUPN[strings.ToLower(u.str("userPrincipalName"))] = u
 }

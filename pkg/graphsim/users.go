@@ -28,7 +28,13 @@ func (s *Server) routeUsers(c *call, rest []string) *graphError {
 		}
 		return s.countUsers(c)
 	case isDeltaSegment(rest[0]):
-		return errNotEmulated("users/delta")
+		if method != http.MethodGet {
+			return errMethodNotAllowed()
+		}
+		if len(rest) > 1 {
+			return errSegmentNotFound(rest[1])
+		}
+		return s.delta(c)
 	case len(rest) == 1:
 		switch method {
 		case http.MethodGet:
@@ -40,10 +46,7 @@ func (s *Server) routeUsers(c *call, rest []string) *graphError {
 		}
 		return errMethodNotAllowed()
 	}
-	s.mu.Lock()
-	found := s.users.lookup(rest[0]) != nil
-	s.mu.Unlock()
-	if !found {
+	if s.visibleUser(rest[0], c.now) == nil {
 		return errResourceNotFound(rest[0])
 	}
 	switch strings.ToLower(rest[1]) {
@@ -74,7 +77,22 @@ func (u *userRecord) value(p *propDef) any {
 	case "passwordProfile":
 		return nil
 	}
+	if p.parent != nil {
+		obj, _ := u.props[p.parent.name].(map[string]any)
+		return obj[p.field]
+	}
 	v, ok := u.props[p.name]
+	if p.allFields {
+		// Graph returns every member of onPremisesExtensionAttributes,
+		// null when unset (Graph docs, "onPremisesExtensionAttributes
+		// resource type", JSON representation).
+		obj, _ := v.(map[string]any)
+		out := make(map[string]any, len(p.fields))
+		for f := range p.fields {
+			out[f] = obj[f]
+		}
+		return out
+	}
 	if !ok || v == nil {
 		if p.kind == kindStrings {
 			return []string{}
@@ -82,6 +100,31 @@ func (u *userRecord) value(p *propDef) any {
 		return nil
 	}
 	return v
+}
+
+// visibleUser finds a user by id or UPN as a read at now sees it: a user
+// still inside its replication lag is not there yet (GRAPH.md: "GET or PATCH
+// right after a create or an invitation can answer 404 for a short while").
+func (s *Server) visibleUser(key string, now time.Time) *userRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.visibleLocked(key, now)
+}
+
+func (s *Server) visibleLocked(key string, now time.Time) *userRecord {
+	u := s.users.lookup(key)
+	if u == nil || !u.visible(now) {
+		return nil
+	}
+	return u
+}
+
+// lagUntil is when a user created at now becomes visible (Faults.Lag).
+func (s *Server) lagUntil(now time.Time) time.Time {
+	if s.faults.f.Lag <= 0 {
+		return time.Time{}
+	}
+	return now.Add(s.scaled(s.faults.f.Lag))
 }
 
 func render(u *userRecord, props []*propDef) map[string]any {
@@ -125,14 +168,16 @@ func (s *Server) createUser(c *call) *graphError {
 	}
 	props["createdDateTime"] = c.now.UTC().Format(time.RFC3339)
 	setProxyAddresses(props)
+	mergeObjects(nil, props)
 
 	s.mu.Lock()
 	if name, other := s.users.conflict(nil, props); other != nil {
 		s.mu.Unlock()
 		return errConflict(name, other.id)
 	}
-	u := &userRecord{id: newGUID(), props: props}
+	u := &userRecord{id: newGUID(), props: props, visibleAt: s.lagUntil(c.now)}
 	s.users.add(u)
+	s.touch(u)
 	// The response shows the default set plus every stored property, with
 	// passwordProfile null.
 	shown := append([]*propDef(nil), s.schema.defaults...)
@@ -145,7 +190,6 @@ func (s *Server) createUser(c *call) *graphError {
 	s.mu.Unlock()
 
 	out["@odata.context"] = usersContext + "/$entity"
-	resourceUnits(c, 1)
 	c.writeJSON(http.StatusCreated, out)
 	return nil
 }
@@ -178,7 +222,7 @@ func (s *Server) getUser(c *call, key string) *graphError {
 		return err
 	}
 	s.mu.Lock()
-	u := s.users.lookup(key)
+	u := s.visibleLocked(key, c.now)
 	var out map[string]any
 	if u != nil {
 		shown := selects
@@ -192,17 +236,8 @@ func (s *Server) getUser(c *call, key string) *graphError {
 		return errResourceNotFound(key)
 	}
 	out["@odata.context"] = selectContext(selects) + "/$entity"
-	resourceUnits(c, readUnits(selects))
 	c.writeJSON(http.StatusOK, out)
 	return nil
-}
-
-// readUnits is GRAPH.md's cost of a user read: 2 units, 1 with $select.
-func readUnits(selects []*propDef) int {
-	if selects != nil {
-		return 1
-	}
-	return 2
 }
 
 // patchUser serves PATCH /users/{id}. Graph docs, "Update user": 204 No
@@ -218,7 +253,7 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users.lookup(key)
+	u := s.visibleLocked(key, c.now)
 	if u == nil {
 		return errResourceNotFound(key)
 	}
@@ -230,6 +265,7 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 		return errConflict(name, other.id)
 	}
 	oldUPN := u.str("userPrincipalName")
+	mergeObjects(u.props, props)
 	for name, v := range props {
 		if v == nil {
 			delete(u.props, name)
@@ -240,27 +276,59 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 	if upn := u.str("userPrincipalName"); upn != oldUPN {
 		s.users.rename(u, oldUPN)
 	}
-	resourceUnits(c, 1)
+	s.touch(u)
 	c.writeNoContent()
 	return nil
 }
 
 // deleteUser serves DELETE /users/{id}. Graph docs, "Delete user": 204 No
-// Content. (Graph keeps the user in directory/deletedItems for 30 days; the
-// emulator does not emulate deletedItems yet and simply removes it.)
+// Content; "deleted users ... are moved to a temporary container and can be
+// restored within 30 days" (directory/deletedItems, see deleted.go).
 func (s *Server) deleteUser(c *call, key string) *graphError {
 	s.mu.Lock()
-	u := s.users.lookup(key)
+	u := s.visibleLocked(key, c.now)
 	if u != nil {
-		s.users.remove(u)
+		s.softDelete(u, c.now)
 	}
 	s.mu.Unlock()
 	if u == nil {
 		return errResourceNotFound(key)
 	}
-	resourceUnits(c, 1)
 	c.writeNoContent()
 	return nil
+}
+
+// mergeObjects makes a write of onPremisesExtensionAttributes update only
+// the attributes it names, null clearing one, as the directory does for
+// these Exchange custom attributes; other complex properties are replaced
+// whole. old is nil on create.
+func mergeObjects(old, props map[string]any) {
+	const name = "onPremisesExtensionAttributes"
+	v, ok := props[name].(map[string]any)
+	if !ok {
+		return
+	}
+	merged := map[string]any{}
+	if prev, ok := old[name].(map[string]any); ok {
+		for k, x := range prev {
+			merged[k] = x
+		}
+	}
+	for k, x := range v {
+		if x == nil || x == "" {
+			delete(merged, k)
+			continue
+		}
+		merged[k] = x
+	}
+	if len(merged) == 0 {
+		props[name] = nil
+		if old == nil {
+			delete(props, name)
+		}
+		return
+	}
+	props[name] = merged
 }
 
 // listUsers serves GET /users.
@@ -277,7 +345,7 @@ func (s *Server) listUsers(c *call) *graphError {
 	s.mu.Lock()
 	var matches []*userRecord
 	for _, u := range s.users.ordered() {
-		if matchFilter(q.filter, u) {
+		if u.visible(c.now) && matchFilter(q.filter, u) {
 			matches = append(matches, u)
 		}
 	}
@@ -299,7 +367,6 @@ func (s *Server) listUsers(c *call) *graphError {
 	if next != nil {
 		resp["@odata.nextLink"] = nextLink(c.r, next.encode(len(q.orderBy) > 0))
 	}
-	resourceUnits(c, readUnits(q.selects))
 	c.writeJSON(http.StatusOK, resp)
 	return nil
 }
@@ -369,12 +436,11 @@ func (s *Server) countUsers(c *call) *graphError {
 	n := 0
 	s.mu.Lock()
 	for _, u := range s.users.byID {
-		if matchFilter(filter, u) {
+		if u.visible(c.now) && matchFilter(filter, u) {
 			n++
 		}
 	}
 	s.mu.Unlock()
-	resourceUnits(c, 1)
 	c.writeText(http.StatusOK, strconv.Itoa(n))
 	return nil
 }

@@ -233,6 +233,13 @@ func (s *Server) checkProperty(p *propDef, v any, props map[string]any) *graphEr
 				return errInvalidValue(p.name)
 			}
 		}
+	case "onPremisesExtensionAttributes":
+		// Graph docs: "Each attribute can store up to 1024 characters."
+		for _, x := range v.(map[string]any) {
+			if str, ok := x.(string); ok && utf8.RuneCountInString(str) > 1024 {
+				return errInvalidValue(p.name)
+			}
+		}
 	case "businessPhones":
 		// Graph docs, "user resource type", businessPhones: "Only one
 		// number can be set for this property."

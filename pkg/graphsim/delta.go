@@ -1,0 +1,217 @@
+package graphsim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// deltaToken is the state carried by $skiptoken (within a round) and
+// $deltatoken (the start of the next round). Graph docs, "user: delta":
+// "Microsoft Graph automatically encodes any specified parameters into the
+// token portion of the nextLink or deltaLink URL", so the selection travels
+// in the token and later $select options are ignored.
+type deltaToken struct {
+	Initial bool     `json:"i,omitempty"` // the first round: the full current state
+	Since   uint64   `json:"t"`           // report changes after this change number
+	Upto    uint64   `json:"s,omitempty"` // ... up to this one (fixed when the round starts)
+	After   uint64   `json:"a,omitempty"` // paging cursor
+	Select  []string `json:"sel,omitempty"`
+}
+
+const deltaTokenPrefix = "graphsim-delta:"
+
+func (t deltaToken) encode() string {
+	raw, _ := json.Marshal(t) // plain data: cannot fail
+	return base64.RawURLEncoding.EncodeToString(append([]byte(deltaTokenPrefix), raw...))
+}
+
+// parseDeltaToken decodes a token this emulator issued. Graph's tokens are
+// opaque; one it did not issue is rejected with 400 (the exact message is
+// not documented).
+func parseDeltaToken(name, v string) (deltaToken, *graphError) {
+	var t deltaToken
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || !strings.HasPrefix(string(raw), deltaTokenPrefix) ||
+		json.Unmarshal(raw[len(deltaTokenPrefix):], &t) != nil {
+		return deltaToken{}, newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
+	}
+	return t, nil
+}
+
+// deltaPageSize is the page size without Prefer: odata.maxpagesize. Graph
+// does not document the default for users; 100 matches GET /users.
+const deltaPageSize = 100
+
+// delta serves GET /users/delta(). Graph docs, "user: delta" and "Get
+// incremental changes for users": the first round pages through every user
+// with @odata.nextLink and ends with @odata.deltaLink; a later call with
+// the deltaLink returns only users created, changed or removed since, the
+// removed ones as {"id", "@removed": {"reason": "changed"}} when deleted
+// (restorable) and "deleted" when deleted permanently. "The id property is
+// always returned"; "if the property has never been set before it will not
+// be included in the response at all" (the emulator treats a property
+// cleared to null the same way).
+func (s *Server) delta(c *call) *graphError {
+	opts, err := queryOptions(c.r.URL, "$select", "$deltatoken", "$skiptoken", "$filter", "$expand", "$format")
+	if err != nil {
+		return err
+	}
+	for _, o := range []string{"$filter", "$expand"} {
+		if _, ok := opts[o]; ok {
+			return errNotEmulated(o + " on users/delta")
+		}
+	}
+	prefer := strings.ToLower(c.r.Header.Get("Prefer"))
+	if strings.Contains(prefer, "return=minimal") {
+		return errNotEmulated("Prefer: return=minimal on users/delta")
+	}
+	pageSize := deltaPageSize
+	if i := strings.Index(prefer, "odata.maxpagesize="); i >= 0 {
+		v := prefer[i+len("odata.maxpagesize="):]
+		if j := strings.IndexAny(v, ",; "); j >= 0 {
+			v = v[:j]
+		}
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			pageSize = min(n, 999)
+			c.w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
+		}
+	}
+
+	var tok deltaToken
+	skip, hasSkip := opts["$skiptoken"]
+	dtok, hasDelta := opts["$deltatoken"]
+	switch {
+	case hasSkip && hasDelta:
+		return newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
+	case hasSkip:
+		if tok, err = parseDeltaToken("$skiptoken", skip); err != nil {
+			return err
+		}
+	case hasDelta:
+		if tok, err = parseDeltaToken("$deltatoken", dtok); err != nil {
+			return err
+		}
+		tok = deltaToken{Since: tok.Since, Select: tok.Select}
+	default:
+		tok.Initial = true
+		selects, err := s.parseSelect(opts["$select"])
+		if err != nil {
+			return err
+		}
+		for _, p := range selects {
+			tok.Select = append(tok.Select, p.name)
+		}
+	}
+	selects, err := s.parseSelect(strings.Join(tok.Select, ","))
+	if err != nil {
+		return err
+	}
+	shown := selects
+	if shown == nil {
+		shown = s.schema.defaults
+	}
+
+	s.mu.Lock()
+	if !hasSkip {
+		tok.Upto = s.roundUpto(c, tok.Since)
+	}
+	entries := s.deltaEntries(c, tok)
+	page := entries[:min(pageSize, len(entries))]
+	values := make([]map[string]any, len(page))
+	for i, e := range page {
+		if e.user == nil {
+			values[i] = map[string]any{"id": e.tomb.id, "@removed": map[string]any{"reason": e.tomb.reason}}
+			continue
+		}
+		values[i] = renderDelta(e.user, shown)
+	}
+	s.mu.Unlock()
+
+	resp := map[string]any{"@odata.context": selectContext(selects), "value": values}
+	link := linkBase(c.r) + "?"
+	if len(entries) > len(page) {
+		next := tok
+		next.After = page[len(page)-1].key
+		resp["@odata.nextLink"] = link + "$skiptoken=" + next.encode()
+	} else {
+		resp["@odata.deltaLink"] = link + "$deltatoken=" + deltaToken{Since: tok.Upto, Select: tok.Select}.encode()
+	}
+	c.writeJSON(http.StatusOK, resp)
+	return nil
+}
+
+// roundUpto fixes the last change a round reports: the latest, but before
+// any change still hidden by replication lag, so that the next round picks
+// it up once it is visible. The caller holds s.mu.
+func (s *Server) roundUpto(c *call, since uint64) uint64 {
+	upto := s.changeSeq
+	for _, u := range s.users.byID {
+		if !u.visible(c.now) && u.changed > 0 {
+			upto = min(upto, u.changed-1)
+		}
+	}
+	return max(upto, since)
+}
+
+type deltaEntry struct {
+	key  uint64 // creation number (initial round) or change number
+	user *userRecord
+	tomb tombstone
+}
+
+// deltaEntries lists what the round reports after the cursor, in cursor
+// order. The caller holds s.mu.
+func (s *Server) deltaEntries(c *call, tok deltaToken) []deltaEntry {
+	var out []deltaEntry
+	for _, u := range s.users.byID {
+		if !u.visible(c.now) {
+			continue
+		}
+		switch {
+		case tok.Initial && u.seq > tok.After:
+			out = append(out, deltaEntry{key: u.seq, user: u})
+		case !tok.Initial && u.changed > tok.Since && u.changed <= tok.Upto && u.changed > tok.After:
+			out = append(out, deltaEntry{key: u.changed, user: u})
+		}
+	}
+	if !tok.Initial {
+		for _, t := range s.tombstones {
+			if t.seq > tok.Since && t.seq <= tok.Upto && t.seq > tok.After {
+				out = append(out, deltaEntry{key: t.seq, tomb: t})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// renderDelta shows u's selected properties that have a value, and its id.
+func renderDelta(u *userRecord, props []*propDef) map[string]any {
+	out := map[string]any{"id": u.id}
+	for _, p := range props {
+		v := u.value(p)
+		switch x := v.(type) {
+		case nil:
+			continue
+		case []string:
+			if len(x) == 0 {
+				continue
+			}
+		}
+		out[p.name] = v
+	}
+	return out
+}
+
+// linkBase is the absolute URL of the request without its query.
+func linkBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}

@@ -1,0 +1,136 @@
+package graphsim_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/graphsim"
+)
+
+// deltaRound follows nextLinks from start to the deltaLink and returns the
+// entries seen, the page sizes and the deltaLink.
+func deltaRound(tn *tenant, start string, headers ...string) ([]map[string]any, []int, string) {
+	tn.t.Helper()
+	var entries []map[string]any
+	var sizes []int
+	r := tn.get(start, headers...)
+	for {
+		require.Equal(tn.t, http.StatusOK, r.status, "body: %s", r.body)
+		body := r.object(tn.t)
+		page := body["value"].([]any)
+		sizes = append(sizes, len(page))
+		for _, v := range page {
+			entries = append(entries, v.(map[string]any))
+		}
+		next, ok := body["@odata.nextLink"].(string)
+		if !ok {
+			delta, ok := body["@odata.deltaLink"].(string)
+			require.True(tn.t, ok, "the last page has a deltaLink: %s", r.body)
+			assert.NotContains(tn.t, body, "@odata.nextLink")
+			return entries, sizes, delta
+		}
+		require.Less(tn.t, len(sizes), 20, "paging does not terminate")
+		assert.Contains(tn.t, next, "$skiptoken=")
+		r = tn.follow(next, headers...)
+	}
+}
+
+func TestDeltaInitialAndIncremental(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	var created []string
+	for i := range 5 {
+		created = append(created, tn.create(newUser(fmt.Sprintf("d%d", i), map[string]any{"jobTitle": "Initial"}))["id"].(string))
+	}
+
+	entries, sizes, deltaLink := deltaRound(tn, "/v1.0/users/delta()?$select=displayName,jobTitle,employeeId",
+		"Prefer", "odata.maxpagesize=2")
+	assert.Equal(t, []int{2, 2, 1}, sizes)
+	require.Len(t, entries, 5)
+	assert.Equal(t, map[string]any{"id": created[0], "displayName": "User d0", "jobTitle": "Initial"}, entries[0],
+		"$select plus id; never-set properties are left out")
+	assert.Contains(t, deltaLink, "/v1.0/users/delta()?$deltatoken=")
+
+	// Nothing changed: an empty page and a new deltaLink.
+	again, _, deltaLink2 := deltaRound(tn, strings.TrimPrefix(deltaLink, tn.srv.URL))
+	assert.Empty(t, again)
+
+	// Create, update, soft-delete and hard-delete.
+	added := tn.create(newUser("d9", nil))["id"].(string)
+	require.Equal(t, 204, tn.request(http.MethodPatch, "/v1.0/users/"+created[1], map[string]any{"jobTitle": "Changed"}).status)
+	require.Equal(t, 204, tn.request(http.MethodDelete, "/v1.0/users/"+created[2], nil).status)
+	require.Equal(t, 204, tn.request(http.MethodDelete, "/v1.0/users/"+created[3], nil).status)
+	require.Equal(t, 204, tn.request(http.MethodDelete, "/v1.0/directory/deletedItems/"+created[3], nil).status)
+
+	changes, _, deltaLink3 := deltaRound(tn, strings.TrimPrefix(deltaLink2, tn.srv.URL))
+	assert.Equal(t, []map[string]any{
+		{"id": added, "displayName": "User d9"},
+		{"id": created[1], "displayName": "User d1", "jobTitle": "Changed"},
+		{"id": created[2], "@removed": map[string]any{"reason": "changed"}},
+		{"id": created[3], "@removed": map[string]any{"reason": "deleted"}},
+	}, changes, "the selection travels in the token")
+
+	// A restore brings the user back as a change.
+	require.Equal(t, 200, tn.request(http.MethodPost, "/v1.0/directory/deletedItems/"+created[2]+"/restore", nil).status)
+	restored, _, _ := deltaRound(tn, strings.TrimPrefix(deltaLink3, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": created[2], "displayName": "User d2", "jobTitle": "Initial"}}, restored)
+
+	// The old deltaLink still works and reports everything since then.
+	fromOld, _, _ := deltaRound(tn, strings.TrimPrefix(deltaLink2, tn.srv.URL))
+	assert.Len(t, fromOld, 4)
+}
+
+func TestDeltaDefaultsAndErrors(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	tn.create(newUser("def", map[string]any{"jobTitle": "Engineer", "employeeId": "E9"}))
+	for _, path := range []string{"/v1.0/users/delta", "/v1.0/users/delta()", "/v1.0/users/microsoft.graph.delta()"} {
+		r := tn.get(path)
+		require.Equal(t, http.StatusOK, r.status, "%s: %s", path, r.body)
+		body := r.object(t)
+		assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#users", body["@odata.context"])
+		u := body["value"].([]any)[0].(map[string]any)
+		assert.Equal(t, "Engineer", u["jobTitle"])
+		assert.NotContains(t, u, "employeeId", "not in the default set")
+		assert.Equal(t, "1", r.header.Get("x-ms-resource-unit"))
+	}
+	tests := []struct {
+		name, path, code, message string
+		status                    int
+	}{
+		{"forged deltatoken", "/v1.0/users/delta?$deltatoken=abc", "Request_BadRequest", "Invalid $deltatoken value.", 400},
+		{"forged skiptoken", "/v1.0/users/delta?$skiptoken=abc", "Request_BadRequest", "Invalid $skiptoken value.", 400},
+		{"$top", "/v1.0/users/delta?$top=5", "BadRequest", "The query parameter '$top' is not supported.", 400},
+		{"unknown $select", "/v1.0/users/delta?$select=nope", "BadRequest",
+			"Parsing OData Select and Expand failed: Could not find a property named 'nope' on type 'microsoft.graph.user'.", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			requireError(t, tn.as(t).get(tt.path), tt.status, tt.code, tt.message)
+		})
+	}
+	requireError(t, tn.get("/v1.0/users/delta", "Prefer", "return=minimal"), 501, "NotImplemented",
+		"graphsim does not emulate Prefer: return=minimal on users/delta yet.")
+}
+
+func TestDeltaWaitsForReplication(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	tn := newTenantWith(t, graphsim.Options{Now: clk.Now, Faults: graphsim.Faults{Lag: 2 * time.Second}})
+	first := tn.create(newUser("early", nil))["id"].(string)
+	clk.Advance(3 * time.Second)
+	late := tn.create(newUser("late", nil))["id"].(string)
+
+	entries, _, link := deltaRound(tn, "/v1.0/users/delta?$select=id")
+	assert.Equal(t, []map[string]any{{"id": first}}, entries, "a user inside its replication lag is not listed")
+	clk.Advance(3 * time.Second)
+	entries, _, _ = deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": late}}, entries, "the next round reports it once replicated")
+}
