@@ -8,6 +8,7 @@ import (
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/mapping"
+	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/source/ldap"
 	"github.com/guestsync/guestsync/pkg/source/ldif"
@@ -32,7 +33,8 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File}, nil
+	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File,
+		Policy: plan.Policy{Adopt: c.Graph.Adopt}}, nil
 }
 
 func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
@@ -86,5 +88,5 @@ func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
-	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log})
+	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute})
 }

@@ -104,6 +104,14 @@ type Graph struct {
 	CertificateFile         string `yaml:"certificateFile" mapstructure:"certificatefile"`
 	CertificatePassword     Secret `yaml:"certificatePassword" mapstructure:"certificatepassword"`
 	CertificatePasswordFile string `yaml:"certificatePasswordFile" mapstructure:"certificatepasswordfile"`
+	// Owner names this guestsync instance: the guests it creates carry
+	// the mark guestsync:<Owner> in OwnerAttribute, and it never changes
+	// a guest without its own mark.
+	Owner          string `yaml:"owner" mapstructure:"owner"`
+	OwnerAttribute string `yaml:"ownerAttribute" mapstructure:"ownerattribute"`
+	// Adopt allows taking over existing guests without the mark by soft
+	// match: "" (never, the default), "mail" or "upn".
+	Adopt string `yaml:"adopt" mapstructure:"adopt"`
 }
 
 // Clouds are the Graph national clouds and their Graph roots ("National
@@ -130,7 +138,7 @@ func Defaults() Config {
 		Source:  Source{Kind: "ldap"},
 		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
-		Graph:   Graph{Cloud: "global", Auth: "clientSecret"},
+		Graph:   Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15"},
 	}
 }
 

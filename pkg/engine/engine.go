@@ -40,6 +40,9 @@ type Engine struct {
 	StatePath string
 	// Full forces a full read even when a watermark is stored.
 	Full bool
+	// Policy is what the plan may do besides creating and updating owned
+	// guests (adoption by soft match).
+	Policy plan.Policy
 }
 
 // Run is the record of one run.
@@ -155,7 +158,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	}
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
-	p := plan.Compute(desired, current)
+	p := plan.Compute(desired, current, e.Policy)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	return p, read, key, nil

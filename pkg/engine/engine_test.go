@@ -119,6 +119,7 @@ func TestRunNothingToApply(t *testing.T) {
 		require.NoError(t, r.Err)
 		g := r.Guest
 		g.ID = "id-" + g.Anchor
+		g.Owned = true
 		current = append(current, g)
 	}
 	tgt := &fakeTarget{current: current}

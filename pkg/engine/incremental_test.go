@@ -79,6 +79,7 @@ func (tn *tenant) Apply(_ context.Context, actions []plan.Action) []plan.Result 
 		case plan.Create:
 			g := *a.Guest
 			g.ID = "id-" + g.Anchor
+			g.Owned = true
 			tn.guests[g.Anchor] = g
 		case plan.Update:
 			g := tn.guests[a.Anchor]

@@ -17,7 +17,13 @@ type Guest struct {
 	// binary GUID. It is how a source entry and a cloud user are matched.
 	Anchor string `json:"anchor"`
 	// SourceDN is the DN of the source entry this guest was mapped from.
-	SourceDN   string            `json:"sourceDN,omitempty"`
+	SourceDN string `json:"sourceDN,omitempty"`
+	// Owned marks a current guest that carries guestsync's ownership
+	// mark: only owned guests are ever updated, disabled or deleted.
+	Owned bool `json:"owned,omitempty"`
+	// Deleted marks a current guest that is in the tenant's recycle bin
+	// (directory/deletedItems), restorable for 30 days.
+	Deleted    bool              `json:"deleted,omitempty"`
 	Properties map[string]string `json:"properties"`
 	// CreateOnly names the properties that are written when the guest is
 	// created and never updated afterwards (Entra's "only during object

@@ -8,42 +8,121 @@ import (
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
+// Policy is what the plan may do besides creating and updating owned
+// guests.
+type Policy struct {
+	// Adopt names how a guest that guestsync does not own yet may be
+	// taken over: "" (never), "mail" or "upn" (soft match on that
+	// property, case-insensitive). Adoption puts the ownership mark on
+	// the guest and writes the anchor and the mapped properties.
+	Adopt string `json:"adopt,omitempty"`
+}
+
 // Compute compares the desired guests with the current ones and returns the
 // actions that make the tenant match the source. Guests are matched by
 // anchor only (Entra Connect's "hard match" on onPremisesImmutableId), so a
 // rename or a move in the directory is an update, never a delete and create.
 //
-// Desired guests that collide with each other (same anchor, or same
-// userPrincipalName or mailNickname compared case-insensitively, as Entra
-// does) are skipped with a reason naming the other entry, so that one bad
-// entry never blocks the rest of the run. Current guests with no desired
+// Only owned current guests (with guestsync's mark) are ever matched and
+// changed. A desired guest whose anchor, userPrincipalName or mailNickname
+// belongs to a guest guestsync does not own is skipped with a reason, unless
+// the policy allows adopting it by soft match. Desired guests that collide
+// with each other (same anchor, userPrincipalName or mailNickname, compared
+// case-insensitively as Entra does) are skipped too, so that one bad entry
+// never blocks the rest of the run. Current guests with no desired
 // counterpart are left alone: removals belong to a later policy.
-func Compute(desired, current []guest.Guest) *Plan {
+func Compute(desired, current []guest.Guest, policy Policy) *Plan {
 	p := &Plan{Version: FormatVersion, Actions: []Action{}}
-	byAnchor := make(map[string]guest.Guest, len(current))
+	owned := make(map[string]guest.Guest, len(current))
+	foreign := foreignIndex{}
 	for _, c := range current {
-		if c.Anchor != "" {
-			byAnchor[c.Anchor] = c
+		if c.Owned && c.Anchor != "" {
+			owned[c.Anchor] = c
+		} else if !c.Owned {
+			foreign.add(c)
 		}
 	}
-	ok := rejectCollisions(p, desired)
-	for _, d := range ok {
-		c, exists := byAnchor[d.Anchor]
-		if !exists {
-			g := d
-			p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, DN: d.SourceDN,
-				UserPrincipalName: d.Properties["userPrincipalName"], Guest: &g})
+	for _, d := range rejectCollisions(p, desired) {
+		if c, exists := owned[d.Anchor]; exists {
+			changes := diff(d, c)
+			if len(changes) == 0 {
+				p.Unchanged++
+				continue
+			}
+			p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, DN: d.SourceDN,
+				ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes})
 			continue
 		}
-		changes := diff(d, c)
-		if len(changes) == 0 {
-			p.Unchanged++
+		if c, ok := foreign.adoptable(d, policy.Adopt); ok {
+			changes := diff(d, c)
+			if c.Anchor != d.Anchor {
+				changes = append(changes, Change{Property: "onPremisesImmutableId", Old: c.Anchor, New: d.Anchor})
+			}
+			p.Actions = append(p.Actions, Action{Kind: Adopt, Anchor: d.Anchor, DN: d.SourceDN, ObjectID: c.ID,
+				UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes,
+				Reason: fmt.Sprintf("soft match on %s", policy.Adopt)})
 			continue
 		}
-		p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, DN: d.SourceDN,
-			ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes})
+		if why := foreign.conflict(d); why != "" {
+			p.Actions = append(p.Actions, Action{Kind: Skip, Anchor: d.Anchor, DN: d.SourceDN,
+				UserPrincipalName: d.Properties["userPrincipalName"], Reason: "conflict: " + why})
+			continue
+		}
+		g := d
+		p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, DN: d.SourceDN,
+			UserPrincipalName: d.Properties["userPrincipalName"], Guest: &g})
 	}
 	return p
+}
+
+// foreignIndex finds current guests guestsync does not own by the values a
+// desired guest could collide on.
+type foreignIndex map[string]guest.Guest // "property\x00lower(value)" → guest
+
+var collisionProperties = []string{"userPrincipalName", "mailNickname", "mail"}
+
+func foreignKey(prop, value string) string { return prop + "\x00" + strings.ToLower(value) }
+
+func (f foreignIndex) add(g guest.Guest) {
+	if g.Anchor != "" {
+		f[foreignKey("anchor", g.Anchor)] = g
+	}
+	for _, prop := range collisionProperties {
+		if v := g.Properties[prop]; v != "" {
+			f[foreignKey(prop, v)] = g
+		}
+	}
+}
+
+// adoptable returns the unowned guest a desired guest soft-matches on the
+// policy's property, if adoption is allowed and the match is unambiguous:
+// a guest with another anchor is never adopted.
+func (f foreignIndex) adoptable(d guest.Guest, adopt string) (guest.Guest, bool) {
+	prop := map[string]string{"mail": "mail", "upn": "userPrincipalName"}[adopt]
+	v := d.Properties[prop]
+	if prop == "" || v == "" {
+		return guest.Guest{}, false
+	}
+	c, ok := f[foreignKey(prop, v)]
+	if !ok || (c.Anchor != "" && c.Anchor != d.Anchor) || c.Deleted {
+		return guest.Guest{}, false
+	}
+	return c, true
+}
+
+// conflict says which unowned guest blocks creating d, if any.
+func (f foreignIndex) conflict(d guest.Guest) string {
+	if c, ok := f[foreignKey("anchor", d.Anchor)]; ok {
+		return fmt.Sprintf("the anchor belongs to guest %s (%s), which guestsync does not manage", c.ID, c.Properties["userPrincipalName"])
+	}
+	for _, prop := range []string{"userPrincipalName", "mailNickname"} {
+		if v := d.Properties[prop]; v != "" {
+			if c, ok := f[foreignKey(prop, v)]; ok {
+				return fmt.Sprintf("%s %q is used by guest %s, which guestsync does not manage", prop, v, c.ID)
+			}
+		}
+	}
+	return ""
 }
 
 // diff lists the properties whose desired value differs from the current

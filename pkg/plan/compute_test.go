@@ -27,6 +27,7 @@ func g(anchor, upn string, props ...string) guest.Guest {
 func withID(x guest.Guest, id string) guest.Guest {
 	x.ID = id
 	x.SourceDN = ""
+	x.Owned = true
 	return x
 }
 
@@ -106,7 +107,7 @@ func TestCompute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute(tt.desired, tt.current)
+			p := Compute(tt.desired, tt.current, Policy{})
 			got := map[Kind]int{}
 			for _, a := range p.Actions {
 				got[a.Kind]++
@@ -128,7 +129,7 @@ func TestCompute(t *testing.T) {
 
 func TestComputeConflictReasonNamesTheOtherEntry(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil)
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil, Policy{})
 	require.Len(t, p.Actions, 2)
 	assert.Contains(t, p.Actions[0].Reason, "CN=B,OU=Partners")
 	assert.Contains(t, p.Actions[1].Reason, "CN=A,OU=Partners")
@@ -146,7 +147,7 @@ func samplePlan() *Plan {
 		withID(g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jurgen Muller", "jobTitle", "Architect"), "2b4c7d1e-0000-4000-8000-000000000001"),
 		withID(g("c2Ft", "ana@partners.contoso.com"), "2b4c7d1e-0000-4000-8000-000000000002"),
 	}
-	p := Compute(desired, current)
+	p := Compute(desired, current, Policy{})
 	p.AddSkip("CN=Broken,OU=Partners", "mapping: userPrincipalName: no value")
 	p.OutOfScope = 1
 	return p
@@ -171,7 +172,7 @@ func TestPlanGolden(t *testing.T) {
 
 func TestRenderNoChanges(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")})
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{Color: true}))
 	assert.Equal(t, "No changes: 1 guests up to date, 0 skipped, 0 out of scope.\n", b.String())
@@ -195,7 +196,7 @@ func TestRedactedValuesAreNotRendered(t *testing.T) {
 	c := withID(g("A", "a@partners.contoso.com", "employeeId", "E-000001"), "id-a")
 	n := g("B", "b@partners.contoso.com", "employeeId", "E-777777")
 	n.Redacted = []string{"employeeId"}
-	p := Compute([]guest.Guest{d, n}, []guest.Guest{c})
+	p := Compute([]guest.Guest{d, n}, []guest.Guest{c}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{}))
 	out := b.String()
@@ -208,5 +209,54 @@ func TestRedactedValuesAreNotRendered(t *testing.T) {
 		if a.Kind == Update {
 			assert.Equal(t, "E-123456", a.Changes[0].New, "the value still flows")
 		}
+	}
+}
+
+// foreign is a current guest guestsync does not own.
+func foreign(x guest.Guest, id string) guest.Guest {
+	x = withID(x, id)
+	x.Owned = false
+	return x
+}
+
+func TestOwnership(t *testing.T) {
+	t.Parallel()
+	zoe := g("A", "zoe@partners.contoso.com", "mail", "zoe@fabrikam.com", "displayName", "Zoë")
+	tests := []struct {
+		name    string
+		current []guest.Guest
+		policy  Policy
+		kind    Kind
+		reason  string
+	}{
+		{"an unowned guest with the same anchor is never touched",
+			[]guest.Guest{foreign(g("A", "other@partners.contoso.com"), "x1")}, Policy{}, Skip,
+			"conflict: the anchor belongs to guest x1 (other@partners.contoso.com), which guestsync does not manage"},
+		{"an unowned guest with the same UPN blocks the create",
+			[]guest.Guest{foreign(g("", "ZOE@partners.contoso.com"), "x2")}, Policy{}, Skip,
+			`conflict: userPrincipalName "zoe@partners.contoso.com" is used by guest x2, which guestsync does not manage`},
+		{"without an adoption policy a soft match is not adopted",
+			[]guest.Guest{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "zoe@fabrikam.com"), "x3")}, Policy{}, Create, ""},
+		{"adopted by mail when the policy says so",
+			[]guest.Guest{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "Zoe@Fabrikam.com"), "x4")}, Policy{Adopt: "mail"}, Adopt,
+			"soft match on mail"},
+		{"adopted by UPN",
+			[]guest.Guest{foreign(g("", "zoe@partners.contoso.com"), "x5")}, Policy{Adopt: "upn"}, Adopt, "soft match on upn"},
+		{"a soft match with another anchor is never adopted",
+			[]guest.Guest{foreign(g("B", "zoe@partners.contoso.com"), "x6")}, Policy{Adopt: "upn"}, Skip, "conflict: userPrincipalName"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Compute([]guest.Guest{zoe}, tt.current, tt.policy)
+			require.Len(t, p.Actions, 1)
+			a := p.Actions[0]
+			assert.Equal(t, tt.kind, a.Kind, a.Reason)
+			assert.Contains(t, a.Reason, tt.reason)
+			if a.Kind == Adopt {
+				assert.Equal(t, tt.current[0].ID, a.ObjectID)
+				assert.Contains(t, a.Changes, Change{Property: "onPremisesImmutableId", Old: "", New: "A"}, "the anchor is written")
+			}
+		})
 	}
 }

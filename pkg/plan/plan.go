@@ -16,7 +16,16 @@ type Kind string
 const (
 	Create Kind = "create"
 	Update Kind = "update"
-	Skip   Kind = "skip"
+	// Adopt puts guestsync's ownership mark on an existing guest found by
+	// soft match (mail or UPN), with the property changes of an update.
+	Adopt Kind = "adopt"
+	// Disable sets accountEnabled false on an owned guest.
+	Disable Kind = "disable"
+	// Delete soft-deletes an owned guest (30 days in deletedItems).
+	Delete Kind = "delete"
+	// Restore brings an owned guest back from deletedItems.
+	Restore Kind = "restore"
+	Skip    Kind = "skip"
 )
 
 // Change is one property's transition in an update.

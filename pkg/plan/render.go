@@ -58,8 +58,15 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 					fmt.Fprintf(&b, "      %-22s %s\n", n, v)
 				}
 			}
-		case Update:
-			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiYellow, "~ update"), a.UserPrincipalName, a.ObjectID)
+		case Update, Adopt:
+			verb := "~ update"
+			if a.Kind == Adopt {
+				verb = "~ adopt"
+			}
+			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiYellow, verb), a.UserPrincipalName, a.ObjectID)
+			if a.Kind == Adopt {
+				fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason+": guestsync takes this existing guest over")
+			}
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
 			for _, c := range a.Changes {
 				if c.Redacted {
@@ -89,6 +96,10 @@ func (p *Plan) Summary() string {
 		return fmt.Sprintf("No changes: %d guests up to date, %d skipped, %d out of scope.",
 			p.Unchanged, p.Count(Skip), p.OutOfScope)
 	}
-	return fmt.Sprintf("Plan: %d to create, %d to update, %d unchanged, %d skipped, %d out of scope.",
-		p.Count(Create), p.Count(Update), p.Unchanged, p.Count(Skip), p.OutOfScope)
+	adopt := ""
+	if n := p.Count(Adopt); n > 0 {
+		adopt = fmt.Sprintf("%d to adopt, ", n)
+	}
+	return fmt.Sprintf("Plan: %d to create, %d to update, %s%d unchanged, %d skipped, %d out of scope.",
+		p.Count(Create), p.Count(Update), adopt, p.Unchanged, p.Count(Skip), p.OutOfScope)
 }

@@ -31,6 +31,11 @@ type Options struct {
 	// emulator).
 	Credential azcore.TokenCredential
 	Logger     *slog.Logger
+	// Owner is this instance's owner id (default "default"); the mark
+	// guestsync:<Owner> is written to OwnerAttribute (default
+	// extensionAttribute15) of every guest it creates.
+	Owner          string
+	OwnerAttribute string
 }
 
 // Client talks to Microsoft Graph.
@@ -38,6 +43,7 @@ type Client struct {
 	adapter *core.GraphRequestAdapterBase
 	base    string
 	log     *slog.Logger
+	owner   owner
 }
 
 // New builds a client. The SDK's stock constructor sends no Authorization
@@ -51,6 +57,14 @@ func New(opts Options) (*Client, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	ownerID := opts.Owner
+	if ownerID == "" {
+		ownerID = "default"
+	}
+	own, err := newOwner(opts.OwnerAttribute, ownerID)
+	if err != nil {
+		return nil, err
 	}
 	scope := "https://graph.microsoft.com/.default"
 	if !strings.HasSuffix(u.Hostname(), "graph.microsoft.com") {
@@ -85,7 +99,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base := strings.TrimRight(opts.URL, "/")
 	adapter.SetBaseUrl(base)
-	return &Client{adapter: adapter, base: base, log: log}, nil
+	return &Client{adapter: adapter, base: base, log: log, owner: own}, nil
 }
 
 // StaticToken is a credential that always returns the same bearer token:

@@ -188,3 +188,67 @@ func TestNewPassword(t *testing.T) {
 		seen[pw] = true
 	}
 }
+
+func TestOwnershipMarkAndAdoption(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}, Token: "t0ken"})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	mine, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), Owner: "prod"})
+	require.NoError(t, err)
+	other, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), Owner: "test"})
+	require.NoError(t, err)
+
+	for _, r := range mine.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe")}) {
+		require.Nil(t, r.Failure)
+	}
+	for _, r := range other.Apply(ctx, []plan.Action{create("QkJCQkJCQkJCQkJCQkJCQg==", "jurgen")}) {
+		require.Nil(t, r.Failure)
+	}
+	owned := func(c *Client) map[string]bool {
+		cur, err := c.Current(ctx)
+		require.NoError(t, err)
+		out := map[string]bool{}
+		for _, g := range cur {
+			out[g.Properties["mailNickname"]] = g.Owned
+		}
+		return out
+	}
+	assert.Equal(t, map[string]bool{"zoe": true, "jurgen": false}, owned(mine), "each instance owns only what it created")
+	assert.Equal(t, map[string]bool{"zoe": false, "jurgen": true}, owned(other))
+
+	// Adoption: the mark and the anchor are written with the changes.
+	cur, err := mine.Current(ctx)
+	require.NoError(t, err)
+	var jurgen guest.Guest
+	for _, g := range cur {
+		if g.Properties["mailNickname"] == "jurgen" {
+			jurgen = g
+		}
+	}
+	res := mine.Apply(ctx, []plan.Action{{Kind: plan.Adopt, ObjectID: jurgen.ID, Changes: []plan.Change{
+		{Property: "displayName", Old: jurgen.Properties["displayName"], New: "Jürgen Müller"},
+		{Property: "onPremisesImmutableId", Old: jurgen.Anchor, New: "Q0NDQ0NDQ0NDQ0NDQ0NDQw=="},
+	}}})
+	require.Len(t, res, 1)
+	require.Nil(t, res[0].Failure)
+	assert.Equal(t, map[string]bool{"zoe": true, "jurgen": true}, owned(mine))
+	cur, _ = mine.Current(ctx)
+	for _, g := range cur {
+		if g.ID == jurgen.ID {
+			assert.Equal(t, "Q0NDQ0NDQ0NDQ0NDQ0NDQw==", g.Anchor)
+			assert.Equal(t, "Jürgen Müller", g.Properties["displayName"])
+		}
+	}
+
+	// An action kind this version cannot carry out is a recorded failure,
+	// never a silent no-op.
+	res = mine.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: jurgen.ID}})
+	require.Len(t, res, 1)
+	require.NotNil(t, res[0].Failure)
+	assert.Contains(t, res[0].Failure.Message, "cannot delete")
+
+	_, err = New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), OwnerAttribute: "extensionAttribute16"})
+	assert.ErrorContains(t, err, "use extensionAttribute1 to extensionAttribute15")
+}

@@ -21,15 +21,17 @@ func (c *Client) usersBuilder() *users.UsersRequestBuilder {
 	return users.NewUsersRequestBuilderInternal(map[string]string{}, c.adapter)
 }
 
-// Current returns every guest user that carries an onPremisesImmutableId:
-// the ones a mapping can match by anchor. It follows @odata.nextLink until
-// the last page.
+// Current returns the guest users guestsync may match: every guest that
+// carries its ownership mark (Owned) and every other guest with an
+// onPremisesImmutableId or a mail, so that the plan can see (and avoid)
+// collisions with objects it does not own. It follows @odata.nextLink
+// until the last page.
 func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 	top := int32(pageSize)
 	filter := "userType eq 'Guest'"
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
-			Filter: &filter, Select: selectFields(), Top: &top,
+			Filter: &filter, Select: append(selectFields(), c.owner.selectField()), Top: &top,
 		},
 	}
 	resp, err := c.usersBuilder().Get(ctx, cfg)
@@ -40,7 +42,8 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 		}
 		for _, u := range resp.GetValue() {
 			g := toGuest(u)
-			if g.Anchor != "" {
+			g.Owned = c.owner.owns(u)
+			if g.Owned || g.Anchor != "" || g.Properties["mail"] != "" {
 				out = append(out, g)
 			}
 		}
@@ -50,7 +53,7 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 		}
 		resp, err = c.usersBuilder().WithUrl(*next).Get(ctx, nil)
 	}
-	c.log.Debug("listed guest users", "withAnchor", len(out))
+	c.log.Debug("listed guest users", "relevant", len(out))
 	return out, nil
 }
 
@@ -67,10 +70,12 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		switch a.Kind {
 		case plan.Create:
 			r = c.create(ctx, a)
-		case plan.Update:
+		case plan.Update, plan.Adopt:
 			r = c.update(ctx, a)
-		default:
+		case plan.Skip:
 			continue
+		default:
+			r = plan.Result{Action: a, Failure: &plan.Failure{Message: fmt.Sprintf("this version cannot %s guests", a.Kind)}}
 		}
 		results = append(results, r)
 	}
@@ -92,6 +97,7 @@ func (c *Client) create(ctx context.Context, a plan.Action) plan.Result {
 	u.SetUserType(&guestType)
 	anchor := a.Guest.Anchor
 	u.SetOnPremisesImmutableId(&anchor)
+	c.owner.stamp(u)
 	pw, err := NewPassword()
 	if err != nil {
 		res.Failure = &plan.Failure{Message: err.Error()}
@@ -121,7 +127,12 @@ func (c *Client) create(ctx context.Context, a plan.Action) plan.Result {
 func (c *Client) update(ctx context.Context, a plan.Action) plan.Result {
 	res := plan.Result{Action: a, ObjectID: a.ObjectID}
 	props := make(map[string]string, len(a.Changes))
+	anchor := ""
 	for _, ch := range a.Changes {
+		if ch.Property == "onPremisesImmutableId" {
+			anchor = ch.New
+			continue
+		}
 		props[ch.Property] = ch.New
 	}
 	u, err := toUser(props)
@@ -129,13 +140,21 @@ func (c *Client) update(ctx context.Context, a plan.Action) plan.Result {
 		res.Failure = &plan.Failure{Message: err.Error()}
 		return res
 	}
+	if a.Kind == plan.Adopt {
+		// Taking an existing guest over: the mark and the anchor go on
+		// it in the same PATCH as the mapped properties.
+		c.owner.stamp(u)
+		if anchor != "" {
+			u.SetOnPremisesImmutableId(&anchor)
+		}
+	}
 	item := users.NewUserItemRequestBuilderInternal(map[string]string{"user%2Did": a.ObjectID}, c.adapter)
 	if _, err := item.Patch(ctx, u, nil); err != nil {
 		res.Failure = failure(err)
 		c.log.Warn("update failed", "upn", a.UserPrincipalName, "id", a.ObjectID, "error", res.Failure.Error())
 		return res
 	}
-	c.log.Info("updated guest", "upn", a.UserPrincipalName, "id", a.ObjectID, "properties", len(props))
+	c.log.Info(map[plan.Kind]string{plan.Update: "updated guest", plan.Adopt: "adopted guest"}[a.Kind], "upn", a.UserPrincipalName, "id", a.ObjectID, "properties", len(props))
 	return res
 }
 
