@@ -25,6 +25,9 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("mapping:\n%w", err))
 	}
+	if m.Mode == mapping.ModeInvite && c.Graph.Invitation.RedirectURL == "" {
+		return nil, withCode(exitUsage, fmt.Errorf("%s: graph.invitation.redirectURL is required: mapping %s invites guests (mode: invite), and Graph requires a redirect URL for every invitation", c.File, c.Mapping.File))
+	}
 	src, err := newSource(c, log)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
@@ -88,5 +91,6 @@ func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
-	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute})
+	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute,
+		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage})
 }

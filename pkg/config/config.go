@@ -112,6 +112,18 @@ type Graph struct {
 	// Adopt allows taking over existing guests without the mark by soft
 	// match: "" (never, the default), "mail" or "upn".
 	Adopt string `yaml:"adopt" mapstructure:"adopt"`
+	// Invitation settings, for mappings in invite mode.
+	Invitation Invitation `yaml:"invitation" mapstructure:"invitation"`
+}
+
+// Invitation configures POST /invitations for mappings in invite mode.
+type Invitation struct {
+	// RedirectURL is where the guest lands after redeeming (required by
+	// Graph), e.g. https://myapps.microsoft.com/?tenantid=<tenant>.
+	RedirectURL string `yaml:"redirectURL" mapstructure:"redirecturl"`
+	// SendMessage makes Microsoft send the invitation e-mail (Graph's
+	// default is false: the guest redeems through a link you send).
+	SendMessage bool `yaml:"sendMessage" mapstructure:"sendmessage"`
 }
 
 // Clouds are the Graph national clouds and their Graph roots ("National

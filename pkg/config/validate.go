@@ -57,6 +57,11 @@ func (c *Config) Validate() yamlfile.Problems {
 	if c.Mapping.File == "" {
 		bad("mapping.file", "required")
 	}
+	if r := c.Graph.Invitation.RedirectURL; r != "" {
+		if ru, err := url.Parse(r); err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
+			bad("graph.invitation.redirectURL", "%q is not an http(s) URL", r)
+		}
+	}
 	if a := c.Graph.Adopt; a != "" && a != "mail" && a != "upn" {
 		bad("graph.adopt", "must be empty (never adopt), mail or upn (got %q)", a)
 	}

@@ -159,6 +159,13 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
 	p := plan.Compute(desired, current, e.Policy)
+	if e.Mapping.Mode == mapping.ModeInvite {
+		for i := range p.Actions {
+			if p.Actions[i].Kind == plan.Create {
+				p.Actions[i].Invite = true
+			}
+		}
+	}
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	return p, read, key, nil

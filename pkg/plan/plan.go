@@ -49,6 +49,9 @@ type Action struct {
 	UserPrincipalName string `json:"userPrincipalName,omitempty"`
 	// Guest is the full desired guest, for creates.
 	Guest *guest.Guest `json:"guest,omitempty"`
+	// Invite creates the guest by invitation (POST /invitations to its
+	// mail) instead of as an internal guest with a UPN.
+	Invite bool `json:"invite,omitempty"`
 	// Changes are the property transitions, for updates.
 	Changes []Change `json:"changes,omitempty"`
 	// Reason says why, for skips.

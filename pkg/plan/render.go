@@ -41,7 +41,15 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 	for _, a := range p.Actions {
 		switch a.Kind {
 		case Create:
-			fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ create"), a.UserPrincipalName)
+			if a.Invite {
+				mail := ""
+				if a.Guest != nil {
+					mail = a.Guest.Properties["mail"]
+				}
+				fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ invite"), mail)
+			} else {
+				fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ create"), a.UserPrincipalName)
+			}
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
 			fmt.Fprintf(&b, "      %-22s %s\n", "onPremisesImmutableId", strconv.Quote(a.Anchor))
 			if a.Guest != nil {

@@ -36,6 +36,10 @@ type Options struct {
 	// extensionAttribute15) of every guest it creates.
 	Owner          string
 	OwnerAttribute string
+	// InviteRedirectURL and SendInvitationMessage are sent with each
+	// invitation (create actions with Invite set).
+	InviteRedirectURL     string
+	SendInvitationMessage bool
 }
 
 // Client talks to Microsoft Graph.
@@ -44,6 +48,7 @@ type Client struct {
 	base    string
 	log     *slog.Logger
 	owner   owner
+	opts    Options
 }
 
 // New builds a client. The SDK's stock constructor sends no Authorization
@@ -99,7 +104,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base := strings.TrimRight(opts.URL, "/")
 	adapter.SetBaseUrl(base)
-	return &Client{adapter: adapter, base: base, log: log, owner: own}, nil
+	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts}, nil
 }
 
 // StaticToken is a credential that always returns the same bearer token:
