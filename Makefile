@@ -32,9 +32,11 @@ vet:
 unit:
 	$(GO) test -count=1 $(PKGS)
 
-## bench: Go benchmarks (numbers, never pass/fail).
+## bench: Go benchmarks (numbers, never pass/fail), with a slapd holding
+## 100,000 partners for the reader-versus-ldapsearch benchmark.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 \
+		.ci/with-testservers $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 ## fuzz: a longer run of the expression parser's fuzz target.
 fuzz:
