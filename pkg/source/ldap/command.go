@@ -30,6 +30,16 @@ func (r *Reader) Command() string {
 
 // command renders the searches with filter.
 func (r *Reader) command(filter string) string {
+	lines := make([]string, len(r.bases))
+	for i, b := range r.bases {
+		lines[i] = r.searchCommand(b.dn, b.scope, filter, r.cfg.requestedAttributes(), !r.cfg.NoPaging)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// searchCommand renders one search as an ldapsearch command line; ext are
+// search extensions (-E), such as "!dirSync=..." or "showDeleted".
+func (r *Reader) searchCommand(base string, scope int, filter string, attrs []string, paged bool, ext ...string) string {
 	cfg := r.cfg
 	var args []string
 	if cfg.CAFile != "" {
@@ -53,21 +63,18 @@ func (r *Reader) command(filter string) string {
 		}
 		args = append(args, "-D", alwaysQuote(who), "-w", alwaysQuote(maskedPassword))
 	}
-	var tail []string
-	if !cfg.NoPaging {
-		tail = append(tail, "-E", fmt.Sprintf("pr=%d/noprompt", cfg.PageSize))
+	args = append(args, "-b", alwaysQuote(base), "-s", scopeName(scope))
+	for _, e := range ext {
+		args = append(args, "-E", shellQuote(e))
 	}
-	tail = append(tail, alwaysQuote(filter))
-	for _, a := range cfg.requestedAttributes() {
-		tail = append(tail, shellQuote(a))
+	if paged {
+		args = append(args, "-E", fmt.Sprintf("pr=%d/noprompt", cfg.PageSize))
 	}
-
-	lines := make([]string, len(r.bases))
-	for i, b := range r.bases {
-		line := append(append([]string(nil), args...), "-b", alwaysQuote(b.dn), "-s", scopeName(b.scope))
-		lines[i] = strings.Join(append(line, tail...), " ")
+	args = append(args, alwaysQuote(filter))
+	for _, a := range attrs {
+		args = append(args, shellQuote(a))
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(args, " ")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -130,6 +130,13 @@ type Config struct {
 	// lead to: exact host names, or "*.example.com" for any name under
 	// example.com.
 	ReferralHosts []string
+	// Incremental says how Read records a watermark and ReadChanges reads
+	// only what changed since (see incremental.go): "auto" (DirSync on
+	// Active Directory, falling back to its USN when DirSync is refused;
+	// contextCSN, entryCSN or modifyTimestamp elsewhere), one mechanism
+	// forced ("dirsync", "usn", "csn"), or "off" (the default: no
+	// watermark, every read is full). Not with FollowReferrals.
+	Incremental string
 }
 
 // Base is one subtree to read.
@@ -158,6 +165,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.BindMethod == "" {
 		cfg.BindMethod = DefaultBindMethod
+	}
+	if cfg.Incremental == "" {
+		cfg.Incremental = IncrementalOff
 	}
 	return cfg
 }
@@ -212,6 +222,7 @@ func (cfg Config) validate() (settings, error) {
 	}
 	cfg.validateBind(urls, anyPlain, bad)
 	cfg.validateReferrals(bad)
+	cfg.validateIncremental(bad)
 
 	if !anyTLS && len(urls) > 0 && (cfg.CAFile != "" || cfg.ServerName != "" || cfg.InsecureSkipVerify) {
 		bad("caFile, serverName and insecureSkipVerify only apply to ldaps:// URLs or with startTLS")

@@ -72,6 +72,7 @@ const containerSearchFrom = 16
 type membership struct {
 	keys   map[string]struct{} // dnKey of every member, nested groups included
 	nested int                 // nested groups read
+	groups []string            // the DNs of the groups read, configured and nested
 }
 
 // candidate is a member not yet known to be a group or not.
@@ -110,6 +111,7 @@ func expandGroups(ctx context.Context, s *session, groups []string, maxDepth int
 	for depth := 0; len(level) > 0; depth++ {
 		var candidates []candidate
 		for _, g := range level {
+			m.groups = append(m.groups, g.dn)
 			values, err := groupMembers(ctx, s, g, depth == 0)
 			if err != nil {
 				return m, err

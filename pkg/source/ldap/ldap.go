@@ -17,6 +17,11 @@
 // a size or time limit anywhere, including group expansion, a referral of
 // the whole search, a referral it may not follow) returns an error with
 // Result.Complete false.
+//
+// With Incremental set, the Reader is a source.ChangeReader: ReadChanges
+// reads only what changed since a watermark, with Active Directory's
+// DirSync (or its USN when DirSync is refused), or OpenLDAP's entryCSN
+// elsewhere (incremental.go, dirsync.go, usn.go, csn.go).
 package ldap
 
 import (
@@ -43,8 +48,6 @@ type Reader struct {
 	log *slog.Logger
 }
 
-var _ source.Reader = (*Reader)(nil)
-
 // New checks cfg and returns a Reader for it. All problems found in cfg are
 // returned at once, joined. A nil log discards messages.
 func New(cfg Config, log *slog.Logger) (*Reader, error) {
@@ -61,7 +64,9 @@ func New(cfg Config, log *slog.Logger) (*Reader, error) {
 
 // Read connects to the first URL that answers, binds, and streams every
 // entry in scope to fn as each page arrives: the entries of each base in
-// turn, then those of the referrals it follows.
+// turn, then those of the referrals it follows. Unless Incremental is
+// off, it first takes a watermark, returned in Result.Watermark for
+// ReadChanges (see incremental.go).
 func (r *Reader) Read(ctx context.Context, fn func(source.Entry) error) (source.Result, error) {
 	r.warnInsecure()
 	r.log.Debug("ldap search", "command", r.Command())
@@ -74,6 +79,12 @@ func (r *Reader) Read(ctx context.Context, fn func(source.Entry) error) (source.
 	defer rs.close()
 	rs.sessions[s.url.String()] = s
 
+	// The watermark comes first, before groups are expanded and entries
+	// read: whatever changes from here on is read again next time.
+	mark, err := r.startWatermark(ctx, s)
+	if err != nil {
+		return source.Result{}, err
+	}
 	if err := rs.prepare(ctx, s); err != nil {
 		return source.Result{}, err
 	}
@@ -92,7 +103,11 @@ func (r *Reader) Read(ctx context.Context, fn func(source.Entry) error) (source.
 	st := rs.stats
 	r.log.Debug("ldap read done", "entries", st.entries, "excluded", st.excluded, "notInGroups", st.notInGroups,
 		"duplicates", st.duplicates, "referralsSkipped", st.referralsSkipped, "referralsFollowed", st.referralsFollowed)
-	return source.Result{Entries: st.entries, Complete: true}, nil
+	res := source.Result{Entries: st.entries, Complete: true}
+	if mark != nil {
+		res.Watermark = mark.encode()
+	}
+	return res, nil
 }
 
 // warnInsecure warns about every URL that would carry credentials or

@@ -22,6 +22,9 @@ type readState struct {
 	// members are the keys (dnKey) of the members of Groups when guestsync
 	// expanded them itself; nil when the server does it or without Groups.
 	members map[string]struct{}
+	// memberGroups are the DNs of the groups guestsync expanded, configured
+	// and nested, for incremental reads to see whether one changed.
+	memberGroups []string
 	// seen are the keys of the entries delivered, kept only when an entry
 	// can be reached twice (several bases, referrals): memory then grows
 	// with the number of entries in scope, a key each.
@@ -98,6 +101,7 @@ func (rs *readState) prepare(ctx context.Context, s *session) error {
 	r.log.Debug("ldap groups expanded", "groups", len(r.groups), "members", len(members.keys),
 		"nestedGroups", members.nested, "duration", time.Since(start))
 	rs.members = members.keys
+	rs.memberGroups = members.groups
 	return nil
 }
 

@@ -31,6 +31,9 @@ func (e *callbackError) Unwrap() error { return e.err }
 type searchHandlers struct {
 	entry    func(*goldap.Entry) error
 	referral func(string) error
+	// done, if set, receives the controls of each page's final result
+	// (DirSync's cookie comes there).
+	done func([]goldap.Control)
 }
 
 // runSearch runs req on conn to the end, page after page when paged, and
@@ -114,6 +117,9 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 		default:
 			if c, ok := goldap.FindControl(resp.Controls(), goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
 				cookie = c.Cookie
+			}
+			if h.done != nil {
+				h.done(resp.Controls())
 			}
 		}
 	}
@@ -207,4 +213,24 @@ func toEntry(e *goldap.Entry) source.Entry {
 		out.Attributes[a.Name] = append(out.Attributes[a.Name], vals...)
 	}
 	return out
+}
+
+// readWith reads the entry dn, if it matches filter, with attrs on conn.
+// It returns nil and no error when the server returns no entry or says
+// there is no such object.
+func (r *Reader) readWith(ctx context.Context, conn *goldap.Conn, dn, filter string, attrs []string, controls ...goldap.Control) (*goldap.Entry, error) {
+	var found *goldap.Entry
+	req := newSearch(dn, goldap.ScopeBaseObject, filter, attrs)
+	req.Controls = append(req.Controls, controls...)
+	_, err := r.runSearch(ctx, conn, req, false, searchHandlers{
+		entry:    func(e *goldap.Entry) error { found = e; return nil },
+		referral: func(string) error { return nil },
+	})
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, r.explainRead(ctx, err)
+	}
+	return found, nil
 }
