@@ -86,7 +86,7 @@ func TestPlanWritesNothingAndSyncConverges(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "Applied: 27 created")
 	assert.Equal(t, 27, sim.Stats().Users)
-	assert.Contains(t, stderr, `"msg":"created guest"`, "json logs on stderr")
+	assert.Contains(t, stderr, `"upn":"zoe.lefevre@partners.contoso.com"`, "json logs on stderr name each guest")
 
 	writes := sim.Stats().Writes
 	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)

@@ -66,6 +66,7 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 			MaxGroupDepth:     l.MaxGroupDepth,
 			FollowReferrals:   l.FollowReferrals,
 			ReferralHosts:     l.ReferralHosts,
+			Incremental:       l.Incremental,
 			PageSize:          l.PageSize,
 			Timeout:           l.Timeout,
 			StartTLS:          l.StartTLS,

@@ -55,11 +55,15 @@ type LDAP struct {
 	Bases []LDAPBase `yaml:"bases" mapstructure:"bases"`
 	// ExcludeDNs, Groups and ReferralHosts are lists; in environment
 	// variables their items are separated by ";" (DNs contain commas).
-	ExcludeDNs        []string      `yaml:"excludeDNs" mapstructure:"excludedns"`
-	Groups            []string      `yaml:"groups" mapstructure:"groups"`
-	Directory         string        `yaml:"directory" mapstructure:"directory"`
-	MaxGroupDepth     int           `yaml:"maxGroupDepth" mapstructure:"maxgroupdepth"`
-	FollowReferrals   bool          `yaml:"followReferrals" mapstructure:"followreferrals"`
+	ExcludeDNs      []string `yaml:"excludeDNs" mapstructure:"excludedns"`
+	Groups          []string `yaml:"groups" mapstructure:"groups"`
+	Directory       string   `yaml:"directory" mapstructure:"directory"`
+	MaxGroupDepth   int      `yaml:"maxGroupDepth" mapstructure:"maxgroupdepth"`
+	FollowReferrals bool     `yaml:"followReferrals" mapstructure:"followreferrals"`
+	// Incremental is how runs read only what changed: auto (the default:
+	// DirSync, else uSNChanged on AD; entryCSN elsewhere), dirsync, usn,
+	// csn, or off (every read is full).
+	Incremental       string        `yaml:"incremental" mapstructure:"incremental"`
 	ReferralHosts     []string      `yaml:"referralHosts" mapstructure:"referralhosts"`
 	PageSize          uint32        `yaml:"pageSize" mapstructure:"pagesize"`
 	Timeout           time.Duration `yaml:"timeout" mapstructure:"timeout"`
@@ -148,7 +152,7 @@ func Defaults() Config {
 	return Config{
 		Version: FormatVersion,
 		Source:  Source{Kind: "ldap"},
-		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple"},
+		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph:   Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15"},
 	}

@@ -168,6 +168,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	}
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
+	p.Incremental = read.Incremental
 	return p, read, key, nil
 }
 

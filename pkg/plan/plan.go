@@ -68,6 +68,9 @@ type Plan struct {
 	// They are counted, not listed: in a directory of 50,000 accounts
 	// with 500 partners, listing the rest would bury the plan.
 	OutOfScope int `json:"outOfScope"`
+	// Incremental is set when the source was read for its changes only:
+	// Unchanged and OutOfScope then count the changed entries alone.
+	Incremental bool `json:"incremental,omitempty"`
 }
 
 // Count returns how many actions of kind k the plan holds.

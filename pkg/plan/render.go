@@ -100,6 +100,13 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 
 // Summary is the one-line count of the plan's actions.
 func (p *Plan) Summary() string {
+	if p.Incremental {
+		return p.summary() + " (incremental read: only entries changed since the last run)"
+	}
+	return p.summary()
+}
+
+func (p *Plan) summary() string {
 	if !p.HasChanges() {
 		return fmt.Sprintf("No changes: %d guests up to date, %d skipped, %d out of scope.",
 			p.Unchanged, p.Count(Skip), p.OutOfScope)
