@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -37,9 +38,27 @@ type Options struct {
 	Owner          string
 	OwnerAttribute string
 	// InviteRedirectURL and SendInvitationMessage are sent with each
-	// invitation (create actions with Invite set).
+	// invitation (create actions with Invite set); the URL defaults to
+	// https://myapplications.microsoft.com, Graph requires one.
 	InviteRedirectURL     string
 	SendInvitationMessage bool
+
+	// Concurrency is how many $batch requests (and invitations) are in
+	// flight at once; 0 means 4.
+	Concurrency int
+	// WriteBudget writes per WriteWindow is the per-application write
+	// budget Apply paces itself to; 0 means Graph's documented 3,000 per
+	// 150 s. Tests scale both down with the emulator's TimeScale.
+	WriteBudget int
+	WriteWindow time.Duration
+	// RetryDelay is the first wait before retrying a request that failed
+	// without a Retry-After (500, 504, dropped connections) and before
+	// retrying a PATCH that met replication lag; it doubles per attempt up
+	// to 30 s. 0 means 500 ms.
+	RetryDelay time.Duration
+	// LagTimeout is how long a PATCH right after an invitation keeps
+	// retrying 404 (replication lag); 0 means 30 s.
+	LagTimeout time.Duration
 }
 
 // Client talks to Microsoft Graph.
@@ -49,6 +68,10 @@ type Client struct {
 	log     *slog.Logger
 	owner   owner
 	opts    Options
+	pace    *pacer
+
+	mu    sync.Mutex
+	known map[string]bool // lower-cased object id → owned, from the last listings
 }
 
 // New builds a client. The SDK's stock constructor sends no Authorization
@@ -104,7 +127,26 @@ func New(opts Options) (*Client, error) {
 	}
 	base := strings.TrimRight(opts.URL, "/")
 	adapter.SetBaseUrl(base)
-	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts}, nil
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.WriteBudget <= 0 {
+		opts.WriteBudget = 3000
+	}
+	if opts.WriteWindow <= 0 {
+		opts.WriteWindow = 150 * time.Second
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = 500 * time.Millisecond
+	}
+	if opts.LagTimeout <= 0 {
+		opts.LagTimeout = 30 * time.Second
+	}
+	if opts.InviteRedirectURL == "" {
+		opts.InviteRedirectURL = "https://myapplications.microsoft.com"
+	}
+	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts,
+		pace: newPacer(opts.WriteBudget, opts.WriteWindow, time.Now), known: map[string]bool{}}, nil
 }
 
 // StaticToken is a credential that always returns the same bearer token:

@@ -244,10 +244,10 @@ func TestOwnershipMarkAndAdoption(t *testing.T) {
 
 	// An action kind this version cannot carry out is a recorded failure,
 	// never a silent no-op.
-	res = mine.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: jurgen.ID}})
+	res = mine.Apply(ctx, []plan.Action{{Kind: plan.Kind("merge"), ObjectID: jurgen.ID}})
 	require.Len(t, res, 1)
 	require.NotNil(t, res[0].Failure)
-	assert.Contains(t, res[0].Failure.Message, "cannot delete")
+	assert.Contains(t, res[0].Failure.Message, "cannot merge")
 
 	_, err = New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), OwnerAttribute: "extensionAttribute16"})
 	assert.ErrorContains(t, err, "use extensionAttribute1 to extensionAttribute15")

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/directory"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
@@ -43,6 +46,7 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 		for _, u := range resp.GetValue() {
 			g := toGuest(u)
 			g.Owned = c.owner.owns(u)
+			c.remember(g)
 			if g.Owned || g.Anchor != "" || g.Properties["mail"] != "" {
 				out = append(out, g)
 			}
@@ -57,105 +61,87 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 	return out, nil
 }
 
-// Apply carries out the actions one by one. A failed action is recorded in
-// its result and never stops the others.
-func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result {
-	results := make([]plan.Result, 0, len(actions))
-	for _, a := range actions {
-		if ctx.Err() != nil {
-			results = append(results, plan.Result{Action: a, Failure: &plan.Failure{Message: "not attempted: " + ctx.Err().Error()}})
-			continue
+// Deleted returns the guests carrying guestsync's mark that are in the
+// tenant's recycle bin (GET /directory/deletedItems/microsoft.graph.user),
+// with Deleted and Owned set: restorable for 30 days after their deletion,
+// so that the plan can restore a returning account instead of creating a
+// second one. Unowned deleted users are left out: guestsync never restores
+// them.
+func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
+	// The SDK's builder says /directory/deletedItems/graph.user (Graph's
+	// short alias); the documented cast is microsoft.graph.user, which the
+	// emulator also knows, so the URL is spelled out. No $top: the
+	// deletedItems list does not take it; pages follow @odata.nextLink.
+	q := url.Values{}
+	q.Set("$filter", "userType eq 'Guest'")
+	q.Set("$select", strings.Join(append(selectFields(), c.owner.selectField()), ","))
+	first := c.base + "/directory/deletedItems/microsoft.graph.user?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+	builder := directory.NewDeletedItemsGraphUserRequestBuilderInternal(map[string]string{}, c.adapter)
+	resp, err := builder.WithUrl(first).Get(ctx, nil)
+	var out []guest.Guest
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return nil, fmt.Errorf("list deleted guest users (page %d): %w", pages, failure(err))
 		}
-		var r plan.Result
-		switch a.Kind {
-		case plan.Create:
-			r = c.create(ctx, a)
-		case plan.Update, plan.Adopt:
-			r = c.update(ctx, a)
-		case plan.Skip:
-			continue
-		default:
-			r = plan.Result{Action: a, Failure: &plan.Failure{Message: fmt.Sprintf("this version cannot %s guests", a.Kind)}}
+		for _, u := range resp.GetValue() {
+			g := toGuest(u)
+			g.Owned, g.Deleted = c.owner.owns(u), true
+			c.remember(g)
+			if g.Owned {
+				out = append(out, g)
+			}
 		}
-		results = append(results, r)
+		next := resp.GetOdataNextLink()
+		if next == nil || *next == "" {
+			break
+		}
+		resp, err = builder.WithUrl(*next).Get(ctx, nil)
 	}
-	return results
+	c.log.Debug("listed deleted guest users", "owned", len(out))
+	return out, nil
 }
 
-func (c *Client) create(ctx context.Context, a plan.Action) plan.Result {
-	res := plan.Result{Action: a}
-	if a.Guest == nil {
-		res.Failure = &plan.Failure{Message: "create action without a guest"}
-		return res
+// remember records whether a listed user carries the mark, for Apply's
+// ownership double-check.
+func (c *Client) remember(g guest.Guest) {
+	if g.ID == "" {
+		return
 	}
-	u, err := toUser(a.Guest.Properties)
-	if err != nil {
-		res.Failure = &plan.Failure{Message: err.Error()}
-		return res
-	}
-	guestType := "Guest"
-	u.SetUserType(&guestType)
-	anchor := a.Guest.Anchor
-	u.SetOnPremisesImmutableId(&anchor)
-	c.owner.stamp(u)
-	pw, err := NewPassword()
-	if err != nil {
-		res.Failure = &plan.Failure{Message: err.Error()}
-		return res
-	}
-	profile := models.NewPasswordProfile()
-	profile.SetPassword(&pw)
-	// The guest signs in with the password only if the organisation hands
-	// it out; a forced change would otherwise lock them out of a password
-	// nobody knows.
-	force := false
-	profile.SetForceChangePasswordNextSignIn(&force)
-	u.SetPasswordProfile(profile)
-	created, err := c.usersBuilder().Post(ctx, u, nil)
-	if err != nil {
-		res.Failure = failure(err)
-		c.log.Warn("create failed", "upn", a.UserPrincipalName, "dn", a.DN, "error", res.Failure.Error())
-		return res
-	}
-	if id := created.GetId(); id != nil {
-		res.ObjectID = *id
-	}
-	c.log.Info("created guest", "upn", a.UserPrincipalName, "id", res.ObjectID)
-	return res
+	c.mu.Lock()
+	c.known[strings.ToLower(g.ID)] = g.Owned
+	c.mu.Unlock()
 }
 
-func (c *Client) update(ctx context.Context, a plan.Action) plan.Result {
-	res := plan.Result{Action: a, ObjectID: a.ObjectID}
-	props := make(map[string]string, len(a.Changes))
-	anchor := ""
-	for _, ch := range a.Changes {
-		if ch.Property == "onPremisesImmutableId" {
-			anchor = ch.New
-			continue
+// findOwned returns the id of the user with this anchor and guestsync's
+// mark, or "" (replication lag may hide a user created a moment ago: the
+// lookup retries a missing one like the invitation's PATCH does).
+func (c *Client) findOwned(ctx context.Context, anchor string) string {
+	filter := "onPremisesImmutableId eq '" + strings.ReplaceAll(anchor, "'", "''") + "'"
+	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
+			Filter: &filter, Select: []string{"id", c.owner.selectField()},
+		},
+	}
+	deadline := time.Now().Add(c.opts.LagTimeout)
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		resp, err := c.usersBuilder().Get(ctx, cfg)
+		if err == nil {
+			for _, u := range resp.GetValue() {
+				if c.owner.owns(u) && u.GetId() != nil {
+					return *u.GetId()
+				}
+			}
+			if len(resp.GetValue()) > 0 {
+				return ""
+			}
 		}
-		props[ch.Property] = ch.New
-	}
-	u, err := toUser(props)
-	if err != nil {
-		res.Failure = &plan.Failure{Message: err.Error()}
-		return res
-	}
-	if a.Kind == plan.Adopt {
-		// Taking an existing guest over: the mark and the anchor go on
-		// it in the same PATCH as the mapped properties.
-		c.owner.stamp(u)
-		if anchor != "" {
-			u.SetOnPremisesImmutableId(&anchor)
+		wait := c.backoff(attempt)
+		if time.Now().Add(wait).After(deadline) {
+			return ""
 		}
+		time.Sleep(wait)
 	}
-	item := users.NewUserItemRequestBuilderInternal(map[string]string{"user%2Did": a.ObjectID}, c.adapter)
-	if _, err := item.Patch(ctx, u, nil); err != nil {
-		res.Failure = failure(err)
-		c.log.Warn("update failed", "upn", a.UserPrincipalName, "id", a.ObjectID, "error", res.Failure.Error())
-		return res
-	}
-	c.log.Info(map[plan.Kind]string{plan.Update: "updated guest", plan.Adopt: "adopted guest"}[a.Kind], "upn", a.UserPrincipalName, "id", a.ObjectID, "properties", len(props))
-	return res
+	return ""
 }
 
 // failure extracts Graph's error code, message and request id.

@@ -1,0 +1,287 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/guestsync/guestsync/pkg/plan"
+)
+
+// Apply carries out the actions and returns one result per action other
+// than Skip, in the order of the actions. A failed action is recorded in its
+// result, with Graph's code, message and request id, and never stops the
+// others.
+//
+// Creates, updates, adoptions, disables, deletes and restores go through
+// JSON batching (see run); invitations are a POST and a PATCH that has to
+// wait out replication lag, so they run outside batches, Concurrency at a
+// time. Disable, Delete and Restore (and Update) are refused for a user the
+// client's last Current, Deleted or Changes listing saw without guestsync's
+// mark; Disable, Delete and Restore of a user it has not seen are checked
+// with one batched GET of the user's mark first.
+func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result {
+	results := make([]plan.Result, len(actions))
+	var ops, checks []*op
+	var invites []int
+	for i, a := range actions {
+		results[i] = plan.Result{Action: a, ObjectID: a.ObjectID}
+		if a.Kind == plan.Skip {
+			continue
+		}
+		if a.Kind == plan.Create && a.Invite {
+			invites = append(invites, i)
+			continue
+		}
+		if f := c.refuse(a); f != nil {
+			results[i].Failure = f
+			continue
+		}
+		o, err := c.opFor(a)
+		if err != nil {
+			results[i].Failure = &plan.Failure{Message: err.Error()}
+			continue
+		}
+		o.action = i
+		if check := c.checkFor(a); check != nil {
+			check.action = i
+			checks = append(checks, check)
+		}
+		ops = append(ops, o)
+	}
+	if len(checks) > 0 {
+		c.run(ctx, checks)
+		refused := map[int]*plan.Failure{}
+		for _, ch := range checks {
+			if f := c.checked(ch); f != nil {
+				refused[ch.action] = f
+			}
+		}
+		kept := ops[:0]
+		for _, o := range ops {
+			if f := refused[o.action]; f != nil {
+				results[o.action].Failure = f
+				continue
+			}
+			kept = append(kept, o)
+		}
+		ops = kept
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.invites(ctx, actions, invites, results)
+	}()
+	c.run(ctx, ops)
+	wg.Wait()
+	for _, o := range ops {
+		c.settle(ctx, o, actions[o.action], &results[o.action])
+	}
+
+	out := results[:0]
+	for _, r := range results {
+		if r.Action.Kind != plan.Skip {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// refuse returns why the client will not act on a user it knows is not
+// guestsync's.
+func (c *Client) refuse(a plan.Action) *plan.Failure {
+	switch a.Kind {
+	case plan.Update, plan.Disable, plan.Delete, plan.Restore:
+	default:
+		return nil
+	}
+	c.mu.Lock()
+	owned, seen := c.known[strings.ToLower(a.ObjectID)]
+	c.mu.Unlock()
+	if seen && !owned {
+		return notOwned(a)
+	}
+	return nil
+}
+
+func notOwned(a plan.Action) *plan.Failure {
+	return &plan.Failure{Message: fmt.Sprintf("refusing to %s %s: the user does not carry guestsync's ownership mark", a.Kind, a.ObjectID)}
+}
+
+// checkFor returns the GET that reads the mark of a user the client has not
+// seen, for the destructive kinds.
+func (c *Client) checkFor(a plan.Action) *op {
+	c.mu.Lock()
+	_, seen := c.known[strings.ToLower(a.ObjectID)]
+	c.mu.Unlock()
+	sel := "?$select=id,onPremisesExtensionAttributes"
+	switch {
+	case seen:
+		return nil
+	case a.Kind == plan.Disable, a.Kind == plan.Delete:
+		return &op{method: http.MethodGet, url: "/users/" + url.PathEscape(a.ObjectID) + sel}
+	case a.Kind == plan.Restore:
+		return &op{method: http.MethodGet, url: "/directory/deletedItems/" + url.PathEscape(a.ObjectID) + sel}
+	}
+	return nil
+}
+
+// checked reads the answer of a check: nil when the user carries the mark.
+func (c *Client) checked(ch *op) *plan.Failure {
+	if ch.failure != nil {
+		return ch.failure
+	}
+	var u struct {
+		Attrs map[string]*string `json:"onPremisesExtensionAttributes"`
+	}
+	if err := json.Unmarshal(ch.resp, &u); err != nil {
+		return &plan.Failure{Message: "read ownership mark: " + err.Error()}
+	}
+	if v := u.Attrs[c.owner.attribute]; v == nil || *v != c.owner.mark {
+		return &plan.Failure{Message: "refusing: the user does not carry guestsync's ownership mark"}
+	}
+	return nil
+}
+
+// opFor turns an action into its Graph request.
+func (c *Client) opFor(a plan.Action) (*op, error) {
+	item := "/users/" + url.PathEscape(a.ObjectID)
+	switch a.Kind {
+	case plan.Create:
+		u, err := c.newUser(a)
+		if err != nil {
+			return nil, err
+		}
+		return c.writeOp(http.MethodPost, "/users", u)
+	case plan.Update, plan.Adopt:
+		u, err := c.changedUser(a)
+		if err != nil {
+			return nil, err
+		}
+		return c.writeOp(http.MethodPatch, item, u)
+	case plan.Disable:
+		u := models.NewUser()
+		off := false
+		u.SetAccountEnabled(&off)
+		return c.writeOp(http.MethodPatch, item, u)
+	case plan.Delete:
+		return &op{method: http.MethodDelete, url: item, write: true}, nil
+	case plan.Restore:
+		// Graph requires a body (and Content-Type) with every POST in a
+		// batch; restore's options are all optional.
+		return &op{method: http.MethodPost, url: "/directory/deletedItems/" + url.PathEscape(a.ObjectID) + "/restore",
+			body: json.RawMessage("{}"), write: true}, nil
+	}
+	return nil, fmt.Errorf("this version cannot %s guests", a.Kind)
+}
+
+func (c *Client) writeOp(method, path string, body absser.Parsable) (*op, error) {
+	w := jsonser.NewJsonSerializationWriter()
+	defer w.Close()
+	if err := w.WriteObjectValue("", body); err != nil {
+		return nil, fmt.Errorf("encode user: %w", err)
+	}
+	b, err := w.GetSerializedContent()
+	if err != nil {
+		return nil, fmt.Errorf("encode user: %w", err)
+	}
+	return &op{method: method, url: path, body: json.RawMessage(b), write: true}, nil
+}
+
+// newUser is the body of a create: an internal guest with the anchor, the
+// mark and a random password nobody is told.
+func (c *Client) newUser(a plan.Action) (models.Userable, error) {
+	if a.Guest == nil {
+		return nil, fmt.Errorf("create action without a guest")
+	}
+	u, err := toUser(a.Guest.Properties)
+	if err != nil {
+		return nil, err
+	}
+	guestType := "Guest"
+	u.SetUserType(&guestType)
+	anchor := a.Guest.Anchor
+	u.SetOnPremisesImmutableId(&anchor)
+	c.owner.stamp(u)
+	pw, err := NewPassword()
+	if err != nil {
+		return nil, err
+	}
+	profile := models.NewPasswordProfile()
+	profile.SetPassword(&pw)
+	// The guest signs in with the password only if the organisation hands
+	// it out; a forced change would otherwise lock them out of a password
+	// nobody knows.
+	force := false
+	profile.SetForceChangePasswordNextSignIn(&force)
+	u.SetPasswordProfile(profile)
+	return u, nil
+}
+
+// changedUser is the body of an update or adoption.
+func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
+	props := make(map[string]string, len(a.Changes))
+	anchor := ""
+	for _, ch := range a.Changes {
+		if ch.Property == "onPremisesImmutableId" {
+			anchor = ch.New
+			continue
+		}
+		props[ch.Property] = ch.New
+	}
+	u, err := toUser(props)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind == plan.Adopt {
+		// Taking an existing guest over: the mark and the anchor go on
+		// it in the same PATCH as the mapped properties.
+		c.owner.stamp(u)
+		if anchor != "" {
+			u.SetOnPremisesImmutableId(&anchor)
+		}
+	}
+	return u, nil
+}
+
+// settle turns a finished op into its result. When an earlier attempt may
+// have done the work (504 or a lost answer), the retry's "already exists"
+// (create) or "not found" (delete, restore) is that attempt's effect: a
+// create is then confirmed by finding the anchor on a user with the mark.
+func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Result) {
+	if o.failure != nil && o.ambiguous {
+		switch {
+		case a.Kind == plan.Create && conflict(o):
+			if id := c.findOwned(ctx, a.Guest.Anchor); id != "" {
+				c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
+				r.ObjectID = id
+				return
+			}
+		case (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound:
+			o.failure = nil
+		}
+	}
+	if o.failure != nil {
+		r.Failure = o.failure
+		c.log.Warn(string(a.Kind)+" failed", "upn", a.UserPrincipalName, "id", a.ObjectID, "dn", a.DN, "error", o.failure.Error())
+		return
+	}
+	if a.Kind == plan.Create {
+		var created struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(o.resp, &created)
+		r.ObjectID = created.ID
+	}
+	c.log.Info(string(a.Kind)+" done", "upn", a.UserPrincipalName, "id", r.ObjectID)
+}

@@ -1,0 +1,223 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/plan"
+)
+
+// tally counts the emulator's answers by "METHOD STATUS" (top-level
+// requests only; batch items are counted by graphsim.Stats).
+type tally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (t *tally) get(k string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n[k]
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+
+// simClient starts an emulator with so and a client with co (URL and
+// credential filled in).
+func simClient(t testing.TB, so graphsim.Options, co Options) (*Client, *graphsim.Server, *tally) {
+	t.Helper()
+	so.VerifiedDomains = []string{"partners.contoso.com"}
+	so.Token = "t0ken"
+	sim := graphsim.New(so)
+	tl := &tally{n: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		// Without http.Hijacker, a dropped connection is the emulator's
+		// panic(http.ErrAbortHandler), which net/http turns into a reset.
+		sim.ServeHTTP(sw, r)
+		tl.mu.Lock()
+		tl.n[fmt.Sprintf("%s %d", r.Method, sw.status)]++
+		tl.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	co.URL, co.Credential = srv.URL+"/v1.0", StaticToken("t0ken")
+	c, err := New(co)
+	require.NoError(t, err)
+	return c, sim, tl
+}
+
+func invite(anchor, mail string) plan.Action {
+	g := guest.Guest{Anchor: anchor, Properties: map[string]string{
+		"mail": mail, "displayName": "Invited " + mail, "companyName": "Fabrikam",
+		"accountEnabled": "true", "userPrincipalName": "ignored@partners.contoso.com", "mailNickname": "ignored",
+	}}
+	return plan.Action{Kind: plan.Create, Invite: true, Anchor: anchor, Guest: &g}
+}
+
+func TestInviteWaitsOutReplicationLag(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, tl := simClient(t, graphsim.Options{TimeScale: 10, Faults: graphsim.Faults{Lag: 3 * time.Second}},
+		Options{RetryDelay: 20 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
+	res := c.Apply(ctx, []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "ann@fabrikam.com")})
+	require.Len(t, res, 1)
+	require.Nil(t, res[0].Failure)
+	require.NotEmpty(t, res[0].ObjectID)
+	assert.Equal(t, 1, tl.get("POST 201"), "one invitation")
+	assert.GreaterOrEqual(t, tl.get("PATCH 404"), 1, "the PATCH met the lag")
+	assert.Equal(t, 1, tl.get("PATCH 204"))
+
+	cur, err := c.Current(ctx)
+	require.NoError(t, err)
+	require.Len(t, cur, 1)
+	g := cur[0]
+	assert.Equal(t, res[0].ObjectID, g.ID)
+	assert.True(t, g.Owned)
+	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g.Anchor)
+	assert.Equal(t, "Fabrikam", g.Properties["companyName"])
+	assert.Equal(t, "ann@fabrikam.com", g.Properties["mail"])
+	assert.Contains(t, g.Properties["userPrincipalName"], "#EXT#", "Graph assigns the UPN")
+	assert.Equal(t, 1, sim.Stats().Users)
+}
+
+func TestInviteLagOutlastingTheTimeoutIsRecorded(t *testing.T) {
+	t.Parallel()
+	c, _, _ := simClient(t, graphsim.Options{Faults: graphsim.Faults{Lag: time.Minute}},
+		Options{RetryDelay: 10 * time.Millisecond, LagTimeout: 100 * time.Millisecond})
+	res := c.Apply(context.Background(), []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "bob@fabrikam.com"), invite("QkJCQkJCQkJCQkJCQkJCQg==", "")})
+	require.Len(t, res, 2)
+	f := res[0].Failure
+	require.NotNil(t, f)
+	assert.NotEmpty(t, res[0].ObjectID, "the invitation itself worked")
+	assert.Equal(t, 404, f.Status)
+	assert.Equal(t, "Request_ResourceNotFound", f.Code)
+	assert.Regexp(t, `^[0-9a-f-]{36}$`, f.RequestID)
+	require.NotNil(t, res[1].Failure)
+	assert.Contains(t, res[1].Failure.Message, "needs the guest's mail")
+}
+
+func byNickname(t *testing.T, gs []guest.Guest) map[string]guest.Guest {
+	t.Helper()
+	out := map[string]guest.Guest{}
+	for _, g := range gs {
+		out[g.Properties["mailNickname"]] = g
+	}
+	return out
+}
+
+func TestDisableDeleteRestore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, _ := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
+	other, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "test"})
+	require.NoError(t, err)
+	for _, r := range c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")}) {
+		require.Nil(t, r.Failure)
+	}
+	for _, r := range other.Apply(ctx, []plan.Action{create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")}) {
+		require.Nil(t, r.Failure)
+	}
+	cur, err := c.Current(ctx)
+	require.NoError(t, err)
+	g := byNickname(t, cur)
+	zoe, max, eve := g["zoe"].ID, g["max"].ID, g["eve"].ID
+
+	res := c.Apply(ctx, []plan.Action{
+		{Kind: plan.Disable, ObjectID: zoe}, {Kind: plan.Delete, ObjectID: max},
+		{Kind: plan.Delete, ObjectID: eve}, {Kind: plan.Disable, ObjectID: eve},
+	})
+	require.Len(t, res, 4)
+	require.Nil(t, res[0].Failure)
+	require.Nil(t, res[1].Failure)
+	for _, r := range res[2:] {
+		require.NotNil(t, r.Failure, "another owner's guest is refused")
+		assert.Contains(t, r.Failure.Message, "ownership mark")
+	}
+	cur, err = c.Current(ctx)
+	require.NoError(t, err)
+	g = byNickname(t, cur)
+	assert.Equal(t, "false", g["zoe"].Properties["accountEnabled"])
+	assert.NotContains(t, g, "max")
+	assert.Equal(t, "true", g["eve"].Properties["accountEnabled"])
+
+	deleted, err := c.Deleted(ctx)
+	require.NoError(t, err)
+	require.Len(t, deleted, 1)
+	assert.Equal(t, max, deleted[0].ID)
+	assert.True(t, deleted[0].Deleted && deleted[0].Owned)
+	assert.Equal(t, "QkJCQkJCQkJCQkJCQkJCQg==", deleted[0].Anchor)
+
+	res = c.Apply(ctx, []plan.Action{{Kind: plan.Restore, ObjectID: max}})
+	require.Nil(t, res[0].Failure)
+	assert.Equal(t, max, res[0].ObjectID)
+	deleted, err = c.Deleted(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, deleted)
+	assert.Equal(t, 3, sim.Stats().Users)
+
+	// A client that has listed nothing checks the mark with a GET first.
+	fresh, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "prod"})
+	require.NoError(t, err)
+	res = fresh.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: eve}, {Kind: plan.Delete, ObjectID: zoe}})
+	require.NotNil(t, res[0].Failure)
+	assert.Contains(t, res[0].Failure.Message, "ownership mark")
+	require.Nil(t, res[1].Failure)
+	assert.Equal(t, 2, sim.Stats().Users)
+	assert.Equal(t, 1, sim.Stats().DeletedUsers)
+}
+
+func TestChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, _, _ := simClient(t, graphsim.Options{}, Options{})
+	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")})
+	zoe, max := res[0].ObjectID, res[1].ObjectID
+
+	changed, removed, link, err := c.Changes(ctx, "")
+	require.NoError(t, err)
+	assert.Empty(t, removed)
+	require.Len(t, changed, 2)
+	require.NotEmpty(t, link)
+	g := byNickname(t, changed)
+	assert.True(t, g["zoe"].Owned)
+	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g["zoe"].Anchor)
+	assert.Equal(t, "Fabrikam", g["zoe"].Properties["companyName"], "selected properties come back")
+
+	changed, removed, link2, err := c.Changes(ctx, link)
+	require.NoError(t, err)
+	assert.Empty(t, changed)
+	assert.Empty(t, removed)
+
+	res = c.Apply(ctx, []plan.Action{
+		{Kind: plan.Update, ObjectID: zoe, Changes: []plan.Change{{Property: "displayName", New: "Zoë"}}},
+		{Kind: plan.Delete, ObjectID: max},
+		create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve"),
+	})
+	for _, r := range res {
+		require.Nil(t, r.Failure)
+	}
+	changed, removed, _, err = c.Changes(ctx, link2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{max}, removed)
+	g = byNickname(t, changed)
+	assert.Len(t, changed, 2)
+	assert.Equal(t, "Zoë", g["zoe"].Properties["displayName"])
+	assert.Equal(t, res[2].ObjectID, g["eve"].ID)
+	assert.True(t, strings.HasPrefix(link2, c.base), "links are absolute")
+}
