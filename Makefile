@@ -35,7 +35,7 @@ unit:
 ## bench: Go benchmarks (numbers, never pass/fail), with a slapd holding
 ## 100,000 partners for the reader-versus-ldapsearch benchmark.
 bench:
-	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 \
+	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 GUESTSYNC_BENCH=1 \
 		.ci/with-testservers $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 ## fuzz: a longer run of the expression parser's fuzz target.

@@ -93,5 +93,6 @@ func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
 	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute,
-		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage})
+		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage,
+		WriteBudget: g.WriteBudget, WriteWindow: g.WriteWindow, Concurrency: g.Concurrency})
 }

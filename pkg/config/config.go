@@ -118,6 +118,14 @@ type Graph struct {
 	Adopt string `yaml:"adopt" mapstructure:"adopt"`
 	// Invitation settings, for mappings in invite mode.
 	Invitation Invitation `yaml:"invitation" mapstructure:"invitation"`
+	// WriteBudget writes per WriteWindow is the pace guestsync keeps to
+	// stay under Graph's throttling: 3,000 writes per 150 s per app and
+	// tenant, as documented. Lower it when other apps share the tenant's
+	// budget.
+	WriteBudget int           `yaml:"writeBudget" mapstructure:"writebudget"`
+	WriteWindow time.Duration `yaml:"writeWindow" mapstructure:"writewindow"`
+	// Concurrency is how many $batch requests are in flight at once.
+	Concurrency int `yaml:"concurrency" mapstructure:"concurrency"`
 }
 
 // Invitation configures POST /invitations for mappings in invite mode.
@@ -154,7 +162,8 @@ func Defaults() Config {
 		Source:  Source{Kind: "ldap"},
 		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
-		Graph:   Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15"},
+		Graph: Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15",
+			WriteBudget: 3000, WriteWindow: 150 * time.Second, Concurrency: 4},
 	}
 }
 

@@ -62,6 +62,12 @@ func (c *Config) Validate() yamlfile.Problems {
 			bad("graph.invitation.redirectURL", "%q is not an http(s) URL", r)
 		}
 	}
+	if c.Graph.WriteBudget <= 0 || c.Graph.WriteWindow <= 0 {
+		bad("graph.writeBudget", "writeBudget and writeWindow must be positive (Graph documents 3000 writes per 150s)")
+	}
+	if c.Graph.Concurrency < 1 || c.Graph.Concurrency > 20 {
+		bad("graph.concurrency", "must be 1 to 20 (got %d)", c.Graph.Concurrency)
+	}
 	if a := c.Graph.Adopt; a != "" && a != "mail" && a != "upn" {
 		bad("graph.adopt", "must be empty (never adopt), mail or upn (got %q)", a)
 	}
