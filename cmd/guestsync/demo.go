@@ -21,25 +21,35 @@ import (
 )
 
 func (a *app) demoCommand() *cobra.Command {
-	return &cobra.Command{
+	var mode string
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a full sync against a built-in Graph emulator, twice",
 		Long: `Runs guestsync's main job end to end with nothing to set up: it starts a
 Graph emulator on a free loopback port, reads the embedded partner export
 (examples/partners.ldif) through the embedded partner-guest mapping, prints
 the plan, applies it, and runs again to show that nothing is left to do.`,
-		Example: "  guestsync demo\n  make demo",
+		Example: "  guestsync demo\n  guestsync demo --mode invite\n  make demo",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("log-level") {
 				a.logLevel = "warn" // the demo's story is on stdout
 			}
-			return a.demo(contextOf(cmd))
+			file, ok := demoMappings[mode]
+			if !ok {
+				return withCode(exitUsage, fmt.Errorf("--mode must be create or invite, not %q", mode))
+			}
+			return a.demo(contextOf(cmd), file)
 		},
 	}
+	cmd.Flags().StringVar(&mode, "mode", "create", "create internal guests (partner-guest.yaml) or invite them (partner-invite.yaml)")
+	return cmd
 }
 
-func (a *app) demo(ctx context.Context) error {
+// demoMappings are the embedded mappings the demo runs, by mode.
+var demoMappings = map[string]string{"create": mappings.Default, "invite": "partner-invite.yaml"}
+
+func (a *app) demo(ctx context.Context, mappingFile string) error {
 	log := a.logger()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -52,13 +62,13 @@ func (a *app) demo(ctx context.Context) error {
 	go func() { served <- serve(ctx, ln, sim) }()
 	url := fmt.Sprintf("http://%s/v1.0", ln.Addr())
 
-	e, err := demoEngine(url, log)
+	e, err := demoEngine(url, mappingFile, log)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
 	color := isTerminal(a.out)
 	fmt.Fprintf(a.out, "guestsync demo: Graph emulator at %s (verified domains %v)\n", url, defaultDomains)
-	fmt.Fprintf(a.out, "source: examples/partners.ldif (embedded), mapping: mappings/%s (embedded)\n\n", mappings.Default)
+	fmt.Fprintf(a.out, "source: examples/partners.ldif (embedded), mapping: mappings/%s (embedded)\n\n", mappingFile)
 
 	fmt.Fprintln(a.out, "== Run 1: plan and apply ==")
 	first, err := e.Run(ctx, true)
@@ -94,19 +104,20 @@ func (a *app) demo(ctx context.Context) error {
 }
 
 // demoEngine wires the embedded LDIF and mapping to the emulator at url.
-func demoEngine(url string, log *slog.Logger) (*engine.Engine, error) {
-	data, err := mappings.Files.ReadFile(mappings.Default)
+func demoEngine(url, mappingFile string, log *slog.Logger) (*engine.Engine, error) {
+	data, err := mappings.Files.ReadFile(mappingFile)
 	if err != nil {
 		return nil, err
 	}
-	m, err := mapping.Parse("mappings/"+mappings.Default, data)
+	m, err := mapping.Parse("mappings/"+mappingFile, data)
 	if err != nil {
 		return nil, fmt.Errorf("embedded mapping:\n%w", err)
 	}
 	src := ldif.NewReader("examples/partners.ldif", func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(examples.PartnersLDIF)), nil
 	})
-	tgt, err := graph.New(graph.Options{URL: url, Credential: graph.StaticToken(emulatorToken), Logger: log})
+	tgt, err := graph.New(graph.Options{URL: url, Credential: graph.StaticToken(emulatorToken), Logger: log,
+		InviteRedirectURL: "https://myapplications.microsoft.com/?tenantid=contoso.onmicrosoft.com"})
 	if err != nil {
 		return nil, err
 	}

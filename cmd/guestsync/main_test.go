@@ -211,3 +211,17 @@ func TestSyncTakesTheLockAndKeepsState(t *testing.T) {
 	code, _, stderr = guestsync(t, env, "plan", "--config", cfg)
 	assert.Equal(t, 0, code, stderr)
 }
+
+func TestDemoInviteMode(t *testing.T) {
+	t.Parallel()
+	code, out, stderr := guestsync(t, nil, "demo", "--mode", "invite")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "+ invite guest zoe.lefevre@fabrikam.com")
+	assert.Contains(t, out, "Applied: 27 created, 0 updated, 0 failed")
+	assert.Contains(t, out, "No changes: 27 guests up to date")
+	assert.Contains(t, out, "Emulator: 27 users, 54 writes in run 1, 0 writes in run 2.", "an invitation and a PATCH each")
+
+	code, _, stderr = guestsync(t, nil, "demo", "--mode", "federate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--mode must be create or invite")
+}
