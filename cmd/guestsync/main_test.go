@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,7 +16,9 @@ import (
 
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/state"
+	"github.com/guestsync/guestsync/pkg/target/graph"
 )
 
 // guestsync runs the CLI in-process and returns its exit code and output.
@@ -224,4 +227,44 @@ func TestDemoInviteMode(t *testing.T) {
 	code, _, stderr = guestsync(t, nil, "demo", "--mode", "federate")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--mode must be create or invite")
+}
+
+// TestDeletedGuestIsRestored deletes an owned guest in the tenant (it lands
+// in deletedItems) and syncs: the same object comes back.
+func TestDeletedGuestIsRestored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, sim := emulatorConfig(t)
+	code, _, stderr := guestsync(t, nil, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+
+	// Find the srv URL through the config the helper wrote.
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	url := regexp.MustCompile(`url: "([^"]+)"`).FindStringSubmatch(string(data))[1]
+	client, err := graph.New(graph.Options{URL: url, Credential: graph.StaticToken(emulatorToken)})
+	require.NoError(t, err)
+	current, err := client.Current(ctx)
+	require.NoError(t, err)
+	var zoe string
+	for _, g := range current {
+		if g.Properties["mailNickname"] == "zlefevre" {
+			zoe = g.ID
+		}
+	}
+	require.NotEmpty(t, zoe)
+	res := client.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: zoe}})
+	require.Len(t, res, 1)
+	require.Nil(t, res[0].Failure)
+	assert.Equal(t, 26, sim.Stats().Users)
+
+	code, out, stderr := guestsync(t, nil, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "↺ restore guest zoe.lefevre@partners.contoso.com (id "+zoe+")")
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 restored, 0 failed")
+	assert.Equal(t, 27, sim.Stats().Users, "the same object is back, no duplicate")
+
+	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "No changes: 27 guests up to date")
 }

@@ -78,8 +78,16 @@ func applySummary(run *engine.Run) string {
 	if !run.Applied {
 		return "Nothing to apply."
 	}
-	s := fmt.Sprintf("Applied: %d created, %d updated, %d failed (in %s).",
-		run.Succeeded(plan.Create), run.Succeeded(plan.Update), run.Failed(), run.Ended.Sub(run.Started).Round(1e6))
+	s := fmt.Sprintf("Applied: %d created, %d updated", run.Succeeded(plan.Create), run.Succeeded(plan.Update))
+	for _, k := range []struct {
+		kind plan.Kind
+		done string
+	}{{plan.Adopt, "adopted"}, {plan.Restore, "restored"}, {plan.Disable, "disabled"}, {plan.Delete, "deleted"}} {
+		if n := run.Succeeded(k.kind); n > 0 {
+			s += fmt.Sprintf(", %d %s", n, k.done)
+		}
+	}
+	s += fmt.Sprintf(", %d failed (in %s).", run.Failed(), run.Ended.Sub(run.Started).Round(1e6))
 	for _, r := range run.Results {
 		if r.Failure != nil {
 			s += fmt.Sprintf("\n  ! %s %s (%s): %s", r.Action.Kind, r.Action.UserPrincipalName, r.Action.DN, r.Failure.Error())

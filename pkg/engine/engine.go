@@ -26,6 +26,12 @@ type Target interface {
 	Apply(ctx context.Context, actions []plan.Action) []plan.Result
 }
 
+// RecycleBin is a Target that can list its owned deleted guests, so that a
+// returning account is restored instead of created anew.
+type RecycleBin interface {
+	Deleted(ctx context.Context) ([]guest.Guest, error)
+}
+
 // Engine wires a source, a mapping and a target.
 type Engine struct {
 	Source  source.Reader
@@ -115,6 +121,13 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	current, err := e.Target.Current(ctx)
 	if err != nil {
 		return nil, source.Result{}, "", fmt.Errorf("read target: %w", err)
+	}
+	if rb, ok := e.Target.(RecycleBin); ok {
+		deleted, err := rb.Deleted(ctx)
+		if err != nil {
+			return nil, source.Result{}, "", fmt.Errorf("read target's deleted guests: %w", err)
+		}
+		current = append(current, deleted...)
 	}
 	e.log().Info("read target", "guests", len(current))
 	taken := newTakenIndex(e.Mapping.UniqueTargets())

@@ -34,11 +34,15 @@ type Policy struct {
 func Compute(desired, current []guest.Guest, policy Policy) *Plan {
 	p := &Plan{Version: FormatVersion, Actions: []Action{}}
 	owned := make(map[string]guest.Guest, len(current))
+	recycled := map[string]guest.Guest{} // owned guests in deletedItems
 	foreign := foreignIndex{}
 	for _, c := range current {
-		if c.Owned && c.Anchor != "" {
+		switch {
+		case c.Owned && c.Deleted && c.Anchor != "":
+			recycled[c.Anchor] = c
+		case c.Owned && c.Anchor != "":
 			owned[c.Anchor] = c
-		} else if !c.Owned {
+		case !c.Owned && !c.Deleted:
 			foreign.add(c)
 		}
 	}
@@ -51,6 +55,15 @@ func Compute(desired, current []guest.Guest, policy Policy) *Plan {
 			}
 			p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, DN: d.SourceDN,
 				ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes})
+			continue
+		}
+		if c, ok := recycled[d.Anchor]; ok {
+			// The account is back within the 30 days Entra keeps deleted
+			// users: restore the same object (its id, group memberships
+			// and sign-in history) rather than create a new one; the
+			// next run updates its properties.
+			p.Actions = append(p.Actions, Action{Kind: Restore, Anchor: d.Anchor, DN: d.SourceDN, ObjectID: c.ID,
+				UserPrincipalName: c.Properties["userPrincipalName"], Reason: "the account is back in the source"})
 			continue
 		}
 		if c, ok := foreign.adoptable(d, policy.Adopt); ok {

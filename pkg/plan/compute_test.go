@@ -260,3 +260,20 @@ func TestOwnership(t *testing.T) {
 		})
 	}
 }
+
+func TestReturningAccountIsRestored(t *testing.T) {
+	t.Parallel()
+	gone := withID(g("A", "zoe@partners.contoso.com"), "id-deleted")
+	gone.Deleted = true
+	foreignGone := foreign(g("B", "bob@partners.contoso.com"), "id-foreign")
+	foreignGone.Deleted = true
+	p := Compute([]guest.Guest{g("A", "zoe@partners.contoso.com"), g("B", "bob@partners.contoso.com")}, []guest.Guest{gone, foreignGone}, Policy{})
+	require.Len(t, p.Actions, 2)
+	assert.Equal(t, Restore, p.Actions[0].Kind)
+	assert.Equal(t, "id-deleted", p.Actions[0].ObjectID)
+	assert.Equal(t, Create, p.Actions[1].Kind, "a deleted guest guestsync does not own is neither restored nor a conflict")
+	var b bytes.Buffer
+	require.NoError(t, p.Render(&b, RenderOptions{}))
+	assert.Contains(t, b.String(), "↺ restore guest zoe@partners.contoso.com (id id-deleted)")
+	assert.Contains(t, b.String(), "1 to restore")
+}

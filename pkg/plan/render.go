@@ -83,6 +83,10 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 				}
 				fmt.Fprintf(&b, "      %-22s %s → %s\n", c.Property, strconv.Quote(c.Old), strconv.Quote(c.New))
 			}
+		case Restore:
+			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiGreen, "↺ restore"), a.UserPrincipalName, a.ObjectID)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
 		case Skip:
 			if opts.Skips {
 				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGrey, "· skip"), a.DN, a.Reason)
@@ -114,6 +118,9 @@ func (p *Plan) summary() string {
 	adopt := ""
 	if n := p.Count(Adopt); n > 0 {
 		adopt = fmt.Sprintf("%d to adopt, ", n)
+	}
+	if n := p.Count(Restore); n > 0 {
+		adopt += fmt.Sprintf("%d to restore, ", n)
 	}
 	return fmt.Sprintf("Plan: %d to create, %d to update, %s%d unchanged, %d skipped, %d out of scope.",
 		p.Count(Create), p.Count(Update), adopt, p.Unchanged, p.Count(Skip), p.OutOfScope)
