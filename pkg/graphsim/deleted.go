@@ -155,14 +155,7 @@ func (s *Server) listDeleted(c *call) *graphError {
 // deleted item": 200 with the directoryObject, its @odata.type naming the
 // derived type; 404 Request_ResourceNotFound for an id not in the bin.
 func (s *Server) getDeleted(c *call, id string) *graphError {
-	opts, err := queryOptions(c.r.URL, "$select", "$expand", "$format")
-	if err != nil {
-		return err
-	}
-	if _, ok := opts["$expand"]; ok {
-		return errNotEmulated("$expand")
-	}
-	selects, err := s.parseSelect(opts["$select"])
+	selects, err := s.itemSelect(c)
 	if err != nil {
 		return err
 	}

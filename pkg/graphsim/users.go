@@ -208,16 +208,22 @@ func setProxyAddresses(props map[string]any) {
 	props["proxyAddresses"] = []string{}
 }
 
-// getUser serves GET /users/{id | userPrincipalName}.
-func (s *Server) getUser(c *call, key string) *graphError {
+// itemSelect reads the query options a GET of one object accepts: $select
+// (checked like a list's), $format; $expand is not emulated.
+func (s *Server) itemSelect(c *call) ([]*propDef, *graphError) {
 	opts, err := queryOptions(c.r.URL, "$select", "$expand", "$format")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := opts["$expand"]; ok {
-		return errNotEmulated("$expand")
+		return nil, errNotEmulated("$expand")
 	}
-	selects, err := s.parseSelect(opts["$select"])
+	return s.parseSelect(opts["$select"])
+}
+
+// getUser serves GET /users/{id | userPrincipalName}.
+func (s *Server) getUser(c *call, key string) *graphError {
+	selects, err := s.itemSelect(c)
 	if err != nil {
 		return err
 	}
