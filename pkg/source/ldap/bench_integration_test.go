@@ -20,15 +20,7 @@ import (
 // ratio (the target is guestsync ≥ 0.9 × ldapsearch) and the reader's peak
 // heap. `make bench` runs it against 100,000 entries.
 func BenchmarkReadVsLdapsearch(b *testing.B) {
-	env := slapdEnv{
-		url:      os.Getenv("GUESTSYNC_TEST_SLAPD_URL"),
-		bindDN:   os.Getenv("GUESTSYNC_TEST_SLAPD_BINDDN"),
-		password: os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"),
-		baseDN:   os.Getenv("GUESTSYNC_TEST_SLAPD_BASEDN"),
-	}
-	if env.url == "" {
-		b.Skip("GUESTSYNC_TEST_SLAPD_URL is not set: run under .ci/with-testservers (make bench)")
-	}
+	env := needSlapd(b)
 	if _, err := exec.LookPath("ldapsearch"); err != nil {
 		b.Skip("ldapsearch is not installed")
 	}

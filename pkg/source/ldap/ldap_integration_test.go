@@ -33,7 +33,7 @@ type slapdEnv struct {
 	users                         int
 }
 
-func needSlapd(t *testing.T) slapdEnv {
+func needSlapd(t testing.TB) slapdEnv {
 	t.Helper()
 	env := slapdEnv{
 		url:      os.Getenv("GUESTSYNC_TEST_SLAPD_URL"),
@@ -291,15 +291,7 @@ func TestSlapdSecondURLWhenFirstIsDead(t *testing.T) {
 // BenchmarkSlapdRead reads the 5,000 partners: go test -bench SlapdRead
 // -benchmem under .ci/with-testservers.
 func BenchmarkSlapdRead(b *testing.B) {
-	if os.Getenv("GUESTSYNC_TEST_SLAPD_URL") == "" {
-		b.Skip("GUESTSYNC_TEST_SLAPD_URL is not set: run under .ci/with-testservers")
-	}
-	env := slapdEnv{
-		url:      os.Getenv("GUESTSYNC_TEST_SLAPD_URL"),
-		bindDN:   os.Getenv("GUESTSYNC_TEST_SLAPD_BINDDN"),
-		password: os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"),
-		baseDN:   os.Getenv("GUESTSYNC_TEST_SLAPD_BASEDN"),
-	}
+	env := needSlapd(b)
 	r, err := New(env.partners(), nil)
 	require.NoError(b, err)
 	for b.Loop() {

@@ -10,8 +10,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,34 +20,11 @@ import (
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
-// adDC is the Samba AD DC of the test servers.
-type adDC struct {
-	url, ldapsURL, caFile, bindDN, password, baseDN string
-	partners                                        int // employeeType Partner under OU=Partners, OU=Excluded included
-}
+// adDC is the Samba AD DC of the test servers, as needSamba reads it
+// (partners: employeeType Partner under OU=Partners, OU=Excluded included).
+type adDC = sambaEnv
 
-func needADDC(t *testing.T) adDC {
-	t.Helper()
-	env := adDC{
-		url:      os.Getenv("GUESTSYNC_TEST_SAMBA_URL"),
-		ldapsURL: os.Getenv("GUESTSYNC_TEST_SAMBA_LDAPS_URL"),
-		caFile:   os.Getenv("GUESTSYNC_TEST_SAMBA_CAFILE"),
-		bindDN:   os.Getenv("GUESTSYNC_TEST_SAMBA_BINDDN"),
-		password: os.Getenv("GUESTSYNC_TEST_SAMBA_PASSWORD"),
-		baseDN:   os.Getenv("GUESTSYNC_TEST_SAMBA_BASEDN"),
-	}
-	if env.url == "" {
-		const how = "GUESTSYNC_TEST_SAMBA_URL is not set: run the tests with .ci/with-testservers"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how + " (CI=true: the real-server tests may not be skipped)")
-		}
-		t.Skip(how)
-	}
-	partners, err := strconv.Atoi(os.Getenv("GUESTSYNC_TEST_SAMBA_PARTNERS"))
-	require.NoError(t, err, "GUESTSYNC_TEST_SAMBA_PARTNERS")
-	env.partners = partners
-	return env
-}
+func needADDC(t *testing.T) adDC { return needSamba(t) }
 
 // excludedPartners are the partners in OU=Excluded,OU=Partners.
 const excludedPartners = 10
