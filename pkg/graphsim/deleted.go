@@ -39,8 +39,8 @@ func (s *Server) routeDirectory(c *call, rest []string) *graphError {
 		return newError(http.StatusBadRequest, codeRequestBadRequest,
 			"The OData cast type is a required part of the URI, e.g. /directory/deletedItems/microsoft.graph.user.")
 	case isTypeCast(rest[0]):
-		if !strings.EqualFold(rest[0], "microsoft.graph.user") {
-			return errNotEmulated("deleted " + strings.TrimPrefix(strings.ToLower(rest[0]), "microsoft.graph.") + " objects")
+		if castName(rest[0]) != "user" {
+			return errNotEmulated("deleted " + castName(rest[0]) + " objects")
 		}
 		if len(rest) > 1 {
 			return errSegmentNotFound(rest[1])
@@ -66,8 +66,20 @@ func (s *Server) routeDirectory(c *call, rest []string) *graphError {
 	return errSegmentNotFound(rest[len(rest)-1])
 }
 
+// Graph's OData metadata declares "graph" as the alias of the
+// microsoft.graph namespace, so /deletedItems/graph.user (what
+// msgraph-sdk-go sends) and /deletedItems/microsoft.graph.user are the
+// same cast.
 func isTypeCast(seg string) bool {
-	return strings.HasPrefix(strings.ToLower(seg), "microsoft.graph.")
+	l := strings.ToLower(seg)
+	return strings.HasPrefix(l, "microsoft.graph.") || strings.HasPrefix(l, "graph.")
+}
+
+// castName is the type name of a cast segment: "user" for
+// microsoft.graph.user and graph.user.
+func castName(seg string) string {
+	l := strings.ToLower(seg)
+	return strings.TrimPrefix(strings.TrimPrefix(l, "microsoft."), "graph.")
 }
 
 // softDelete moves u to directory/deletedItems with its deletedDateTime set

@@ -136,3 +136,14 @@ func TestPurgeFollowsTimeScale(t *testing.T) {
 	clk.Advance(time.Second)
 	assert.Empty(t, ids(t, tn.get(deletedUsersPath)))
 }
+
+func TestDeletedItemsAcceptsTheNamespaceAlias(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	id := tn.create(newUser("rita", nil))["id"].(string)
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/users/"+id, nil).status)
+	for _, path := range []string{"/v1.0/directory/deletedItems/graph.user", "/v1.0/directory/deletedItems/Microsoft.Graph.User"} {
+		assert.Equal(t, []string{id}, ids(t, tn.get(path)), path)
+	}
+	assert.Equal(t, http.StatusNotImplemented, tn.get("/v1.0/directory/deletedItems/graph.group").status)
+}
