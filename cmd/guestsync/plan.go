@@ -1,36 +1,56 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 func (a *app) planCommand() *cobra.Command {
-	var full bool
+	var opts runOptions
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what a sync would change, without writing anything",
 		Long: `Reads the source and the tenant, maps every entry and prints the plan:
 guests to create (+) and to update (~, each property old → new), entries
-skipped and why. It never writes to the tenant.`,
-		Example: "  guestsync plan --config examples/demo.yaml",
+skipped and why. It never writes to the tenant.
+
+--out FILE saves the plan as JSON. --exit-code makes plan exit 2 when
+changes are pending and 0 when there are none, for drift checks in CI.`,
+		Example: "  guestsync plan --config examples/demo.yaml\n  guestsync plan --exit-code --out plan.json --report report.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runEngine(cmd, false, full)
+			return a.runEngine(cmd, false, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&full, "full", false, fullHelp)
+	f := cmd.Flags()
+	f.BoolVar(&opts.full, "full", false, fullHelp)
+	f.StringVar(&opts.out, "out", "", "save the plan as JSON to this file")
+	f.BoolVar(&opts.exitCode, "exit-code", false, "exit 2 when changes are pending, 0 when there are none")
+	f.StringVar(&opts.report, "report", "", reportHelp)
 	return cmd
 }
+
+// runOptions are the flags of plan and sync.
+type runOptions struct {
+	full     bool
+	out      string
+	exitCode bool
+	report   string
+}
+
+const reportHelp = "write a JSON report (summary counts, every action and error with its Graph request id) to this file"
 
 const fullHelp = "read the whole source even when only its changes since the last run could be read"
 
 func (a *app) syncCommand() *cobra.Command {
-	var full bool
+	var opts runOptions
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Plan and apply: create and update guests in the tenant",
@@ -39,14 +59,15 @@ a summary. A second sync on unchanged input makes no writes.`,
 		Example: "  guestsync sync --config /etc/guestsync/guestsync.yaml --log-format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runEngine(cmd, true, full)
+			return a.runEngine(cmd, true, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&full, "full", false, fullHelp)
+	cmd.Flags().BoolVar(&opts.full, "full", false, fullHelp)
+	cmd.Flags().StringVar(&opts.report, "report", "", reportHelp)
 	return cmd
 }
 
-func (a *app) runEngine(cmd *cobra.Command, apply, full bool) error {
+func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	c, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -56,19 +77,40 @@ func (a *app) runEngine(cmd *cobra.Command, apply, full bool) error {
 	if err != nil {
 		return err
 	}
-	e.Full = full
-	run, err := e.Run(contextOf(cmd), apply)
-	if err != nil {
-		return withCode(exitFailed, err)
+	e.Full = opts.full
+	run, runErr := e.Run(contextOf(cmd), apply)
+	if opts.report != "" {
+		data, err := engine.NewReport(run, runErr).JSON()
+		if err == nil {
+			err = state.WriteAtomic(opts.report, data, 0o644)
+		}
+		if err != nil {
+			return withCode(exitFailed, fmt.Errorf("report: %w", err))
+		}
+	}
+	if runErr != nil {
+		return withCode(exitFailed, runErr)
 	}
 	if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
 		return withCode(exitFailed, err)
+	}
+	if opts.out != "" {
+		data, err := json.MarshalIndent(run.Plan, "", "  ")
+		if err == nil {
+			err = state.WriteAtomic(opts.out, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			return withCode(exitFailed, fmt.Errorf("save plan: %w", err))
+		}
 	}
 	if apply {
 		fmt.Fprintln(a.out, applySummary(run))
 		if n := run.Failed(); n > 0 {
 			return withCode(exitFailed, fmt.Errorf("%d of %d actions failed", n, len(run.Results)))
 		}
+	}
+	if opts.exitCode && run.Plan.HasChanges() {
+		return withCode(exitUsage, errors.New("")) // 2: changes pending; the plan says which
 	}
 	return nil
 }

@@ -147,3 +147,27 @@ func TestRunRefusesFailedOrIncompleteReads(t *testing.T) {
 		})
 	}
 }
+
+func TestReportCountsOutcomes(t *testing.T) {
+	t.Parallel()
+	a1 := plan.Action{Kind: plan.Create, Anchor: "A"}
+	a2 := plan.Action{Kind: plan.Update, Anchor: "B", ObjectID: "id-b"}
+	skip := plan.Action{Kind: plan.Skip, DN: "CN=x", Reason: "conflict"}
+	run := &Run{Applied: true, Plan: &plan.Plan{Actions: []plan.Action{a1, skip, a2}, Unchanged: 4},
+		Results: []plan.Result{{Action: a1, ObjectID: "id-a"}, {Action: a2, Failure: &plan.Failure{Code: "Request_BadRequest", Message: "bad", RequestID: "r-1"}}}}
+	r := NewReport(run, nil)
+	assert.Equal(t, Summary{Create: 1, Unchanged: 4, Skipped: 1, Failed: 1}, r.Summary)
+	require.Len(t, r.Actions, 3)
+	assert.Equal(t, "done", r.Actions[0].Status)
+	assert.Equal(t, "id-a", r.Actions[0].ObjectID)
+	assert.Equal(t, "skipped", r.Actions[1].Status)
+	assert.Equal(t, "failed", r.Actions[2].Status)
+	assert.Equal(t, "r-1", r.Actions[2].Failure.RequestID)
+
+	planned := NewReport(&Run{Plan: &plan.Plan{Actions: []plan.Action{a1, a2}}}, nil)
+	assert.Equal(t, Summary{Create: 1, Update: 1}, planned.Summary)
+	assert.Equal(t, "planned", planned.Actions[0].Status)
+	failedRun := NewReport(&Run{}, errors.New("read source: boom"))
+	assert.Equal(t, "read source: boom", failedRun.Error)
+	assert.Empty(t, failedRun.Actions)
+}

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/source"
+)
+
+// Summary holds the counts of a run's report. For a run that applied its
+// plan they count what was done; for a plan-only run, what is planned.
+type Summary struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Adopt     int `json:"adopt"`
+	Disable   int `json:"disable"`
+	Delete    int `json:"delete"`
+	Restore   int `json:"restore"`
+	Unchanged int `json:"unchanged"`
+	Skipped   int `json:"skipped"`
+	Failed    int `json:"failed"`
+}
+
+// ReportAction is one action of the plan with what became of it.
+type ReportAction struct {
+	plan.Action
+	// Status is planned (not applied), done, failed or skipped.
+	Status  string        `json:"status"`
+	Failure *plan.Failure `json:"failure,omitempty"`
+}
+
+// Report is the machine-readable record of a run (--report FILE).
+type Report struct {
+	Summary Summary        `json:"summary"`
+	Applied bool           `json:"applied"`
+	Started time.Time      `json:"started"`
+	Ended   time.Time      `json:"ended"`
+	Read    source.Result  `json:"read"`
+	Actions []ReportAction `json:"actions"`
+	// Error is why the run failed as a whole (a read error, a refused
+	// lock), when it did.
+	Error string `json:"error,omitempty"`
+}
+
+// NewReport summarises a run; runErr is the error Run returned, if any.
+func NewReport(run *Run, runErr error) Report {
+	r := Report{Applied: run.Applied, Started: run.Started, Ended: run.Ended, Read: run.Read, Actions: []ReportAction{}}
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	if run.Plan == nil {
+		return r
+	}
+	r.Summary.Unchanged = run.Plan.Unchanged
+	// Targets return one result per non-skip action, in order; a result
+	// is paired with its action only when they agree.
+	outcome := map[int]plan.Result{}
+	ri := 0
+	for i, a := range run.Plan.Actions {
+		if a.Kind == plan.Skip || ri >= len(run.Results) {
+			continue
+		}
+		if res := run.Results[ri]; res.Action.Kind == a.Kind && res.Action.Anchor == a.Anchor {
+			outcome[i] = res
+			ri++
+		}
+	}
+	for i, a := range run.Plan.Actions {
+		ra := ReportAction{Action: a, Status: "planned"}
+		switch res, applied := outcome[i]; {
+		case a.Kind == plan.Skip:
+			ra.Status = "skipped"
+			r.Summary.Skipped++
+		case run.Applied && applied && res.Failure != nil:
+			ra.Status, ra.Failure = "failed", res.Failure
+			r.Summary.Failed++
+		default:
+			if run.Applied && applied {
+				ra.Status = "done"
+				if res.ObjectID != "" {
+					ra.ObjectID = res.ObjectID
+				}
+			}
+			r.Summary.count(a.Kind)
+		}
+		r.Actions = append(r.Actions, ra)
+	}
+	return r
+}
+
+func (s *Summary) count(k plan.Kind) {
+	switch k {
+	case plan.Create:
+		s.Create++
+	case plan.Update:
+		s.Update++
+	case plan.Adopt:
+		s.Adopt++
+	case plan.Disable:
+		s.Disable++
+	case plan.Delete:
+		s.Delete++
+	case plan.Restore:
+		s.Restore++
+	}
+}
+
+// JSON encodes the report.
+func (r Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode report: %w", err)
+	}
+	return append(b, '\n'), nil
+}
