@@ -34,6 +34,7 @@ changes are pending and 0 when there are none, for drift checks in CI.`,
 	f.StringVar(&opts.out, "out", "", "save the plan as JSON to this file")
 	f.BoolVar(&opts.exitCode, "exit-code", false, "exit 2 when changes are pending, 0 when there are none")
 	f.StringVar(&opts.report, "report", "", reportHelp)
+	f.StringVar(&opts.metrics, "metrics-file", "", metricsHelp)
 	return cmd
 }
 
@@ -43,7 +44,10 @@ type runOptions struct {
 	out      string
 	exitCode bool
 	report   string
+	metrics  string
 }
+
+const metricsHelp = "write Prometheus text-format metrics (counts, duration, last success) to this file, for node_exporter's textfile collector"
 
 const reportHelp = "write a JSON report (summary counts, every action and error with its Graph request id) to this file"
 
@@ -64,6 +68,7 @@ a summary. A second sync on unchanged input makes no writes.`,
 	}
 	cmd.Flags().BoolVar(&opts.full, "full", false, fullHelp)
 	cmd.Flags().StringVar(&opts.report, "report", "", reportHelp)
+	cmd.Flags().StringVar(&opts.metrics, "metrics-file", "", metricsHelp)
 	return cmd
 }
 
@@ -86,6 +91,11 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 		}
 		if err != nil {
 			return withCode(exitFailed, fmt.Errorf("report: %w", err))
+		}
+	}
+	if opts.metrics != "" {
+		if err := state.WriteAtomic(opts.metrics, engine.Metrics(run, runErr), 0o644); err != nil {
+			return withCode(exitFailed, fmt.Errorf("metrics: %w", err))
 		}
 	}
 	if runErr != nil {

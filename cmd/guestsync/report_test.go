@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,4 +82,40 @@ func TestReportOfAFailedRun(t *testing.T) {
 	var rep struct{ Error string }
 	require.NoError(t, json.Unmarshal(data, &rep))
 	assert.Contains(t, rep.Error, "another guestsync run holds the lock")
+}
+
+func TestMetricsFile(t *testing.T) {
+	t.Parallel()
+	cfg, _ := emulatorConfig(t)
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	env := map[string]string{"GUESTSYNC_STATE_FILE": statePath}
+	metrics := filepath.Join(t.TempDir(), "guestsync.prom")
+
+	code, _, stderr := guestsync(t, env, "sync", "--config", cfg, "--metrics-file", metrics)
+	require.Equal(t, 0, code, stderr)
+	data, err := os.ReadFile(metrics)
+	require.NoError(t, err)
+	text := string(data)
+	for _, want := range []string{
+		"# TYPE guestsync_run_success gauge\nguestsync_run_success 1\n",
+		"guestsync_run_applied 1\n",
+		`guestsync_actions{kind="create",status="done"} 27` + "\n",
+		"guestsync_source_entries 28\n",
+	} {
+		assert.Contains(t, text, want)
+	}
+	success := regexp.MustCompile(`guestsync_last_success_timestamp_seconds (\d+)`).FindStringSubmatch(text)
+	require.NotNil(t, success)
+	assert.NotEqual(t, "0", success[1])
+
+	// A refused run reports failure but keeps the last success time.
+	lock, err := state.Acquire(statePath)
+	require.NoError(t, err)
+	defer lock.Release()
+	code, _, _ = guestsync(t, env, "sync", "--config", cfg, "--metrics-file", metrics)
+	assert.Equal(t, 1, code)
+	data, err = os.ReadFile(metrics)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "guestsync_run_success 0\n")
+	assert.Contains(t, string(data), "guestsync_last_success_timestamp_seconds "+success[1]+"\n")
 }

@@ -59,6 +59,9 @@ type Run struct {
 	Results []plan.Result `json:"results,omitempty"`
 	Started time.Time     `json:"started"`
 	Ended   time.Time     `json:"ended"`
+	// LastSuccess is when a sync last succeeded: this run's end if it
+	// applied everything, else the time the state file remembers.
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 }
 
 // Failed counts the actions that failed.
@@ -193,6 +196,12 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	run := &Run{Started: e.now()}
 	defer func() { run.Ended = e.now() }()
+	if e.StatePath != "" {
+		// Known even when the lock is refused below, for metrics.
+		if st, err := state.Load(e.StatePath); err == nil {
+			run.LastSuccess = st.LastSuccess
+		}
+	}
 	if apply && e.StatePath != "" {
 		lock, err := state.Acquire(e.StatePath)
 		if err != nil {
@@ -204,6 +213,7 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	if err != nil {
 		return run, err
 	}
+	run.LastSuccess = st.LastSuccess
 	p, read, key, err := e.plan(ctx, st)
 	run.Read, run.Plan = read, p
 	if err != nil || !apply {
@@ -213,10 +223,15 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		run.Results = e.Target.Apply(ctx, p.Actions)
 		run.Applied = true
 	}
-	if run.Failed() > 0 || e.StatePath == "" {
+	if run.Failed() > 0 {
+		return run, nil
+	}
+	run.LastSuccess = e.now()
+	if e.StatePath == "" {
 		return run, nil
 	}
 	remember(st, key, read, e.now())
+	st.LastSuccess = run.LastSuccess
 	if err := st.Save(e.StatePath); err != nil {
 		return run, fmt.Errorf("save state: %w", err)
 	}

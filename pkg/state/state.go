@@ -24,6 +24,8 @@ type State struct {
 	// Sources is keyed by a source's identity (see source key functions):
 	// a changed URL, base or filter starts from a full read.
 	Sources map[string]Source `json:"sources,omitempty"`
+	// LastSuccess is when a sync last finished with every action done.
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 }
 
 // Source is what is remembered about one directory source.
