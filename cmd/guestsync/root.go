@@ -119,6 +119,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.demoCommand(),
 		a.planCommand(),
 		a.syncCommand(),
+		a.previewCommand(),
 		a.validateCommand(),
 		a.exprCommand(),
 		a.sourceCommand(),

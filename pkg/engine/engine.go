@@ -121,16 +121,9 @@ func (e *Engine) loadState() (*state.State, error) {
 func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, error) {
 	// The tenant is read first: SelectUniqueValue needs its values while
 	// entries are mapped.
-	current, err := e.Target.Current(ctx)
+	current, err := e.currentGuests(ctx)
 	if err != nil {
-		return nil, source.Result{}, "", fmt.Errorf("read target: %w", err)
-	}
-	if rb, ok := e.Target.(RecycleBin); ok {
-		deleted, err := rb.Deleted(ctx)
-		if err != nil {
-			return nil, source.Result{}, "", fmt.Errorf("read target's deleted guests: %w", err)
-		}
-		current = append(current, deleted...)
+		return nil, source.Result{}, "", err
 	}
 	e.log().Info("read target", "guests", len(current))
 	taken := newTakenIndex(e.Mapping.UniqueTargets())
@@ -174,6 +167,33 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	}
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
+	p := e.compute(desired, current)
+	p.Actions = append(p.Actions, skips...)
+	p.OutOfScope = outOfScope
+	p.Incremental = read.Incremental
+	return p, read, key, nil
+}
+
+// currentGuests reads the tenant's guests, and its owned deleted guests
+// when the target keeps a recycle bin.
+func (e *Engine) currentGuests(ctx context.Context) ([]guest.Guest, error) {
+	current, err := e.Target.Current(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read target: %w", err)
+	}
+	if rb, ok := e.Target.(RecycleBin); ok {
+		deleted, err := rb.Deleted(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read target's deleted guests: %w", err)
+		}
+		current = append(current, deleted...)
+	}
+	return current, nil
+}
+
+// compute plans with the engine's policy; creates of an invite-mode
+// mapping are invitations.
+func (e *Engine) compute(desired, current []guest.Guest) *plan.Plan {
 	p := plan.Compute(desired, current, e.Policy)
 	if e.Mapping.Mode == mapping.ModeInvite {
 		for i := range p.Actions {
@@ -182,10 +202,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 			}
 		}
 	}
-	p.Actions = append(p.Actions, skips...)
-	p.OutOfScope = outOfScope
-	p.Incremental = read.Incremental
-	return p, read, key, nil
+	return p
 }
 
 // Run plans and, when apply is true, applies the plan. This is the only
