@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -251,4 +252,30 @@ func TestOwnershipMarkAndAdoption(t *testing.T) {
 
 	_, err = New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), OwnerAttribute: "extensionAttribute16"})
 	assert.ErrorContains(t, err, "use extensionAttribute1 to extensionAttribute15")
+}
+
+func TestGetRetryingRetriesServerErrorsOnly(t *testing.T) {
+	t.Parallel()
+	serverError := func(status int) error {
+		e := odataerrors.NewODataError()
+		e.ResponseStatusCode = status
+		return e
+	}
+	calls := 0
+	v, err := getRetrying(context.Background(), func() (int, error) {
+		calls++
+		if calls == 1 {
+			return 0, serverError(500)
+		}
+		return 42, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 42, v)
+	assert.Equal(t, 2, calls, "a 500 is retried")
+
+	calls = 0
+	_, err = getRetrying(context.Background(), func() (int, error) { calls++; return 0, serverError(403) })
+	require.Error(t, err)
+	assert.Equal(t, 1, calls, "a 403 is not")
+	assert.Equal(t, "HTTP 403 with no Graph error body", failure(err).Message, "a bare error body does not panic")
 }

@@ -10,6 +10,7 @@ import (
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/directory"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
@@ -37,7 +38,9 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 			Filter: &filter, Select: append(selectFields(), c.owner.selectField()), Top: &top,
 		},
 	}
-	resp, err := c.usersBuilder().Get(ctx, cfg)
+	resp, err := getRetrying(ctx, func() (models.UserCollectionResponseable, error) {
+		return c.usersBuilder().Get(ctx, cfg)
+	})
 	var out []guest.Guest
 	for pages := 1; ; pages++ {
 		if err != nil {
@@ -55,7 +58,10 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 		if next == nil || *next == "" {
 			break
 		}
-		resp, err = c.usersBuilder().WithUrl(*next).Get(ctx, nil)
+		link := *next
+		resp, err = getRetrying(ctx, func() (models.UserCollectionResponseable, error) {
+			return c.usersBuilder().WithUrl(link).Get(ctx, nil)
+		})
 	}
 	c.log.Debug("listed guest users", "relevant", len(out))
 	return out, nil
@@ -148,7 +154,9 @@ func (c *Client) findOwned(ctx context.Context, anchor string) string {
 func failure(err error) *plan.Failure {
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) {
-		f := &plan.Failure{Status: oe.ResponseStatusCode, Message: oe.Error()}
+		// ODataError.Error panics when the body had no "error" object
+		// (a proxy's bare 5xx), so the message starts from the status.
+		f := &plan.Failure{Status: oe.ResponseStatusCode, Message: fmt.Sprintf("HTTP %d with no Graph error body", oe.ResponseStatusCode)}
 		if main := oe.GetErrorEscaped(); main != nil {
 			if s := main.GetCode(); s != nil {
 				f.Code = *s
@@ -169,4 +177,27 @@ func failure(err error) *plan.Failure {
 		return &plan.Failure{Status: api.ResponseStatusCode, Message: api.Error()}
 	}
 	return &plan.Failure{Message: err.Error()}
+}
+
+// getRetrying retries an idempotent GET that failed with a server error
+// (500, 502; the SDK's middleware already retries 429, 503 and 504), so
+// that one transient fault does not fail a nightly run: 3 more tries,
+// 1, 2 and 4 s apart.
+func getRetrying[T any](ctx context.Context, get func() (T, error)) (T, error) {
+	delay := time.Second
+	for attempt := 0; ; attempt++ {
+		v, err := get()
+		if err == nil || attempt == 3 {
+			return v, err
+		}
+		if f := failure(err); f.Status != 500 && f.Status != 502 {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
