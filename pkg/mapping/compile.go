@@ -53,7 +53,7 @@ func Load(path string) (*Mapping, error) {
 func Parse(name string, data []byte) (*Mapping, error) {
 	var f file
 	doc, ps := yamlfile.Decode(name, data, &f)
-	if doc == nil || len(ps) > 0 && hasSyntaxProblem(ps) {
+	if doc == nil {
 		return nil, ps.Err()
 	}
 	c := compiler{file: name, doc: doc, lines: strings.Split(string(data), "\n")}
@@ -63,15 +63,6 @@ func Parse(name string, data []byte) (*Mapping, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-func hasSyntaxProblem(ps yamlfile.Problems) bool {
-	for _, p := range ps {
-		if strings.HasPrefix(p.Msg, "YAML syntax") || strings.HasPrefix(p.Msg, "the file is empty") {
-			return true
-		}
-	}
-	return false
 }
 
 type compiler struct {

@@ -178,6 +178,7 @@ func golden(t *testing.T, name, got string) {
 func TestCompileProblemsPerCase(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, src, want string }{
+		{"empty file", "", "m.yaml:1: the file is empty"},
 		{"no version", strings.Replace(minimal(""), "version: 1\n", "", 1), "m.yaml:1:1: missing `version: 1` at the top of the file"},
 		{"future version", strings.Replace(minimal(""), "version: 1", "version: 7", 1), "m.yaml:1:10: version: unsupported version 7"},
 		{"unknown key", minimal("anchr: {}\n"), `m.yaml:2:1: anchr: unknown key "anchr"; did you mean "anchor"?`},
@@ -204,5 +205,19 @@ func TestCompileProblemsPerCase(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
+	}
+}
+
+// TestSyntaxErrorsStopCompilation: a file that does not parse reports its
+// syntax error alone, not a cascade of "no flow produces ..." problems.
+func TestSyntaxErrorsStopCompilation(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]string{
+		"":                       "m.yaml:1: the file is empty",
+		"version: 1\nflows: [\n": "m.yaml:2: YAML syntax: did not find expected node content",
+	} {
+		_, err := Parse("m.yaml", []byte(src))
+		require.Error(t, err)
+		assert.Equal(t, want, err.Error())
 	}
 }

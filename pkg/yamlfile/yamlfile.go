@@ -106,14 +106,16 @@ func At(file string, n *yaml.Node, path, format string, args ...any) Problem {
 // Decode parses data into v, which must be a pointer to a struct whose
 // fields carry `yaml` tags. It returns the document's root node (for
 // callers that want positions of values) and every problem found: syntax
-// errors, unknown keys (with a suggestion), and type mismatches.
+// errors, unknown keys (with a suggestion), and type mismatches. The node
+// is nil when there is no document to check further (a syntax error, an
+// empty file).
 func Decode(file string, data []byte, v any) (*yaml.Node, Problems) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, Problems{syntaxProblem(file, err)}
 	}
 	if len(root.Content) == 0 {
-		return &root, Problems{{File: file, Line: 1, Msg: "the file is empty"}}
+		return nil, Problems{{File: file, Line: 1, Msg: "the file is empty"}}
 	}
 	doc := root.Content[0]
 	var ps Problems
