@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -68,15 +69,66 @@ func TestSchemaCoversEveryKey(t *testing.T) {
 	walk(reflect.TypeOf(file{}), schema, "mapping")
 }
 
-// TestSchemaEnumsMatchTheCompiler checks that every operator the schema
-// offers is one the compiler accepts.
+// TestSchemaEnumsMatchTheCompiler compiles a mapping for every operator
+// and every flow target the schema offers editors: a value the schema
+// suggests must never be one the compiler refuses.
 func TestSchemaEnumsMatchTheCompiler(t *testing.T) {
 	t.Parallel()
 	raw, err := JSONSchema()
 	require.NoError(t, err)
-	for _, op := range OperatorNames() {
-		_, ok := lookupOperator(op)
-		assert.True(t, ok, op)
-		assert.Contains(t, string(raw), `"`+op+`"`)
+	var schema struct {
+		Properties struct {
+			Scope struct {
+				Items struct {
+					Properties struct {
+						Clauses struct {
+							Items struct {
+								Properties struct {
+									Operator struct{ Enum []string }
+								}
+							}
+						}
+					}
+				}
+			}
+			Flows struct {
+				Items struct {
+					Properties struct {
+						Target struct{ Enum []string }
+					}
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &schema))
+	ops := schema.Properties.Scope.Items.Properties.Clauses.Items.Properties.Operator.Enum
+	require.NotEmpty(t, ops)
+	for _, op := range ops {
+		clause := fmt.Sprintf("{attribute: a, operator: %q, value: \"1\"}", op)
+		if def, _ := lookupOperator(op); !def.needsValue {
+			clause = fmt.Sprintf("{attribute: a, operator: %q}", op)
+		}
+		_, err := Parse("m.yaml", []byte(minimal("scope:\n  - clauses: ["+clause+"]\n")))
+		assert.NoError(t, err, "operator %s", op)
+	}
+	targets := schema.Properties.Flows.Items.Properties.Target.Enum
+	require.NotEmpty(t, targets)
+	for _, target := range targets {
+		value := "x"
+		switch target {
+		case "accountEnabled":
+			value = "True"
+		case "userType":
+			value = "Guest"
+		case "userPrincipalName", "mailNickname", "displayName":
+			continue // already produced by minimal's flows
+		}
+		flow := fmt.Sprintf("  - {target: %s, type: constant, value: %q}\n", target, value)
+		if target == "accountEnabled" {
+			_, err = Parse("m.yaml", []byte(strings.Replace(minimal(""), "  - {target: accountEnabled, type: constant, value: \"true\"}\n", flow, 1)))
+		} else {
+			_, err = Parse("m.yaml", []byte(minimal("")+flow))
+		}
+		assert.NoError(t, err, "target %s", target)
 	}
 }
