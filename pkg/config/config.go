@@ -138,14 +138,24 @@ type Invitation struct {
 	SendMessage bool `yaml:"sendMessage" mapstructure:"sendmessage"`
 }
 
-// Clouds are the Graph national clouds and their Graph roots ("National
-// cloud deployments" in the Graph documentation).
-var Clouds = map[string]string{
-	"global":   "https://graph.microsoft.com",
-	"usgov":    "https://graph.microsoft.us",
-	"usgovdod": "https://dod-graph.microsoft.us",
-	"china":    "https://microsoftgraph.chinacloudapi.cn",
+// CloudGraphRoot returns a national cloud's Graph root ("National cloud
+// deployments" in the Graph documentation) by guestsync's cloud name.
+func CloudGraphRoot(cloud string) (string, bool) {
+	switch cloud {
+	case "global":
+		return "https://graph.microsoft.com", true
+	case "usgov":
+		return "https://graph.microsoft.us", true
+	case "usgovdod":
+		return "https://dod-graph.microsoft.us", true
+	case "china":
+		return "https://microsoftgraph.chinacloudapi.cn", true
+	}
+	return "", false
 }
+
+// CloudNames lists the clouds CloudGraphRoot knows.
+func CloudNames() []string { return []string{"global", "usgov", "usgovdod", "china"} }
 
 // State is where guestsync keeps what it remembers between runs.
 type State struct {

@@ -236,3 +236,14 @@ func TestGraphCloudsAndCertificates(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+func TestEveryCloudNameHasAGraphRoot(t *testing.T) {
+	t.Parallel()
+	for _, name := range CloudNames() {
+		root, ok := CloudGraphRoot(name)
+		assert.True(t, ok, name)
+		assert.True(t, strings.HasPrefix(root, "https://"), name)
+	}
+	_, ok := CloudGraphRoot("mars")
+	assert.False(t, ok)
+}

@@ -62,7 +62,7 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.Graph.ClientSecretFile)
 	abs(&c.Graph.CertificateFile)
 	abs(&c.Graph.CertificatePasswordFile)
-	if root, ok := Clouds[c.Graph.Cloud]; ok && c.Graph.URL == "" {
+	if root, ok := CloudGraphRoot(c.Graph.Cloud); ok && c.Graph.URL == "" {
 		c.Graph.URL = root + "/v1.0"
 	}
 	abs(&c.State.File)

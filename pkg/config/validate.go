@@ -71,7 +71,7 @@ func (c *Config) Validate() yamlfile.Problems {
 	if a := c.Graph.Adopt; a != "" && a != "mail" && a != "upn" {
 		bad("graph.adopt", "must be empty (never adopt), mail or upn (got %q)", a)
 	}
-	if _, ok := Clouds[c.Graph.Cloud]; !ok {
+	if _, ok := CloudGraphRoot(c.Graph.Cloud); !ok {
 		bad("graph.cloud", "must be global, usgov, usgovdod or china (got %q)", c.Graph.Cloud)
 	}
 	u, err := url.Parse(c.Graph.URL)

@@ -12,7 +12,7 @@ import (
 
 // authorities are the Microsoft Entra sign-in endpoints of the national
 // clouds, by guestsync's cloud names ("National cloud deployments"); each
-// cloud's Graph root is in config.Clouds.
+// cloud's Graph root is config.CloudGraphRoot.
 var authorities = map[string]cloud.Configuration{
 	"global":   cloud.AzurePublic,
 	"usgov":    cloud.AzureGovernment,

@@ -60,9 +60,9 @@ func TestCredentials(t *testing.T) {
 
 func TestEveryConfigCloudHasAnAuthority(t *testing.T) {
 	t.Parallel()
-	for name := range config.Clouds {
+	for _, name := range config.CloudNames() {
 		_, ok := authorities[name]
 		assert.True(t, ok, name)
 	}
-	assert.Len(t, authorities, len(config.Clouds))
+	assert.Len(t, authorities, len(config.CloudNames()))
 }
