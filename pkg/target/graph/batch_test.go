@@ -55,12 +55,16 @@ func TestApplyBatchesTwentyAtATime(t *testing.T) {
 
 func TestPacingMatchingTheBudgetIsNeverThrottled(t *testing.T) {
 	t.Parallel()
+	// A client-side pacer cannot promise zero 429s: on a loaded machine,
+	// requests paced a token apart can reach the server bunched together
+	// (seen with 8 test processes on 2 cores). The target is the issue's:
+	// fewer than 2 % of requests answered 429, and every object created.
 	budget := graphsim.Budgets{AppWrites: 20, AppWriteWindow: time.Second}
 	c, sim, _ := simClient(t, graphsim.Options{Throttle: graphsim.ThrottleDocumented, Budgets: budget},
 		Options{WriteBudget: 20, WriteWindow: time.Second})
 	res := c.Apply(context.Background(), creates(60))
 	requireAllCreated(t, c, res, 60)
-	assert.Zero(t, sim.Stats().Throttled)
+	assert.LessOrEqual(t, sim.Stats().Throttled, 1, "at most 2 %% of 60 writes answered 429")
 }
 
 func TestThrottlingStormStillCreatesEveryGuest(t *testing.T) {
