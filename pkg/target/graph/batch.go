@@ -30,10 +30,12 @@ import (
 const maxBatch = 20
 
 // Retry limits per request: throttling (429, waits Graph chose) may be
-// retried many times; failures (500, 503, 504, dropped connections) a few.
+// retried many times; failures (500, 503, 504, dropped connections) ten
+// times, backing off up to maxBackoff: an unattended nightly run should
+// ride out a few minutes of trouble rather than record failures.
 const (
 	maxThrottled = 50
-	maxFaults    = 6
+	maxFaults    = 10
 	maxBackoff   = 30 * time.Second
 )
 
