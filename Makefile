@@ -20,10 +20,11 @@ demo:
 ## stops afterwards even when tests fail.
 test: fmt-check vet
 	.ci/with-testservers $(GO) test -count=1 $(PKGS)
+	cd third_party/asn1-ber && $(GO) vet . && $(GO) test -count=1 .
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=5s -fuzzminimizetime=0 ./pkg/mapping/expr
 
 fmt-check:
-	@out=$$(gofmt -l cmd pkg mappings examples); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd pkg mappings examples third_party); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)

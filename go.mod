@@ -51,3 +51,5 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
+
+replace github.com/go-asn1-ber/asn1-ber => ./third_party/asn1-ber
