@@ -22,6 +22,7 @@ func TestToEntryKeepsBinaryValues(t *testing.T) {
 			{Name: "objectGUID", Values: []string{"lossy"}, ByteValues: [][]byte{guid}},
 			{Name: "proxyAddresses", ByteValues: [][]byte{[]byte("SMTP:zoe@sgt.example"), []byte("smtp:zm@sgt.example")}},
 			{Name: "member;range=0-1499", ByteValues: [][]byte{[]byte("CN=a")}},
+			{Name: "cn", Values: []string{"Zoë Müller"}, ByteValues: [][]byte{[]byte("Zoë Müller")}},
 		},
 	}
 	e := toEntry(in)
@@ -31,6 +32,7 @@ func TestToEntryKeepsBinaryValues(t *testing.T) {
 	assert.Equal(t, string(guid), v)
 	assert.Equal(t, []string{"SMTP:zoe@sgt.example", "smtp:zm@sgt.example"}, e.Values("proxyAddresses"))
 	assert.Equal(t, []string{"CN=a"}, e.Attributes["member;range=0-1499"])
+	assert.Equal(t, []string{"Zoë Müller"}, e.Values("cn"))
 
 	guid[0] = 0 // the entry must not share memory with go-ldap's buffers
 	assert.Equal(t, byte(0xd2), e.Attributes["objectGUID"][0][0])

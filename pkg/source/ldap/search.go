@@ -201,18 +201,40 @@ func (r *Reader) reportUndecodable(e source.Entry) {
 	}
 }
 
-// toEntry converts with ByteValues, so that binary values such as
-// objectGUID keep their exact bytes.
+// toEntry converts an entry; ByteValues are the exact bytes (binary values
+// such as objectGUID included). In a search response go-ldap's Values are
+// the same bytes as strings, so they are taken without a copy; an entry
+// whose Values do not match ByteValues is converted from ByteValues.
 func toEntry(e *goldap.Entry) source.Entry {
 	out := source.Entry{DN: e.DN, Attributes: make(map[string][]string, len(e.Attributes))}
 	for _, a := range e.Attributes {
-		vals := make([]string, len(a.ByteValues))
-		for i, b := range a.ByteValues {
-			vals[i] = string(b)
+		vals := a.Values
+		if !sameLengths(vals, a.ByteValues) {
+			vals = make([]string, len(a.ByteValues))
+			for i, b := range a.ByteValues {
+				vals[i] = string(b)
+			}
 		}
-		out.Attributes[a.Name] = append(out.Attributes[a.Name], vals...)
+		if prev, ok := out.Attributes[a.Name]; ok {
+			vals = append(prev[:len(prev):len(prev)], vals...)
+		}
+		out.Attributes[a.Name] = vals
 	}
 	return out
+}
+
+// sameLengths reports whether vals and bytes hold as many values, each
+// as long as its counterpart.
+func sameLengths(vals []string, bytes [][]byte) bool {
+	if len(vals) != len(bytes) {
+		return false
+	}
+	for i := range vals {
+		if len(vals[i]) != len(bytes[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // readWith reads the entry dn, if it matches filter, with attrs on conn.
