@@ -25,6 +25,7 @@
 package ldap
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -234,7 +235,7 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, error) {
 		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
-	conn := goldap.NewConn(c, u.Scheme == "ldaps")
+	conn := goldap.NewConn(bufferedConn{c, bufio.NewReaderSize(c, readBuffer)}, u.Scheme == "ldaps")
 	conn.Start()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -331,3 +332,19 @@ func (r *Reader) explainBind(err error) error {
 	}
 	return err
 }
+
+// readBuffer is how much of a server's answer one read from the socket may
+// take. go-ldap reads through a 4 KiB buffer, so that a directory read was
+// one system call per few entries; 64 KiB makes it one per page's worth of
+// dozens.
+const readBuffer = 64 << 10
+
+// bufferedConn is a connection whose reads go through a larger buffer.
+// StartTLS wraps it like any connection, so the buffer holds raw bytes
+// and nothing read ahead is lost.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
