@@ -185,11 +185,9 @@ func (r *Reader) explainRead(ctx context.Context, err error) error {
 func (r *Reader) reportUndecodable(e source.Entry) {
 	var bad []string
 	for name, values := range e.Attributes {
-		if ad.IsBinary(name) {
-			continue
-		}
 		for _, v := range values {
-			if !utf8.ValidString(v) {
+			// Validity first: it is cheaper than looking the name up.
+			if !utf8.ValidString(v) && !ad.IsBinary(name) {
 				bad = append(bad, name)
 				break
 			}
