@@ -148,11 +148,16 @@ func (a *app) logger() *slog.Logger {
 
 // loadConfig finds and loads the configuration; problems exit with 2.
 func (a *app) loadConfig() (*config.Config, error) {
+	return a.loadConfigWith(config.Load)
+}
+
+// loadConfigWith is loadConfig with config.Load or config.LoadSource.
+func (a *app) loadConfigWith(load func(string, config.Environment) (*config.Config, error)) (*config.Config, error) {
 	path, err := config.Find(a.configPath, a.env)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	c, err := config.Load(path, a.env)
+	c, err := load(path, a.env)
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("invalid configuration:\n%w", err))
 	}

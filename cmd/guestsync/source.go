@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/source/ad"
@@ -72,7 +73,7 @@ values that are not valid UTF-8.`,
 			default:
 				return withCode(exitUsage, fmt.Errorf("--format must be ldif, json or count, not %q", format))
 			}
-			c, err := a.loadConfig()
+			c, err := a.loadConfigWith(config.LoadSource) // no mapping or Graph needed
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,4 +45,34 @@ func TestSourceDump(t *testing.T) {
 	code, _, stderr = guestsync(t, nil, "source", "dump", "--config", cfg, "--format", "csv")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--format must be ldif, json or count")
+}
+
+// TestSourceDumpNeedsNoMappingOrGraph: the admin's first debugging tool
+// works before the mapping and the app registration exist, and still
+// refuses a broken source setting or an unknown key.
+func TestSourceDumpNeedsNoMappingOrGraph(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ldif, err := filepath.Abs("../../examples/partners.ldif")
+	require.NoError(t, err)
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+		return p
+	}
+	only := write("only-source.yaml", "version: 1\nsource:\n  kind: ldif\nldif:\n  path: "+ldif+"\n")
+	code, out, stderr := guestsync(t, nil, "source", "dump", "--config", only, "--format", "count")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "28\n", out)
+
+	code, _, stderr = guestsync(t, nil, "plan", "--config", only)
+	assert.Equal(t, 2, code, "plan still needs the mapping and Graph")
+	assert.Contains(t, stderr, "graph.clientID: required")
+
+	broken := write("broken.yaml", "version: 1\nsource:\n  kind: ldap\nldap:\n  url: http://dc1\n  baseDN: dc=x\ngraph:\n  tenantId: typo\n")
+	code, _, stderr = guestsync(t, nil, "source", "dump", "--config", broken)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `ldap.url: "http://dc1" is not an ldap:// or ldaps:// URL`)
+	assert.Contains(t, stderr, "tenantId", "unknown keys are errors in every section")
+	assert.NotContains(t, stderr, "graph.clientID")
 }

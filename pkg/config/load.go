@@ -77,6 +77,19 @@ func Find(explicit string, env Environment) (string, error) {
 // secret files, and validates the result. The error, when there is one, is
 // a yamlfile.Problems holding every problem found.
 func Load(path string, env Environment) (*Config, error) {
+	return load(path, env, (*Config).Validate)
+}
+
+// LoadSource is Load for commands that only read the directory (source
+// dump): keys are checked as strictly, but only the version and the
+// source's settings (source, ldif, ldap, state) must be valid, so that an
+// admin can look at what guestsync reads before the mapping and Graph are
+// set up.
+func LoadSource(path string, env Environment) (*Config, error) {
+	return load(path, env, (*Config).ValidateSource)
+}
+
+func load(path string, env Environment, validate func(*Config) yamlfile.Problems) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -118,7 +131,7 @@ func Load(path string, env Environment) (*Config, error) {
 	c.File = path
 	ps = append(ps, unknownEnv(env)...)
 	ps = append(ps, c.resolve(filepath.Dir(path), env)...)
-	ps = append(ps, c.Validate()...)
+	ps = append(ps, validate(&c)...)
 	locate(ps, doc)
 	if err := ps.Err(); err != nil {
 		return nil, err

@@ -12,10 +12,23 @@ import (
 // Validate checks the values (not the keys: Load checks those) and returns
 // every problem, each with its key path.
 func (c *Config) Validate() yamlfile.Problems {
-	var ps yamlfile.Problems
-	bad := func(path, format string, args ...any) {
-		ps = append(ps, yamlfile.Problem{File: c.File, Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
+	return append(c.ValidateSource(), c.validateTarget()...)
+}
+
+// problems collects a config's problems.
+type problems struct {
+	c  *Config
+	ps yamlfile.Problems
+}
+
+func (p *problems) bad(path, format string, args ...any) {
+	p.ps = append(p.ps, yamlfile.Problem{File: p.c.File, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// ValidateSource checks the version and the source's settings only.
+func (c *Config) ValidateSource() yamlfile.Problems {
+	p := &problems{c: c}
+	bad := p.bad
 	if c.Version != FormatVersion {
 		bad("version", "must be %d (got %d)", FormatVersion, c.Version)
 	}
@@ -54,6 +67,13 @@ func (c *Config) Validate() yamlfile.Problems {
 	default:
 		bad("source.kind", "must be ldap or ldif (got %q)", c.Source.Kind)
 	}
+	return p.ps
+}
+
+// validateTarget checks the mapping's and Graph's settings.
+func (c *Config) validateTarget() yamlfile.Problems {
+	p := &problems{c: c}
+	bad := p.bad
 	if c.Mapping.File == "" {
 		bad("mapping.file", "required")
 	}
@@ -111,7 +131,7 @@ func (c *Config) Validate() yamlfile.Problems {
 	default:
 		bad("graph.auth", "must be clientSecret, certificate, default or emulator (got %q)", c.Graph.Auth)
 	}
-	return ps
+	return p.ps
 }
 
 // IsLoopback reports whether host is localhost or a loopback address.
