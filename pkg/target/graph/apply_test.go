@@ -189,20 +189,21 @@ func TestChanges(t *testing.T) {
 	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")})
 	zoe, max := res[0].ObjectID, res[1].ObjectID
 
-	changed, removed, link, err := c.Changes(ctx, "")
+	changes, link, err := c.Changes(ctx, "")
 	require.NoError(t, err)
-	assert.Empty(t, removed)
-	require.Len(t, changed, 2)
+	require.Len(t, changes, 2)
 	require.NotEmpty(t, link)
-	g := byNickname(t, changed)
-	assert.True(t, g["zoe"].Owned)
-	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g["zoe"].Anchor)
-	assert.Equal(t, "Fabrikam", g["zoe"].Properties["companyName"], "selected properties come back")
+	g := changedByNickname(t, changes)
+	assert.True(t, g["zoe"].Guest.Owned)
+	assert.True(t, g["zoe"].OwnerPresent)
+	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g["zoe"].Guest.Anchor)
+	assert.Equal(t, "Fabrikam", g["zoe"].Guest.Properties["companyName"], "selected properties come back")
+	assert.Contains(t, g["zoe"].Present, "companyName")
+	assert.False(t, g["zoe"].Removed)
 
-	changed, removed, link2, err := c.Changes(ctx, link)
+	changes, link2, err := c.Changes(ctx, link)
 	require.NoError(t, err)
-	assert.Empty(t, changed)
-	assert.Empty(t, removed)
+	assert.Empty(t, changes)
 
 	res = c.Apply(ctx, []plan.Action{
 		{Kind: plan.Update, ObjectID: zoe, Changes: []plan.Change{{Property: "displayName", New: "Zoë"}}},
@@ -212,12 +213,34 @@ func TestChanges(t *testing.T) {
 	for _, r := range res {
 		require.Nil(t, r.Failure)
 	}
-	changed, removed, _, err = c.Changes(ctx, link2)
+	changes, _, err = c.Changes(ctx, link2)
 	require.NoError(t, err)
+	require.Len(t, changes, 3)
+	var removed []string
+	for _, ch := range changes {
+		if ch.Removed {
+			removed = append(removed, ch.ID)
+		}
+	}
 	assert.Equal(t, []string{max}, removed)
-	g = byNickname(t, changed)
-	assert.Len(t, changed, 2)
-	assert.Equal(t, "Zoë", g["zoe"].Properties["displayName"])
+	g = changedByNickname(t, changes)
+	assert.Equal(t, "Zoë", g["zoe"].Guest.Properties["displayName"])
 	assert.Equal(t, res[2].ObjectID, g["eve"].ID)
 	assert.True(t, strings.HasPrefix(link2, c.base), "links are absolute")
+
+	_, _, err = c.Changes(ctx, c.base+"/users/delta()?$deltatoken=not-a-token")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, guest.ErrResync, "a malformed link is a 400, not an expiry")
+}
+
+// changedByNickname indexes the changes that carry a mailNickname.
+func changedByNickname(t *testing.T, changes []guest.Change) map[string]guest.Change {
+	t.Helper()
+	out := map[string]guest.Change{}
+	for _, ch := range changes {
+		if n := ch.Guest.Properties["mailNickname"]; n != "" {
+			out[n] = ch
+		}
+	}
+	return out
 }

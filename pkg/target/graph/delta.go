@@ -1,68 +1,197 @@
 package graph
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
-// Changes returns what changed among the tenant's users since deltaLink
-// (GET /users/delta()): the guest users created or changed, with Owned set
-// as in Current, the ids of users removed (deleted, restorable or not, or
-// otherwise gone; Graph's "@removed"), and the deltaLink of the next round.
-// An empty deltaLink starts the initial round, which returns every guest
-// user. The $select (managed properties, the mark's attribute, userType,
-// onPremisesImmutableId) travels inside Graph's links. Users whose userType
-// is not Guest are left out (a guest turned member is then not reported;
-// a full Current catches that rare case).
-func (c *Client) Changes(ctx context.Context, deltaLink string) (changed []guest.Guest, removedIDs []string, nextDeltaLink string, err error) {
-	var builder *users.DeltaRequestBuilder
-	var cfg *users.DeltaRequestBuilderGetRequestConfiguration
-	if deltaLink == "" {
-		builder = users.NewDeltaRequestBuilderInternal(map[string]string{}, c.adapter)
-		cfg = &users.DeltaRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{
-				Select: append(selectFields(), c.owner.selectField()),
-			},
-		}
-	} else {
-		builder = users.NewDeltaRequestBuilder(deltaLink, c.adapter)
+// DeltaKey identifies the change tracking this client does: the tenant's
+// Graph root and the owner id. A state file keeps a delta link and the
+// guests it describes under this key, so a changed URL or owner starts
+// from an initial round.
+func (c *Client) DeltaKey() string {
+	return "graph " + c.base + " owner " + c.owner.mark + " in " + c.owner.attribute
+}
+
+// Changes returns what changed among the tenant's guests since deltaLink
+// (GET /users/delta()), and the deltaLink of the next round. An empty
+// deltaLink starts an initial round, which returns every guest in full.
+//
+// The pages are read as raw JSON rather than through the SDK's models:
+// Graph's rounds carry "at least the properties that have been updated",
+// a cleared one as null, and the SDK drops nulls, so a cleared property
+// would look unchanged. Each Change says which properties it carried.
+// A user whose userType is present and not Guest is reported as removed
+// (a guest turned member leaves guestsync's view); one whose userType is
+// absent is a guest's partial update or a member's, which the engine
+// tells apart by whether it knows the id.
+//
+// A link Graph no longer accepts is reported as guest.ErrResync.
+func (c *Client) Changes(ctx context.Context, deltaLink string) ([]guest.Change, string, error) {
+	link := deltaLink
+	if link == "" {
+		q := url.Values{}
+		q.Set("$select", strings.Join(append(selectFields(), c.owner.selectField()), ","))
+		link = c.base + "/users/delta()?" + strings.ReplaceAll(q.Encode(), "+", "%20")
 	}
-	resp, err := builder.Get(ctx, cfg)
+	var changes []guest.Change
 	for pages := 1; ; pages++ {
+		page, err := getRetrying(ctx, func() (deltaPage, error) { return c.deltaPage(ctx, link) })
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("read user changes (page %d): %w", pages, failure(err))
-		}
-		for _, u := range resp.GetValue() {
-			if _, gone := u.GetAdditionalData()["@removed"]; gone {
-				if id := u.GetId(); id != nil {
-					removedIDs = append(removedIDs, *id)
-				}
-				continue
+			f := failure(err)
+			if deltaLink != "" && resyncNeeded(f.Status, f.Code) {
+				return nil, "", fmt.Errorf("read user changes: %s (%s): %w", f.Message, f.Code, guest.ErrResync)
 			}
-			if t := u.GetUserType(); t == nil || *t != "Guest" {
-				continue
-			}
-			g := toGuest(u)
-			g.Owned = c.owner.owns(u)
-			c.remember(g)
-			changed = append(changed, g)
+			return nil, "", fmt.Errorf("read user changes (page %d): %w", pages, f)
 		}
-		if next := resp.GetOdataNextLink(); next != nil && *next != "" {
-			resp, err = users.NewDeltaRequestBuilder(*next, c.adapter).Get(ctx, nil)
+		for i, raw := range page.Value {
+			ch, ok, err := c.toChange(raw)
+			if err != nil {
+				return nil, "", fmt.Errorf("read user changes (page %d, item %d): %w", pages, i+1, err)
+			}
+			if ok {
+				changes = append(changes, ch)
+			}
+		}
+		switch {
+		case page.NextLink != "":
+			link = page.NextLink
+		case page.DeltaLink != "":
+			c.log.Debug("read user changes", "users", len(changes), "pages", pages, "initial", deltaLink == "")
+			return changes, page.DeltaLink, nil
+		default:
+			return nil, "", fmt.Errorf("read user changes: page %d has neither @odata.nextLink nor @odata.deltaLink", pages)
+		}
+	}
+}
+
+// resyncNeeded reports whether an error answer to a delta link means that
+// tracking must start again. Graph docs ("Use delta query to track changes
+// in Microsoft Graph data", "Synchronization reset"): an expired or
+// invalidated token is answered 410 Gone, with error codes such as
+// syncStateNotFound or resyncRequired.
+func resyncNeeded(status int, code string) bool {
+	code = strings.ToLower(code)
+	return status == 410 || strings.Contains(code, "syncstatenotfound") || strings.Contains(code, "resync")
+}
+
+// deltaPage is one page of a users/delta round.
+type deltaPage struct {
+	Value     []json.RawMessage `json:"value"`
+	NextLink  string            `json:"@odata.nextLink"`
+	DeltaLink string            `json:"@odata.deltaLink"`
+}
+
+// deltaPage GETs one page. Prefer odata.maxpagesize=999 asks for Graph's
+// largest page (it may send fewer).
+func (c *Client) deltaPage(ctx context.Context, link string) (deltaPage, error) {
+	ri := abs.NewRequestInformation()
+	ri.Method = abs.GET
+	ri.SetUri(mustURL(link))
+	ri.Headers.TryAdd("Accept", "application/json")
+	ri.Headers.TryAdd("Prefer", "odata.maxpagesize="+strconv.Itoa(pageSize))
+	raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	if err != nil {
+		return deltaPage{}, err
+	}
+	b, _ := raw.([]byte)
+	var p deltaPage
+	if err := json.Unmarshal(b, &p); err != nil {
+		return deltaPage{}, fmt.Errorf("decode users/delta page: %w", err)
+	}
+	return p, nil
+}
+
+// mustURL parses a link Graph (or the client) made; a link that does not
+// parse gives an empty URL, which the request then fails on.
+func mustURL(link string) url.URL {
+	u, err := url.Parse(link)
+	if err != nil {
+		return url.URL{}
+	}
+	return *u
+}
+
+// toChange reads one user of a round. ok is false for users that are not
+// guests (their userType says so, and they are not being removed).
+func (c *Client) toChange(raw json.RawMessage) (ch guest.Change, ok bool, err error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return ch, false, err
+	}
+	if err := json.Unmarshal(fields["id"], &ch.ID); err != nil || ch.ID == "" {
+		return ch, false, fmt.Errorf("a user without an id: %s", raw)
+	}
+	if _, gone := fields["@removed"]; gone {
+		ch.Removed = true
+		return ch, true, nil
+	}
+	if t, present := fields["userType"]; present {
+		var userType *string
+		_ = json.Unmarshal(t, &userType)
+		if userType == nil || *userType != "Guest" {
+			ch.Removed = true // a member now (or never a guest): out of view
+			return ch, true, nil
+		}
+		ch.IsGuest = true
+	}
+	ch.Guest = guest.Guest{ID: ch.ID, Properties: map[string]string{}}
+	if a, present := fields["onPremisesImmutableId"]; present {
+		ch.AnchorPresent = true
+		var anchor *string
+		if err := json.Unmarshal(a, &anchor); err != nil {
+			return ch, false, fmt.Errorf("user %s: onPremisesImmutableId: %w", ch.ID, err)
+		}
+		if anchor != nil {
+			ch.Guest.Anchor = *anchor
+		}
+	}
+	if ext, present := fields["onPremisesExtensionAttributes"]; present {
+		ch.OwnerPresent = true
+		var attrs map[string]*string
+		if !bytes.Equal(ext, []byte("null")) {
+			if err := json.Unmarshal(ext, &attrs); err != nil {
+				return ch, false, fmt.Errorf("user %s: onPremisesExtensionAttributes: %w", ch.ID, err)
+			}
+		}
+		if v := attrs[c.owner.attribute]; v != nil && *v == c.owner.mark {
+			ch.Guest.Owned = true
+		}
+	}
+	for name := range accessors {
+		v, present := fields[name]
+		if !present {
 			continue
 		}
-		if dl := resp.GetOdataDeltaLink(); dl != nil {
-			nextDeltaLink = *dl
+		ch.Present = append(ch.Present, name)
+		var value any
+		if err := json.Unmarshal(v, &value); err != nil {
+			return ch, false, fmt.Errorf("user %s: %s: %w", ch.ID, name, err)
 		}
-		break
+		switch x := value.(type) {
+		case nil:
+		case string:
+			ch.Guest.Properties[name] = x
+		case bool:
+			ch.Guest.Properties[name] = strconv.FormatBool(x)
+		default:
+			return ch, false, fmt.Errorf("user %s: %s is %s, not text", ch.ID, name, v)
+		}
 	}
-	if nextDeltaLink == "" {
-		return nil, nil, "", fmt.Errorf("read user changes: the last page has no @odata.deltaLink")
+	slices.Sort(ch.Present)
+	if ch.OwnerPresent { // else the round says nothing of the mark
+		c.remember(ch.Guest)
 	}
-	c.log.Debug("read user changes", "changed", len(changed), "removed", len(removedIDs))
-	return changed, removedIDs, nextDeltaLink, nil
+	return ch, true, nil
 }
