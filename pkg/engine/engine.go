@@ -107,24 +107,25 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
 	if err != nil {
 		return nil, source.Result{}, err
 	}
-	p, read, _, err := e.plan(ctx, st)
+	p, read, _, _, err := e.plan(ctx, st)
 	return p, read, err
 }
 
 func (e *Engine) loadState() (*state.State, error) {
 	if e.StatePath == "" {
-		return &state.State{Sources: map[string]state.Source{}}, nil
+		return &state.State{Sources: map[string]state.Source{}, Targets: map[string]state.Target{}}, nil
 	}
 	return state.Load(e.StatePath)
 }
 
-func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, error) {
+func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, targetRead, error) {
 	// The tenant is read first: SelectUniqueValue needs its values while
 	// entries are mapped.
-	current, err := e.currentGuests(ctx)
+	tr, err := e.readTarget(ctx, st)
 	if err != nil {
-		return nil, source.Result{}, "", err
+		return nil, source.Result{}, "", tr, err
 	}
+	current := tr.current
 	e.log().Info("read target", "guests", len(current))
 	taken := newTakenIndex(e.Mapping.UniqueTargets())
 	for _, g := range current {
@@ -155,7 +156,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 		return nil
 	})
 	if err != nil {
-		return nil, read, key, fmt.Errorf("read source: %w", err)
+		return nil, read, key, tr, fmt.Errorf("read source: %w", err)
 	}
 	read = guardRead(read, st.Sources[key])
 	if !read.Complete {
@@ -163,7 +164,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 		if why == "" {
 			why = fmt.Sprintf("the read stopped after %d entries", read.Entries)
 		}
-		return nil, read, key, fmt.Errorf("read source: incomplete read, refusing to plan on it: %s", why)
+		return nil, read, key, tr, fmt.Errorf("read source: incomplete read, refusing to plan on it: %s", why)
 	}
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
@@ -171,24 +172,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	p.Incremental = read.Incremental
-	return p, read, key, nil
-}
-
-// currentGuests reads the tenant's guests, and its owned deleted guests
-// when the target keeps a recycle bin.
-func (e *Engine) currentGuests(ctx context.Context) ([]guest.Guest, error) {
-	current, err := e.Target.Current(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read target: %w", err)
-	}
-	if rb, ok := e.Target.(RecycleBin); ok {
-		deleted, err := rb.Deleted(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read target's deleted guests: %w", err)
-		}
-		current = append(current, deleted...)
-	}
-	return current, nil
+	return p, read, key, tr, nil
 }
 
 // compute plans with the engine's policy; creates of an invite-mode
@@ -231,7 +215,7 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, err
 	}
 	run.LastSuccess = st.LastSuccess
-	p, read, key, err := e.plan(ctx, st)
+	p, read, key, tr, err := e.plan(ctx, st)
 	run.Read, run.Plan = read, p
 	if err != nil || !apply {
 		return run, err
@@ -240,15 +224,20 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		run.Results = e.Target.Apply(ctx, p.Actions)
 		run.Applied = true
 	}
-	if run.Failed() > 0 {
-		return run, nil
+	// The tenant's change-tracking position is kept even when actions
+	// failed: it was taken before apply, so the next round reports this
+	// run's own writes, whatever became of them.
+	if tr.next != nil {
+		st.Targets[tr.key] = *tr.next
 	}
-	run.LastSuccess = e.now()
+	if run.Failed() == 0 {
+		run.LastSuccess = e.now()
+		remember(st, key, read, e.now())
+		st.LastSuccess = run.LastSuccess
+	}
 	if e.StatePath == "" {
 		return run, nil
 	}
-	remember(st, key, read, e.now())
-	st.LastSuccess = run.LastSuccess
 	if err := st.Save(e.StatePath); err != nil {
 		return run, fmt.Errorf("save state: %w", err)
 	}

@@ -69,10 +69,15 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 		}
 		return nil, fmt.Errorf("%q names %d entries (%s): give the DN", who, len(found), strings.Join(dns, "; "))
 	}
-	current, err := e.currentGuests(ctx)
+	st, err := e.loadState() // read only: a preview remembers nothing
 	if err != nil {
 		return nil, err
 	}
+	tr, err := e.readTarget(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	current := tr.current
 	taken := newTakenIndex(e.Mapping.UniqueTargets())
 	for _, g := range current {
 		taken.add(g)

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/guestsync/guestsync/pkg/guest"
 )
 
 // FormatVersion is the state file format this build reads and writes.
@@ -24,6 +26,9 @@ type State struct {
 	// Sources is keyed by a source's identity (see source key functions):
 	// a changed URL, base or filter starts from a full read.
 	Sources map[string]Source `json:"sources,omitempty"`
+	// Targets is keyed by a target's identity (its Graph root and owner):
+	// the change-tracking position and the guests it describes.
+	Targets map[string]Target `json:"targets,omitempty"`
 	// LastSuccess is when a sync last finished with every action done.
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 }
@@ -39,11 +44,21 @@ type Source struct {
 	FullReadAt time.Time `json:"fullReadAt,omitzero"`
 }
 
+// Target is what is remembered about one tenant: the link of its next
+// change-tracking round (Graph's users/delta) and every guest as of the
+// round that gave it, so that a run reads only what changed since.
+type Target struct {
+	DeltaLink string        `json:"deltaLink"`
+	Guests    []guest.Guest `json:"guests"`
+	// FullReadAt is when the last initial round (every guest) was read.
+	FullReadAt time.Time `json:"fullReadAt,omitzero"`
+}
+
 // Load reads the state file; a missing file is an empty state (first run).
 func Load(path string) (*State, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Version: FormatVersion, Sources: map[string]Source{}}, nil
+		return &State{Version: FormatVersion, Sources: map[string]Source{}, Targets: map[string]Target{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
@@ -57,6 +72,9 @@ func Load(path string) (*State, error) {
 	}
 	if s.Sources == nil {
 		s.Sources = map[string]Source{}
+	}
+	if s.Targets == nil {
+		s.Targets = map[string]Target{}
 	}
 	return &s, nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
 )
 
 func TestLoadMissingIsEmpty(t *testing.T) {
@@ -27,6 +29,12 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	s := &State{Sources: map[string]Source{
 		"ldaps://dc1/OU=Partners": {Watermark: "AQIDBA==", Entries: 5000, FullReadAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)},
+	}, Targets: map[string]Target{
+		"graph https://graph.microsoft.com/v1.0 owner guestsync:prod in extensionAttribute15": {
+			DeltaLink:  "https://graph.microsoft.com/v1.0/users/delta()?$deltatoken=abc",
+			Guests:     []guest.Guest{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}}},
+			FullReadAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC),
+		},
 	}}
 	require.NoError(t, s.Save(path))
 	back, err := Load(path)

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/state"
+)
+
+// DeltaTarget is a Target that can report what changed since a link it
+// gave (Graph's users/delta). With a state file the engine then keeps
+// every guest in the state, under DeltaKey, and reads only the changes:
+// a nightly run on a quiet tenant costs a page instead of a full listing.
+type DeltaTarget interface {
+	// Changes returns the users that changed since deltaLink and the link
+	// of the next round; "" starts an initial round that returns every
+	// guest. A link the target no longer accepts is guest.ErrResync.
+	Changes(ctx context.Context, deltaLink string) ([]guest.Change, string, error)
+	// DeltaKey names the tenant and owner a link and its guests belong to.
+	DeltaKey() string
+}
+
+// targetRead is what readTarget read: the guests a plan matches against,
+// and the state to remember for the next run (nil when nothing is to be
+// remembered).
+type targetRead struct {
+	current []guest.Guest
+	key     string
+	next    *state.Target
+	// incremental is true when only changes were read.
+	incremental bool
+}
+
+// readTarget reads the tenant's guests: through change tracking when the
+// target has it and a state file is kept (an initial round the first time,
+// with --full, or when the link expired; changes merged into the
+// remembered guests otherwise), else with a full listing. Owned deleted
+// guests come from the recycle bin either way.
+func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, error) {
+	var out targetRead
+	dt, ok := e.Target.(DeltaTarget)
+	if !ok || e.StatePath == "" {
+		current, err := e.Target.Current(ctx)
+		if err != nil {
+			return out, fmt.Errorf("read target: %w", err)
+		}
+		out.current = current
+	} else {
+		out.key = dt.DeltaKey()
+		prev, known := st.Targets[out.key]
+		link := prev.DeltaLink
+		if e.Full || !known {
+			link = ""
+		}
+		changes, next, err := dt.Changes(ctx, link)
+		if link != "" && errors.Is(err, guest.ErrResync) {
+			e.log().Warn("the tenant's change-tracking link expired; reading every guest", "error", err)
+			link = ""
+			changes, next, err = dt.Changes(ctx, link)
+		}
+		if err != nil {
+			return out, fmt.Errorf("read target: %w", err)
+		}
+		var base []guest.Guest
+		fullAt := e.now()
+		if link != "" {
+			base, fullAt = prev.Guests, prev.FullReadAt
+		}
+		guests := mergeChanges(base, changes)
+		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt}
+		out.incremental = link != ""
+		out.current = relevant(guests)
+		e.log().Info("read target changes", "incremental", out.incremental, "changes", len(changes), "guests", len(guests))
+	}
+	if rb, ok := e.Target.(RecycleBin); ok {
+		deleted, err := rb.Deleted(ctx)
+		if err != nil {
+			return out, fmt.Errorf("read target's deleted guests: %w", err)
+		}
+		out.current = append(out.current, deleted...)
+	}
+	return out, nil
+}
+
+// mergeChanges applies one round's changes to the guests known before it
+// and returns every guest after it, ordered by id. A change to an id that
+// is not known is a new guest only when it says it is one (a full
+// representation carries userType); a partial update of an unknown user
+// is a member's, and is left out. (A member turned guest arrives with its
+// changed properties only; the next --full read fills in the rest.)
+func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
+	byID := make(map[string]guest.Guest, len(known)+len(changes))
+	for _, g := range known {
+		byID[strings.ToLower(g.ID)] = g
+	}
+	for _, ch := range changes {
+		id := strings.ToLower(ch.ID)
+		prev, ok := byID[id]
+		switch {
+		case ch.Removed:
+			delete(byID, id)
+		case ok || ch.IsGuest:
+			byID[id] = ch.ApplyTo(prev)
+		}
+	}
+	out := make([]guest.Guest, 0, len(byID))
+	for _, g := range byID {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// relevant are the guests a plan can match or collide with: owned ones,
+// and others with an anchor or a mail (adoption and collisions), as the
+// target's full listing returns them.
+func relevant(guests []guest.Guest) []guest.Guest {
+	out := make([]guest.Guest, 0, len(guests))
+	for _, g := range guests {
+		if g.Owned || g.Anchor != "" || g.Properties["mail"] != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}

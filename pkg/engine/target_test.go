@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/state"
+)
+
+// deltaTenant is a fake tenant with change tracking: every write appends to
+// a log, and a link is the log position. Rounds report partial updates
+// (only the properties written) as Graph may.
+type deltaTenant struct {
+	users   map[string]guest.Guest
+	log     []guest.Change
+	expired bool // every link given so far is refused
+	rounds  []string
+	fail    bool // Apply fails every action
+	nextID  int
+}
+
+func newDeltaTenant() *deltaTenant { return &deltaTenant{users: map[string]guest.Guest{}} }
+
+func (d *deltaTenant) DeltaKey() string { return "fake tenant" }
+
+func (d *deltaTenant) Current(context.Context) ([]guest.Guest, error) {
+	return nil, fmt.Errorf("a delta target is not listed in full")
+}
+
+func (d *deltaTenant) Changes(_ context.Context, link string) ([]guest.Change, string, error) {
+	d.rounds = append(d.rounds, link)
+	if link == "" {
+		var out []guest.Change
+		for id, g := range d.users {
+			out = append(out, full(id, g))
+		}
+		return out, strconv.Itoa(len(d.log)), nil
+	}
+	if d.expired {
+		return nil, "", fmt.Errorf("410 Gone: %w", guest.ErrResync)
+	}
+	pos, err := strconv.Atoi(link)
+	if err != nil {
+		return nil, "", err
+	}
+	return d.log[pos:], strconv.Itoa(len(d.log)), nil
+}
+
+func full(id string, g guest.Guest) guest.Change {
+	ch := guest.Change{ID: id, Guest: g, IsGuest: true, AnchorPresent: true, OwnerPresent: true}
+	for p := range g.Properties {
+		ch.Present = append(ch.Present, p)
+	}
+	ch.Guest.ID = id
+	return ch
+}
+
+// set changes one property out of band, as an admin would.
+func (d *deltaTenant) set(id, prop, value string) {
+	g := d.users[id]
+	g.Properties[prop] = value
+	d.users[id] = g
+	d.log = append(d.log, guest.Change{ID: id, Present: []string{prop},
+		Guest: guest.Guest{Properties: map[string]string{prop: value}}})
+}
+
+func (d *deltaTenant) Apply(_ context.Context, actions []plan.Action) []plan.Result {
+	var out []plan.Result
+	for _, a := range actions {
+		if a.Kind == plan.Skip {
+			continue
+		}
+		if d.fail {
+			out = append(out, plan.Result{Action: a, Failure: &plan.Failure{Message: "no"}})
+			continue
+		}
+		switch a.Kind {
+		case plan.Create:
+			d.nextID++
+			id := "u" + strconv.Itoa(d.nextID)
+			g := guest.Guest{ID: id, Anchor: a.Anchor, Owned: true, Properties: map[string]string{}}
+			for k, v := range a.Guest.Properties {
+				g.Properties[k] = v
+			}
+			d.users[id] = g
+			d.log = append(d.log, full(id, g))
+			out = append(out, plan.Result{Action: a, ObjectID: id})
+		case plan.Update:
+			for _, c := range a.Changes {
+				d.set(a.ObjectID, c.Property, c.New)
+			}
+			out = append(out, plan.Result{Action: a, ObjectID: a.ObjectID})
+		}
+	}
+	return out
+}
+
+func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newDeltaTenant()
+	src := fakeSource{entries: entries, result: source.Result{Entries: len(entries), Complete: true}}
+	e := newEngine(t, src, &fakeTarget{})
+	e.Target = tenant
+	e.StatePath = filepath.Join(t.TempDir(), "state.json")
+
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 2, run.Succeeded(plan.Create))
+	assert.Equal(t, []string{""}, tenant.rounds, "the first run starts with an initial round")
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	saved := st.Targets["fake tenant"]
+	assert.Equal(t, "0", saved.DeltaLink, "the link taken before apply: the next round replays our writes")
+	assert.Empty(t, saved.Guests)
+
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.False(t, run.Plan.HasChanges(), "our own creates came back through the round: %s", fmt.Sprintf("%+v", run.Plan.Actions))
+	assert.Equal(t, []string{"", "0"}, tenant.rounds)
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Len(t, st.Targets["fake tenant"].Guests, 2)
+	assert.Equal(t, "2", st.Targets["fake tenant"].DeltaLink)
+
+	// An admin renames ann in the portal: only that property comes back,
+	// and the plan puts it right.
+	tenant.set("u1", "displayName", "Ann (edited)")
+	p, _, err := e.Plan(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Actions, 2, "one update and the skip of the unmappable entry")
+	assert.Equal(t, plan.Update, p.Actions[0].Kind)
+	assert.Equal(t, []plan.Change{{Property: "displayName", Old: "Ann (edited)", New: "ann"}}, p.Actions[0].Changes)
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, "2", st.Targets["fake tenant"].DeltaLink, "a plan remembers nothing")
+
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 1, run.Succeeded(plan.Update))
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.False(t, run.Plan.HasChanges())
+	assert.Equal(t, "ann", tenant.users["u1"].Properties["displayName"])
+}
+
+func TestDeltaTargetResyncFullAndFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newDeltaTenant()
+	src := fakeSource{entries: entries, result: source.Result{Entries: len(entries), Complete: true}}
+	e := newEngine(t, src, &fakeTarget{})
+	e.Target = tenant
+	e.StatePath = filepath.Join(t.TempDir(), "state.json")
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+
+	tenant.expired = true
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err, "an expired link falls back to an initial round")
+	assert.False(t, run.Plan.HasChanges())
+	assert.Equal(t, []string{"", "0", ""}, tenant.rounds)
+	tenant.expired = false
+
+	e.Full = true
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, "", tenant.rounds[len(tenant.rounds)-1], "--full reads every guest")
+	e.Full = false
+
+	// Failed actions: the source's watermark and last success stay, the
+	// tenant's position moves on.
+	tenant.set("u2", "displayName", "Bob (edited)")
+	tenant.fail = true
+	before, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 1, run.Failed())
+	after, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, before.LastSuccess, after.LastSuccess)
+	assert.NotEqual(t, before.Targets["fake tenant"].DeltaLink, after.Targets["fake tenant"].DeltaLink)
+	tenant.fail = false
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 1, run.Succeeded(plan.Update), "the failed update is planned again from the cached guest")
+}
+
+func TestMergeChanges(t *testing.T) {
+	t.Parallel()
+	known := []guest.Guest{
+		{ID: "b", Owned: true, Properties: map[string]string{"mail": "b@x", "displayName": "B"}},
+		{ID: "a", Properties: map[string]string{"mail": "a@x"}},
+	}
+	got := mergeChanges(known, []guest.Change{
+		{ID: "A", Removed: true}, // ids compare without case
+		{ID: "b", Present: []string{"displayName"}},
+		{ID: "c", IsGuest: true, AnchorPresent: true, Guest: guest.Guest{Anchor: "QUFB"}},
+		{ID: "member", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}},
+	})
+	ids := make([]string, len(got))
+	for i, g := range got {
+		ids[i] = g.ID
+	}
+	assert.Equal(t, []string{"b", "c"}, ids, "removed and unknown partial users are left out, in id order")
+	assert.Equal(t, map[string]string{"mail": "b@x"}, got[0].Properties, "displayName was cleared")
+	assert.True(t, got[0].Owned)
+	assert.Equal(t, "QUFB", got[1].Anchor)
+	assert.Equal(t, "b", strings.ToLower(got[0].ID))
+}
