@@ -26,7 +26,7 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 		return nil, withCode(exitUsage, fmt.Errorf("mapping:\n%w", err))
 	}
 	if m.Mode == mapping.ModeInvite && c.Graph.Invitation.RedirectURL == "" {
-		return nil, withCode(exitUsage, fmt.Errorf("%s: graph.invitation.redirectURL is required: mapping %s invites guests (mode: invite), and Graph requires a redirect URL for every invitation", c.File, c.Mapping.File))
+		return nil, withCode(exitUsage, fmt.Errorf("%s: graph.invitation.redirectURL is required: mapping %s invites guests (mode: invite), and Graph requires a redirect URL for every invitation (set it, or graph.tenantID to default to the tenant's My Apps)", c.File, c.Mapping.File))
 	}
 	src, err := newSource(c, log)
 	if err != nil {

@@ -131,7 +131,9 @@ type Graph struct {
 // Invitation configures POST /invitations for mappings in invite mode.
 type Invitation struct {
 	// RedirectURL is where the guest lands after redeeming (required by
-	// Graph), e.g. https://myapps.microsoft.com/?tenantid=<tenant>.
+	// Graph). Unset, it is the tenant's My Apps,
+	// https://myapplications.microsoft.com/?tenantid=<graph.tenantID>,
+	// when tenantID is set; invite mode without either is refused.
 	RedirectURL string `yaml:"redirectURL" mapstructure:"redirecturl"`
 	// SendMessage makes Microsoft send the invitation e-mail (Graph's
 	// default is false: the guest redeems through a link you send).

@@ -237,6 +237,26 @@ func TestGraphCloudsAndCertificates(t *testing.T) {
 	}
 }
 
+func TestInvitationRedirectDefaultsToTheTenantsMyApps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	env := fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"})
+	c, err := Load(write(t, dir, "a.yaml", ldapConfig), env)
+	require.NoError(t, err)
+	assert.Equal(t, "https://myapplications.microsoft.com/?tenantid=11111111-2222-3333-4444-555555555555", c.Graph.Invitation.RedirectURL)
+
+	set := strings.Replace(ldapConfig, "graph:\n", "graph:\n  invitation: {redirectURL: \"https://partners.example.com/welcome\"}\n", 1)
+	c, err = Load(write(t, dir, "b.yaml", set), env)
+	require.NoError(t, err)
+	assert.Equal(t, "https://partners.example.com/welcome", c.Graph.Invitation.RedirectURL, "a configured URL wins")
+
+	noTenant := "version: 1\nsource: {kind: ldif}\nldif: {path: x.ldif}\ngraph: {auth: default}\n"
+	c, err = Load(write(t, dir, "c.yaml", noTenant), env)
+	require.NoError(t, err)
+	assert.Empty(t, c.Graph.Invitation.RedirectURL, "no tenant, no default: invite mode is then refused")
+}
+
 func TestEveryCloudNameHasAGraphRoot(t *testing.T) {
 	t.Parallel()
 	for _, name := range CloudNames() {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,11 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.Graph.CertificatePasswordFile)
 	if root, ok := CloudGraphRoot(c.Graph.Cloud); ok && c.Graph.URL == "" {
 		c.Graph.URL = root + "/v1.0"
+	}
+	if c.Graph.Invitation.RedirectURL == "" && c.Graph.TenantID != "" {
+		// Where an invited guest lands after redeeming: the inviting
+		// tenant's My Apps, as Microsoft's B2B examples use.
+		c.Graph.Invitation.RedirectURL = "https://myapplications.microsoft.com/?tenantid=" + url.QueryEscape(c.Graph.TenantID)
 	}
 	abs(&c.State.File)
 	if c.State.File == "" {

@@ -96,10 +96,20 @@ func TestInviteWaitsOutReplicationLag(t *testing.T) {
 	assert.Equal(t, 1, sim.Stats().Users)
 }
 
+func TestInviteWithoutRedirectURLFailsThatAction(t *testing.T) {
+	t.Parallel()
+	c, sim, _ := simClient(t, graphsim.Options{}, Options{})
+	res := c.Apply(context.Background(), []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "ann@fabrikam.com")})
+	require.Len(t, res, 1)
+	require.NotNil(t, res[0].Failure)
+	assert.Contains(t, res[0].Failure.Message, "graph.invitation.redirectURL")
+	assert.Equal(t, 0, sim.Stats().Writes, "nothing is sent")
+}
+
 func TestInviteLagOutlastingTheTimeoutIsRecorded(t *testing.T) {
 	t.Parallel()
 	c, _, _ := simClient(t, graphsim.Options{Faults: graphsim.Faults{Lag: time.Minute}},
-		Options{RetryDelay: 10 * time.Millisecond, LagTimeout: 100 * time.Millisecond})
+		Options{RetryDelay: 10 * time.Millisecond, LagTimeout: 100 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
 	res := c.Apply(context.Background(), []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "bob@fabrikam.com"), invite("QkJCQkJCQkJCQkJCQkJCQg==", "")})
 	require.Len(t, res, 2)
 	f := res[0].Failure

@@ -142,9 +142,6 @@ func New(opts Options) (*Client, error) {
 	if opts.LagTimeout <= 0 {
 		opts.LagTimeout = 30 * time.Second
 	}
-	if opts.InviteRedirectURL == "" {
-		opts.InviteRedirectURL = "https://myapplications.microsoft.com"
-	}
 	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts,
 		pace: newPacer(opts.WriteBudget, opts.WriteWindow, time.Now), known: map[string]bool{}}, nil
 }

@@ -67,6 +67,12 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 	u.SetOnPremisesImmutableId(&anchor)
 	c.owner.stamp(u)
 
+	if c.opts.InviteRedirectURL == "" {
+		// Graph requires inviteRedirectUrl; the config gives it (see
+		// config's graph.invitation.redirectURL), so this is a caller's bug.
+		res.Failure = &plan.Failure{Message: "no invitation redirect URL is configured (graph.invitation.redirectURL)"}
+		return res
+	}
 	inv := models.NewInvitation()
 	email, redirect, send := a.Guest.Properties["mail"], c.opts.InviteRedirectURL, c.opts.SendInvitationMessage
 	inv.SetInvitedUserEmailAddress(&email)
