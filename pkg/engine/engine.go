@@ -47,8 +47,73 @@ type Engine struct {
 	// Full forces a full read even when a watermark is stored.
 	Full bool
 	// Policy is what the plan may do besides creating and updating owned
-	// guests (adoption by soft match).
+	// guests: adoption, the mode, removals and their grace period (Now
+	// and the grace clocks are filled in by the engine).
 	Policy plan.Policy
+	// Rails stop a run that would remove too much.
+	Rails Rails
+}
+
+// DefaultMaxRemovals is the removal threshold when none is configured:
+// Entra Connect's default delete threshold.
+const DefaultMaxRemovals = 500
+
+// Rails are the safety limits on removals (disables and deletes).
+type Rails struct {
+	// MaxRemovals is how many removals a run may make; 0 means
+	// DefaultMaxRemovals.
+	MaxRemovals int
+	// MaxRemovalPercent, when above 0, also limits removals to this share
+	// of the owned guests.
+	MaxRemovalPercent float64
+	// AllowRemovals, when above 0, replaces both limits for this run
+	// (sync --allow-removals N).
+	AllowRemovals int
+}
+
+// RailError is a run stopped by a safety rail before it changed anything.
+type RailError struct {
+	Removals, Limit int
+	Why             string
+}
+
+func (e *RailError) Error() string {
+	return fmt.Sprintf("stopped before any change: the plan removes %d guests, over the removal threshold of %d (%s); "+
+		"review the plan, then run again with --allow-removals %d to proceed", e.Removals, e.Limit, e.Why, e.Removals)
+}
+
+// CheckRails returns a *RailError when applying p would break a rail.
+// current are the guests the plan was computed against.
+func (r Rails) CheckRails(p *plan.Plan, current []guest.Guest) error {
+	n := p.Removals()
+	if n == 0 {
+		return nil
+	}
+	if r.AllowRemovals > 0 {
+		if n > r.AllowRemovals {
+			return &RailError{Removals: n, Limit: r.AllowRemovals, Why: "--allow-removals"}
+		}
+		return nil
+	}
+	limit, why := r.MaxRemovals, "count"
+	if limit <= 0 {
+		limit = DefaultMaxRemovals
+	}
+	if r.MaxRemovalPercent > 0 {
+		owned := 0
+		for _, g := range current {
+			if g.Owned && !g.Deleted {
+				owned++
+			}
+		}
+		if pct := int(r.MaxRemovalPercent * float64(owned) / 100); pct < limit {
+			limit, why = pct, fmt.Sprintf("%g %% of %d owned guests", r.MaxRemovalPercent, owned)
+		}
+	}
+	if n > limit {
+		return &RailError{Removals: n, Limit: limit, Why: why}
+	}
+	return nil
 }
 
 // Run is the record of one run.
@@ -135,20 +200,29 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 
 	var desired []guest.Guest
 	var skips []plan.Action
+	var absence plan.Absence
 	outOfScope := 0
+	gone := func(entry source.Entry, reason string) {
+		if anchor, err := e.Mapping.AnchorOf(entry); err == nil {
+			absence.Gone = append(absence.Gone, plan.Gone{Anchor: anchor, DN: entry.DN, Reason: reason})
+		}
+	}
 	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {
+		if entry.Deleted {
+			gone(entry, "deleted in the directory (or moved out of the read's scope)")
+			return nil
+		}
 		r := e.Mapping.MapWith(entry, opts)
 		switch {
-		case entry.Deleted:
-			// Removal policies are not applied yet: record the deletion
-			// so that it is visible in the plan.
-			skips = append(skips, plan.Action{Kind: plan.Skip, DN: entry.DN, Anchor: r.Guest.Anchor,
-				Reason: "deleted in the directory; this version applies no removals"})
 		case !r.InScope:
 			outOfScope++
+			gone(entry, "out of the mapping's scope: "+r.Reason)
 		case r.Err != nil:
 			skips = append(skips, plan.Action{Kind: plan.Skip, DN: entry.DN, Anchor: r.Guest.Anchor,
 				Reason: "mapping: " + r.Err.Error()})
+			if r.Guest.Anchor != "" {
+				absence.Keep = append(absence.Keep, r.Guest.Anchor) // still in the source
+			}
 		default:
 			desired = append(desired, r.Guest)
 			taken.add(r.Guest)
@@ -168,7 +242,18 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	}
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
-	p := e.compute(desired, current)
+	// Absence means removal only after a complete full read that found
+	// something: an empty source is an outage or a wrong filter far more
+	// often than the end of every partnership.
+	switch {
+	case read.Incremental:
+	case read.Entries == 0:
+		e.log().Warn("the source returned no entries: no guest is removed on an empty read")
+		absence.Gone = nil
+	default:
+		absence.Full = true
+	}
+	p := e.compute(desired, current, absence, tr.clocks)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	p.Incremental = read.Incremental
@@ -177,8 +262,10 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 
 // compute plans with the engine's policy; creates of an invite-mode
 // mapping are invitations.
-func (e *Engine) compute(desired, current []guest.Guest) *plan.Plan {
-	p := plan.Compute(desired, current, e.Policy)
+func (e *Engine) compute(desired, current []guest.Guest, absence plan.Absence, clocks map[string]time.Time) *plan.Plan {
+	policy := e.Policy
+	policy.Now, policy.Disabled = e.now(), clocks
+	p := plan.Compute(desired, current, absence, policy)
 	if e.Mapping.Mode == mapping.ModeInvite {
 		for i := range p.Actions {
 			if p.Actions[i].Kind == plan.Create {
@@ -220,6 +307,9 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	if err != nil || !apply {
 		return run, err
 	}
+	if err := e.Rails.CheckRails(p, tr.current); err != nil {
+		return run, err
+	}
 	if p.HasChanges() {
 		run.Results = e.Target.Apply(ctx, p.Actions)
 		run.Applied = true
@@ -227,8 +317,13 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	// The tenant's change-tracking position is kept even when actions
 	// failed: it was taken before apply, so the next round reports this
 	// run's own writes, whatever became of them.
+	ts, known := st.Targets[tr.key]
 	if tr.next != nil {
-		st.Targets[tr.key] = *tr.next
+		ts = *tr.next
+	}
+	ts.Disabled = graceClocks(p, run.Results, tr.clocks)
+	if known || tr.next != nil || ts.Disabled != nil {
+		st.Targets[tr.key] = ts
 	}
 	if run.Failed() == 0 {
 		run.LastSuccess = e.now()
@@ -242,4 +337,31 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, fmt.Errorf("save state: %w", err)
 	}
 	return run, nil
+}
+
+// graceClocks are the clocks to keep after applying p: the plan's, except
+// for a disable that failed (the guest is not disabled yet) and a delete
+// that failed (its old clock runs on).
+func graceClocks(p *plan.Plan, results []plan.Result, old map[string]time.Time) map[string]time.Time {
+	clocks := make(map[string]time.Time, len(p.GraceClocks))
+	for a, t := range p.GraceClocks {
+		clocks[a] = t
+	}
+	for _, r := range results {
+		if r.Failure == nil {
+			continue
+		}
+		switch r.Action.Kind {
+		case plan.Disable:
+			delete(clocks, r.Action.Anchor)
+		case plan.Delete:
+			if t, ok := old[r.Action.Anchor]; ok {
+				clocks[r.Action.Anchor] = t
+			}
+		}
+	}
+	if len(clocks) == 0 {
+		return nil
+	}
+	return clocks
 }

@@ -87,6 +87,12 @@ func (tn *tenant) Apply(_ context.Context, actions []plan.Action) []plan.Result 
 				g.Properties[ch.Property] = ch.New
 			}
 			tn.guests[a.Anchor] = g
+		case plan.Disable:
+			g := tn.guests[a.Anchor]
+			g.Properties["accountEnabled"] = "false"
+			tn.guests[a.Anchor] = g
+		case plan.Delete:
+			delete(tn.guests, a.Anchor)
 		}
 		out = append(out, plan.Result{Action: a})
 	}
@@ -206,7 +212,7 @@ func TestConcurrentRunIsRefused(t *testing.T) {
 	assert.Zero(t, tn.applied)
 }
 
-func TestDeletedEntriesAreShownNotApplied(t *testing.T) {
+func TestDeletedEntryDisablesItsGuestAndItsReturnReEnablesIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
@@ -214,14 +220,94 @@ func TestDeletedEntriesAreShownNotApplied(t *testing.T) {
 	e := incrementalEngine(t, src, tn)
 	_, err := e.Run(ctx, true)
 	require.NoError(t, err)
-	gone := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
+	bob := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
+	gone := bob
 	gone.Deleted = true
 	src.changes = []source.Entry{gone}
 	run, err := e.Run(ctx, true)
 	require.NoError(t, err)
-	require.Equal(t, 1, run.Plan.Count(plan.Skip))
+	require.Equal(t, 1, run.Plan.Count(plan.Disable), "%+v", run.Plan.Actions)
 	assert.Contains(t, run.Plan.Actions[0].Reason, "deleted in the directory")
-	assert.Len(t, tn.guests, 2, "nothing removed")
+	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].DN)
+	anchor := run.Plan.Actions[0].Anchor
+	assert.Equal(t, "false", tn.guests[anchor].Properties["accountEnabled"])
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Contains(t, st.Targets["target"].Disabled, anchor, "its grace clock runs")
+
+	// bob comes back (the mapping sets accountEnabled, so the update
+	// re-enables it); the clock stops.
+	src.changes = []source.Entry{bob}
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, run.Plan.Count(plan.Update), "%+v", run.Plan.Actions)
+	assert.Equal(t, "true", tn.guests[anchor].Properties["accountEnabled"])
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.NotContains(t, st.Targets["target"].Disabled, anchor)
+}
+
+func TestRemovalRails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	all := []source.Entry{
+		entry("ann", "11111111-1111-1111-1111-111111111111", "Partner"),
+		entry("bob", "22222222-2222-2222-2222-222222222222", "Partner"),
+		entry("cat", "44444444-4444-4444-4444-444444444444", "Partner"),
+	}
+	src := &changeSource{key: "k", entries: all, mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	require.Len(t, tn.guests, 3)
+
+	// Two leave; the threshold is one.
+	src.entries = all[:1]
+	e.Full = true
+	e.Rails = Rails{MaxRemovals: 1}
+	applied := tn.applied
+	run, err := e.Run(ctx, true)
+	var rail *RailError
+	require.ErrorAs(t, err, &rail)
+	assert.Equal(t, 2, rail.Removals)
+	assert.Equal(t, 1, rail.Limit)
+	assert.Contains(t, err.Error(), "--allow-removals 2")
+	assert.Equal(t, applied, tn.applied, "nothing applied")
+	assert.False(t, run.Applied)
+
+	// A percentage is stricter here: 50 % of 3 owned guests is 1.
+	e.Rails = Rails{MaxRemovals: 500, MaxRemovalPercent: 50}
+	_, err = e.Run(ctx, true)
+	require.ErrorAs(t, err, &rail)
+	assert.Equal(t, 1, rail.Limit)
+
+	// --allow-removals 2 lets this run through.
+	e.Rails = Rails{MaxRemovals: 1, AllowRemovals: 2}
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 2, run.Succeeded(plan.Disable))
+}
+
+func TestEmptyOrFailedReadsRemoveNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+
+	// A fresh state (say, the file was lost) and an empty source: the
+	// "shrank" guard has nothing to compare with, the empty-read rule
+	// still holds.
+	e.StatePath = filepath.Join(t.TempDir(), "state.json")
+	src.entries = nil
+	e.Full = true
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Zero(t, run.Plan.Removals())
+	assert.Len(t, tn.guests, 2)
 }
 
 func TestChangedSourceKeyStartsWithAFullRead(t *testing.T) {

@@ -97,7 +97,7 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 				break
 			}
 		}
-		p.Plan = e.compute([]guest.Guest{p.Mapping.Guest}, current)
+		p.Plan = e.compute([]guest.Guest{p.Mapping.Guest}, current, plan.Absence{}, tr.clocks)
 	}
 	if apply && p.Plan.HasChanges() {
 		p.Results = e.Target.Apply(ctx, p.Plan.Actions)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/state"
@@ -33,6 +34,17 @@ type targetRead struct {
 	next    *state.Target
 	// incremental is true when only changes were read.
 	incremental bool
+	// clocks are the grace clocks of removed guests, from the state.
+	clocks map[string]time.Time
+}
+
+// targetKey names a target in the state file: its DeltaKey, or "target"
+// for one without change tracking.
+func targetKey(t Target) string {
+	if dt, ok := t.(DeltaTarget); ok {
+		return dt.DeltaKey()
+	}
+	return "target"
 }
 
 // readTarget reads the tenant's guests: through change tracking when the
@@ -41,7 +53,8 @@ type targetRead struct {
 // remembered guests otherwise), else with a full listing. Owned deleted
 // guests come from the recycle bin either way.
 func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, error) {
-	var out targetRead
+	out := targetRead{key: targetKey(e.Target)}
+	out.clocks = st.Targets[out.key].Disabled
 	dt, ok := e.Target.(DeltaTarget)
 	if !ok || e.StatePath == "" {
 		current, err := e.Target.Current(ctx)
@@ -50,7 +63,6 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		}
 		out.current = current
 	} else {
-		out.key = dt.DeltaKey()
 		prev, known := st.Targets[out.key]
 		link := prev.DeltaLink
 		if e.Full || !known {

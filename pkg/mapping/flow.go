@@ -199,6 +199,11 @@ func quoteAll(vs []string) []string {
 // the entry has: base64 of the 16 bytes of a binary GUID (objectGUID,
 // ms-DS-ConsistencyGuid; Entra Connect's convention) or of an RFC 4122 UUID
 // string such as OpenLDAP's entryUUID, in textual byte order.
+// AnchorOf returns the anchor the mapping gives entry e, whatever its
+// scope: the engine uses it to name accounts that left the scope or were
+// deleted.
+func (m *Mapping) AnchorOf(e source.Entry) (string, error) { return m.anchorOf(e) }
+
 func (m *Mapping) anchorOf(e source.Entry) (string, error) {
 	for _, attr := range m.anchor {
 		v, ok := e.First(attr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
 )
@@ -16,6 +17,53 @@ type Policy struct {
 	// property, case-insensitive). Adoption puts the ownership mark on
 	// the guest and writes the anchor and the mapped properties.
 	Adopt string `json:"adopt,omitempty"`
+	// Mode is ModeSync (""), ModeUpsertOnly (creates and updates, never a
+	// removal) or ModeCreateOnly (creates and restores only), as
+	// external-dns names its policies.
+	Mode string `json:"mode,omitempty"`
+	// Removal is what happens to an owned guest whose account left the
+	// source: RemoveDisable (""), RemoveDelete or RemoveNone.
+	Removal string `json:"removal,omitempty"`
+	// DeleteAfter: with RemoveDisable, a removed guest is deleted once it
+	// has been disabled (and gone from the source) this long; 0 never.
+	DeleteAfter time.Duration `json:"deleteAfter,omitempty"`
+	// Now is the plan's clock for the grace period.
+	Now time.Time `json:"-"`
+	// Disabled holds the grace clocks: when each removed guest (by
+	// anchor) was found gone and disabled. The state file keeps them.
+	Disabled map[string]time.Time `json:"-"`
+}
+
+// Modes and removal actions of a Policy.
+const (
+	ModeSync       = "sync"
+	ModeUpsertOnly = "upsert-only"
+	ModeCreateOnly = "create-only"
+
+	RemoveDisable = "disable"
+	RemoveDelete  = "delete"
+	RemoveNone    = "none"
+)
+
+// Absence is what the source says about the accounts that are gone. The
+// engine fills it; an empty Absence removes nothing.
+type Absence struct {
+	// Full: the read was full and complete (and not empty), so an owned
+	// guest whose anchor is neither desired nor kept has left the source.
+	Full bool
+	// Keep lists the anchors of entries that are still in the source but
+	// produced no desired guest (a mapping error): they are never removed.
+	Keep []string
+	// Gone lists the anchors the source itself reported gone: deleted in
+	// the directory, or out of the mapping's scope.
+	Gone []Gone
+}
+
+// Gone is an account the source reported gone, and why.
+type Gone struct {
+	Anchor string `json:"anchor"`
+	DN     string `json:"dn,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // Compute compares the desired guests with the current ones and returns the
@@ -31,7 +79,13 @@ type Policy struct {
 // case-insensitively as Entra does) are skipped too, so that one bad entry
 // never blocks the rest of the run. Current guests with no desired
 // counterpart are left alone: removals belong to a later policy.
-func Compute(desired, current []guest.Guest, policy Policy) *Plan {
+//
+// Removals follow the policy: an owned guest whose account is gone (see
+// Absence) is disabled, deleted, or left; a guest guestsync disabled is
+// deleted after the grace period, and re-enabled if its account returns.
+// Only owned guests are ever removed, so guestsync only removes what it
+// once had in scope (Entra Connect's rule).
+func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Plan {
 	p := &Plan{Version: FormatVersion, Actions: []Action{}}
 	owned := make(map[string]guest.Guest, len(current))
 	recycled := map[string]guest.Guest{} // owned guests in deletedItems
@@ -49,8 +103,20 @@ func Compute(desired, current []guest.Guest, policy Policy) *Plan {
 	for _, d := range rejectCollisions(p, desired) {
 		if c, exists := owned[d.Anchor]; exists {
 			changes := diff(d, c)
+			if _, mapped := d.Properties["accountEnabled"]; !mapped && c.Properties["accountEnabled"] == "false" {
+				if _, removed := policy.Disabled[d.Anchor]; removed {
+					// guestsync disabled it when the account left; the
+					// account is back, and the mapping does not say
+					// otherwise.
+					changes = append(changes, Change{Property: "accountEnabled", Old: "false", New: "true"})
+				}
+			}
 			if len(changes) == 0 {
 				p.Unchanged++
+				continue
+			}
+			if policy.Mode == ModeCreateOnly {
+				p.Unchanged++ // create-only: existing guests are left as they are
 				continue
 			}
 			p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, DN: d.SourceDN,
@@ -85,7 +151,76 @@ func Compute(desired, current []guest.Guest, policy Policy) *Plan {
 		p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, DN: d.SourceDN,
 			UserPrincipalName: d.Properties["userPrincipalName"], Guest: &g})
 	}
+	if policy.Mode == ModeSync || policy.Mode == "" {
+		removals(p, desired, owned, absence, policy)
+	}
 	return p
+}
+
+// removals adds the removal of every owned guest whose account is gone,
+// in anchor order, and the grace clocks to keep.
+func removals(p *Plan, desired []guest.Guest, owned map[string]guest.Guest, absence Absence, policy Policy) {
+	present := make(map[string]bool, len(desired)+len(absence.Keep))
+	for _, d := range desired {
+		present[d.Anchor] = true
+	}
+	for _, a := range absence.Keep {
+		present[a] = true
+	}
+	gone := map[string]Gone{}
+	if absence.Full {
+		for anchor, c := range owned {
+			if !present[anchor] {
+				gone[anchor] = Gone{Anchor: anchor, Reason: "not in the source's complete read", DN: c.SourceDN}
+			}
+		}
+	}
+	for _, g := range absence.Gone {
+		if _, ok := owned[g.Anchor]; ok && !present[g.Anchor] {
+			gone[g.Anchor] = g
+		}
+	}
+	anchors := make([]string, 0, len(gone))
+	for a := range gone {
+		anchors = append(anchors, a)
+	}
+	sort.Strings(anchors)
+	for _, anchor := range anchors {
+		c, why := owned[anchor], gone[anchor]
+		a := Action{Anchor: anchor, DN: why.DN, ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Reason: why.Reason}
+		switch policy.Removal {
+		case RemoveNone:
+			continue
+		case RemoveDelete:
+			a.Kind = Delete
+		default:
+			since, clocked := policy.Disabled[anchor]
+			if !clocked {
+				since = policy.Now
+			}
+			switch {
+			case c.Properties["accountEnabled"] != "false":
+				a.Kind = Disable
+				since = policy.Now
+			case policy.DeleteAfter > 0 && !policy.Now.Before(since.Add(policy.DeleteAfter)):
+				a.Kind = Delete
+				a.Reason = fmt.Sprintf("%s; disabled since %s, past the %s grace period", why.Reason,
+					since.UTC().Format(time.RFC3339), days(policy.DeleteAfter))
+			default:
+				p.Waiting++ // disabled, in its grace period
+			}
+			if a.Kind != Delete {
+				if p.GraceClocks == nil {
+					p.GraceClocks = map[string]time.Time{}
+				}
+				p.GraceClocks[anchor] = since
+			}
+			if a.Kind == "" {
+				continue
+			}
+		}
+		p.Actions = append(p.Actions, a)
+	}
 }
 
 // foreignIndex finds current guests guestsync does not own by the values a
@@ -205,4 +340,15 @@ func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 		ok = append(ok, d)
 	}
 	return ok
+}
+
+// days shows a grace period in days when it is whole days.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if n := d / (24 * time.Hour); n != 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "1 day"
+	}
+	return d.String()
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,7 +108,7 @@ func TestCompute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute(tt.desired, tt.current, Policy{})
+			p := Compute(tt.desired, tt.current, Absence{}, Policy{})
 			got := map[Kind]int{}
 			for _, a := range p.Actions {
 				got[a.Kind]++
@@ -129,7 +130,7 @@ func TestCompute(t *testing.T) {
 
 func TestComputeConflictReasonNamesTheOtherEntry(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil, Policy{})
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil, Absence{}, Policy{})
 	require.Len(t, p.Actions, 2)
 	assert.Contains(t, p.Actions[0].Reason, "CN=B,OU=Partners")
 	assert.Contains(t, p.Actions[1].Reason, "CN=A,OU=Partners")
@@ -146,8 +147,12 @@ func samplePlan() *Plan {
 	current := []guest.Guest{
 		withID(g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jurgen Muller", "jobTitle", "Architect"), "2b4c7d1e-0000-4000-8000-000000000001"),
 		withID(g("c2Ft", "ana@partners.contoso.com"), "2b4c7d1e-0000-4000-8000-000000000002"),
+		withID(g("bGVmdA==", "left@partners.contoso.com", "accountEnabled", "true"), "2b4c7d1e-0000-4000-8000-000000000003"),
+		withID(g("b2xkZXI=", "older@partners.contoso.com", "accountEnabled", "false"), "2b4c7d1e-0000-4000-8000-000000000004"),
 	}
-	p := Compute(desired, current, Policy{})
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	p := Compute(desired, current, Absence{Gone: []Gone{{Anchor: "bGVmdA==", DN: "CN=Left,OU=Partners", Reason: "deleted in the directory"}, {Anchor: "b2xkZXI=", Reason: "not in the source's complete read"}}},
+		Policy{Now: now, DeleteAfter: 30 * 24 * time.Hour, Disabled: map[string]time.Time{"b2xkZXI=": now.AddDate(0, 0, -31)}})
 	p.AddSkip("CN=Broken,OU=Partners", "mapping: userPrincipalName: no value")
 	p.OutOfScope = 1
 	return p
@@ -168,11 +173,14 @@ func TestPlanGolden(t *testing.T) {
 	var back Plan
 	require.NoError(t, json.Unmarshal(js, &back))
 	assert.Equal(t, *p, back)
+	for _, k := range []Kind{Create, Update, Disable, Delete, Skip} {
+		assert.Equal(t, 1, p.Count(k), "one %s in the sample", k)
+	}
 }
 
 func TestRenderNoChanges(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")}, Policy{})
+	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")}, Absence{}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{Color: true}))
 	assert.Equal(t, "No changes: 1 guests up to date, 0 skipped, 0 out of scope.\n", b.String())
@@ -196,7 +204,7 @@ func TestRedactedValuesAreNotRendered(t *testing.T) {
 	c := withID(g("A", "a@partners.contoso.com", "employeeId", "E-000001"), "id-a")
 	n := g("B", "b@partners.contoso.com", "employeeId", "E-777777")
 	n.Redacted = []string{"employeeId"}
-	p := Compute([]guest.Guest{d, n}, []guest.Guest{c}, Policy{})
+	p := Compute([]guest.Guest{d, n}, []guest.Guest{c}, Absence{}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{}))
 	out := b.String()
@@ -248,7 +256,7 @@ func TestOwnership(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute([]guest.Guest{zoe}, tt.current, tt.policy)
+			p := Compute([]guest.Guest{zoe}, tt.current, Absence{}, tt.policy)
 			require.Len(t, p.Actions, 1)
 			a := p.Actions[0]
 			assert.Equal(t, tt.kind, a.Kind, a.Reason)
@@ -267,7 +275,7 @@ func TestReturningAccountIsRestored(t *testing.T) {
 	gone.Deleted = true
 	foreignGone := foreign(g("B", "bob@partners.contoso.com"), "id-foreign")
 	foreignGone.Deleted = true
-	p := Compute([]guest.Guest{g("A", "zoe@partners.contoso.com"), g("B", "bob@partners.contoso.com")}, []guest.Guest{gone, foreignGone}, Policy{})
+	p := Compute([]guest.Guest{g("A", "zoe@partners.contoso.com"), g("B", "bob@partners.contoso.com")}, []guest.Guest{gone, foreignGone}, Absence{}, Policy{})
 	require.Len(t, p.Actions, 2)
 	assert.Equal(t, Restore, p.Actions[0].Kind)
 	assert.Equal(t, "id-deleted", p.Actions[0].ObjectID)
@@ -276,4 +284,101 @@ func TestReturningAccountIsRestored(t *testing.T) {
 	require.NoError(t, p.Render(&b, RenderOptions{}))
 	assert.Contains(t, b.String(), "↺ restore guest zoe@partners.contoso.com (id id-deleted)")
 	assert.Contains(t, b.String(), "1 to restore")
+}
+
+func TestRemovals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	stay := g("U1RBWQ==", "stay@partners.contoso.com")
+	left := withID(g("TEVGVA==", "left@partners.contoso.com", "accountEnabled", "true"), "id-left")
+	off := withID(g("T0ZG", "off@partners.contoso.com", "accountEnabled", "false"), "id-off")
+	foreign := withID(g("Rk9S", "foreign@partners.contoso.com"), "id-foreign")
+	foreign.Owned = false
+	current := []guest.Guest{withID(stay, "id-stay"), left, off, foreign}
+	desired := []guest.Guest{stay}
+	full := Absence{Full: true}
+	month := 30 * 24 * time.Hour
+	type want struct {
+		kinds   map[string]Kind // anchor → action
+		waiting int
+		clocks  map[string]time.Time
+	}
+	tests := []struct {
+		name    string
+		desired []guest.Guest
+		absence Absence
+		policy  Policy
+		want    want
+	}{
+		{"a complete full read: the absent owned guests are disabled, never the foreign one", desired, full,
+			Policy{Now: now, DeleteAfter: month},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable}, waiting: 1,
+				clocks: map[string]time.Time{"TEVGVA==": now, "T0ZG": now}}},
+		{"an incremental read removes only what the source reported gone", desired,
+			Absence{Gone: []Gone{{Anchor: "TEVGVA==", DN: "CN=Left", Reason: "deleted in the directory"}, {Anchor: "Rk9S", Reason: "deleted in the directory"}}},
+			Policy{Now: now},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable}, clocks: map[string]time.Time{"TEVGVA==": now}}},
+		{"no absence, no removals", desired, Absence{}, Policy{Now: now}, want{}},
+		{"kept anchors (mapping errors) stay", desired, Absence{Full: true, Keep: []string{"TEVGVA==", "T0ZG"}}, Policy{Now: now}, want{}},
+		{"removal delete", desired, full, Policy{Now: now, Removal: RemoveDelete},
+			want{kinds: map[string]Kind{"TEVGVA==": Delete, "T0ZG": Delete}}},
+		{"removal none", desired, full, Policy{Now: now, Removal: RemoveNone}, want{}},
+		{"past the grace period: deleted, clock dropped", desired, full,
+			Policy{Now: now, DeleteAfter: month, Disabled: map[string]time.Time{"T0ZG": now.Add(-month)}},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable, "T0ZG": Delete}, clocks: map[string]time.Time{"TEVGVA==": now}}},
+		{"within the grace period: waiting, clock kept", desired, full,
+			Policy{Now: now, DeleteAfter: month, Disabled: map[string]time.Time{"T0ZG": now.Add(-time.Hour)}},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable}, waiting: 1,
+				clocks: map[string]time.Time{"TEVGVA==": now, "T0ZG": now.Add(-time.Hour)}}},
+		{"no deleteAfter: never deleted", desired, full,
+			Policy{Now: now, Disabled: map[string]time.Time{"T0ZG": now.AddDate(-1, 0, 0)}},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable}, waiting: 1,
+				clocks: map[string]time.Time{"TEVGVA==": now, "T0ZG": now.AddDate(-1, 0, 0)}}},
+		{"upsert-only never removes", desired, full, Policy{Now: now, Mode: ModeUpsertOnly}, want{}},
+		{"create-only never removes", desired, full, Policy{Now: now, Mode: ModeCreateOnly}, want{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Compute(tt.desired, current, tt.absence, tt.policy)
+			got := map[string]Kind{}
+			for _, a := range p.Actions {
+				got[a.Anchor] = a.Kind
+				assert.NotEmpty(t, a.Reason)
+				assert.NotEmpty(t, a.ObjectID)
+			}
+			if tt.want.kinds == nil {
+				tt.want.kinds = map[string]Kind{}
+			}
+			assert.Equal(t, tt.want.kinds, got)
+			assert.Equal(t, tt.want.waiting, p.Waiting)
+			assert.Equal(t, tt.want.clocks, p.GraceClocks)
+			assert.Equal(t, 1, p.Unchanged, "the guest that stays is untouched")
+			assert.Equal(t, len(tt.want.kinds), p.Removals())
+		})
+	}
+}
+
+func TestReturningAccountIsReEnabled(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	back := g("QkFDSw==", "back@partners.contoso.com")
+	current := []guest.Guest{withID(g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false"), "id-back")}
+	clocks := map[string]time.Time{"QkFDSw==": now.Add(-time.Hour)}
+
+	p := Compute([]guest.Guest{back}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
+	require.Len(t, p.Actions, 1)
+	assert.Equal(t, Update, p.Actions[0].Kind)
+	assert.Equal(t, []Change{{Property: "accountEnabled", Old: "false", New: "true"}}, p.Actions[0].Changes)
+	assert.Empty(t, p.GraceClocks, "its clock stops")
+
+	p = Compute([]guest.Guest{back}, current, Absence{Full: true}, Policy{Now: now})
+	assert.False(t, p.HasChanges(), "a guest disabled by someone else (no clock) stays disabled")
+
+	mapped := g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")
+	p = Compute([]guest.Guest{mapped}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
+	assert.False(t, p.HasChanges(), "the mapping's accountEnabled wins")
+
+	p = Compute([]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "displayName", "B")}, current, Absence{}, Policy{Mode: ModeCreateOnly})
+	assert.False(t, p.HasChanges(), "create-only: no updates")
 }

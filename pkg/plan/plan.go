@@ -5,7 +5,11 @@
 // later. This package does no I/O.
 package plan
 
-import "github.com/guestsync/guestsync/pkg/guest"
+import (
+	"time"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+)
 
 // FormatVersion is the version of the serialised plan format.
 const FormatVersion = 1
@@ -71,7 +75,18 @@ type Plan struct {
 	// Incremental is set when the source was read for its changes only:
 	// Unchanged and OutOfScope then count the changed entries alone.
 	Incremental bool `json:"incremental,omitempty"`
+	// Waiting counts the removed guests that are disabled and waiting out
+	// the grace period before they are deleted.
+	Waiting int `json:"waiting,omitempty"`
+	// GraceClocks are the grace clocks to keep once the plan is applied:
+	// for each removed guest (by anchor), since when it has been gone and
+	// disabled.
+	GraceClocks map[string]time.Time `json:"graceClocks,omitempty"`
 }
+
+// Removals counts the disables and deletes: what the removal threshold
+// limits.
+func (p *Plan) Removals() int { return p.Count(Disable) + p.Count(Delete) }
 
 // Count returns how many actions of kind k the plan holds.
 func (p *Plan) Count(k Kind) int {

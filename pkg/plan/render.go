@@ -25,11 +25,13 @@ const (
 	ansiGreen  = "\x1b[32m"
 	ansiYellow = "\x1b[33m"
 	ansiGrey   = "\x1b[90m"
+	ansiRed    = "\x1b[31m"
 	ansiReset  = "\x1b[0m"
 )
 
 // Render writes the plan in the style of a terraform plan: "+" for creates,
-// "~" for updates with each property's old and new value, and a summary line.
+// "~" for updates with each property's old and new value, "-" for removals
+// with the reason, and a summary line.
 func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 	var b strings.Builder
 	paint := func(color, s string) string {
@@ -87,6 +89,17 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiGreen, "↺ restore"), a.UserPrincipalName, a.ObjectID)
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
 			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
+		case Disable, Delete:
+			verb := "- disable"
+			if a.Kind == Delete {
+				verb = "- delete"
+			}
+			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiRed, verb), a.UserPrincipalName, a.ObjectID)
+			if a.DN != "" {
+				fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			}
+			fmt.Fprintf(&b, "      %-22s %s\n", "onPremisesImmutableId", strconv.Quote(a.Anchor))
+			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
 		case Skip:
 			if opts.Skips {
 				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGrey, "· skip"), a.DN, a.Reason)
@@ -113,7 +126,7 @@ func (p *Plan) Summary() string {
 func (p *Plan) summary() string {
 	if !p.HasChanges() {
 		return fmt.Sprintf("No changes: %d guests up to date, %d skipped, %d out of scope.",
-			p.Unchanged, p.Count(Skip), p.OutOfScope)
+			p.Unchanged, p.Count(Skip), p.OutOfScope) + p.waiting()
 	}
 	adopt := ""
 	if n := p.Count(Adopt); n > 0 {
@@ -122,6 +135,20 @@ func (p *Plan) summary() string {
 	if n := p.Count(Restore); n > 0 {
 		adopt += fmt.Sprintf("%d to restore, ", n)
 	}
+	if n := p.Count(Disable); n > 0 {
+		adopt += fmt.Sprintf("%d to disable, ", n)
+	}
+	if n := p.Count(Delete); n > 0 {
+		adopt += fmt.Sprintf("%d to delete, ", n)
+	}
 	return fmt.Sprintf("Plan: %d to create, %d to update, %s%d unchanged, %d skipped, %d out of scope.",
-		p.Count(Create), p.Count(Update), adopt, p.Unchanged, p.Count(Skip), p.OutOfScope)
+		p.Count(Create), p.Count(Update), adopt, p.Unchanged, p.Count(Skip), p.OutOfScope) + p.waiting()
+}
+
+// waiting mentions the disabled guests waiting out their grace period.
+func (p *Plan) waiting() string {
+	if p.Waiting == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %d disabled guest(s) waiting out the grace period before deletion.", p.Waiting)
 }

@@ -46,12 +46,16 @@ type Source struct {
 
 // Target is what is remembered about one tenant: the link of its next
 // change-tracking round (Graph's users/delta) and every guest as of the
-// round that gave it, so that a run reads only what changed since.
+// round that gave it, so that a run reads only what changed since; and the
+// grace clocks of removed guests.
 type Target struct {
 	DeltaLink string        `json:"deltaLink"`
 	Guests    []guest.Guest `json:"guests"`
 	// FullReadAt is when the last initial round (every guest) was read.
 	FullReadAt time.Time `json:"fullReadAt,omitzero"`
+	// Disabled are the grace clocks: since when each removed guest (by
+	// anchor) has been gone from the source and disabled.
+	Disabled map[string]time.Time `json:"disabled,omitempty"`
 }
 
 // Load reads the state file; a missing file is an empty state (first run).
