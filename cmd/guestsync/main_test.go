@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -267,4 +271,124 @@ func TestDeletedGuestIsRestored(t *testing.T) {
 	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "No changes: 27 guests up to date")
+}
+
+// TestSyncReadsTenantChanges: with a state file, the second run reads the
+// tenant through change tracking and still sees (and undoes) an edit made
+// in the tenant by someone else.
+func TestSyncReadsTenantChanges(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	env := map[string]string{"GUESTSYNC_STATE_FILE": stateFile}
+	code, _, stderr := guestsync(t, env, "sync", "--config", cfg, "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `"msg":"read target changes","incremental":false`)
+	data, err := os.ReadFile(stateFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"deltaLink": "http`)
+
+	// An admin edits a guest in the portal.
+	req := httptest.NewRequest(http.MethodPatch, "/v1.0/users/zoe.lefevre@partners.contoso.com",
+		strings.NewReader(`{"jobTitle": null, "displayName": "Zoe (edited)"}`))
+	req.Header.Set("Authorization", "Bearer any")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
+
+	code, out, stderr := guestsync(t, env, "sync", "--config", cfg, "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `"msg":"read target changes","incremental":true,"changes":27`, "the first sync's own creates")
+	assert.Contains(t, out, `displayName            "Zoe (edited)" → "Zoë Lefèvre (Fabrikam)"`)
+	assert.Contains(t, out, `jobTitle               "" → "Account Manager"`, "a property cleared in the tenant comes back as null")
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+
+	code, out, stderr = guestsync(t, env, "sync", "--config", cfg, "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "No changes: 27 guests up to date")
+	assert.Contains(t, stderr, `"msg":"read target changes","incremental":true,"changes":1`, "only the guest that changed")
+
+	code, _, stderr = guestsync(t, env, "plan", "--config", cfg, "--full", "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `"msg":"read target changes","incremental":false,"changes":27`)
+}
+
+func TestInviteModeNeedsARedirectURL(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	invite, err := filepath.Abs(repoPath("mappings/partner-invite.yaml"))
+	require.NoError(t, err)
+	env := map[string]string{"GUESTSYNC_MAPPING_FILE": invite}
+	code, _, stderr := guestsync(t, env, "plan", "--config", cfg)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "graph.invitation.redirectURL is required")
+	assert.Contains(t, stderr, "graph.tenantID to default to the tenant's My Apps")
+
+	env["GUESTSYNC_GRAPH_INVITATION_REDIRECTURL"] = "https://myapplications.microsoft.com/?tenantid=contoso.onmicrosoft.com"
+	code, out, stderr := guestsync(t, env, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 27 created")
+	assert.Equal(t, 27, sim.Stats().Users)
+}
+
+// partnersLDIF writes an LDIF export of n partners, numbered from 1.
+func partnersLDIF(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("version: 1\n")
+	for i := 1; i <= n; i++ {
+		// Random-looking GUIDs, as AD's are: Entra compares anchors without
+		// case, so mostly-zero ones would collide.
+		sum := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		guid := sum[:16]
+		fmt.Fprintf(&b, "\ndn: CN=Partner %05d,OU=Partners,DC=corp,DC=contoso,DC=com\nobjectClass: user\ncn: Partner %05d\n"+
+			"givenName: Partner\nsn: %05d\ndisplayName: Partner %05d\ncompany: Fabrikam\nmail: p%05d@fabrikam.com\n"+
+			"sAMAccountName: p%05d\nuserPrincipalName: p%05d@partners.contoso.com\nemployeeType: Partner\n"+
+			"userAccountControl: 512\nobjectGUID:: %s\n",
+			i, i, i, i, i, i, i, base64.StdEncoding.EncodeToString(guid))
+	}
+	path := filepath.Join(t.TempDir(), "partners.ldif")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
+	return path
+}
+
+// TestRemovalThresholdStopsSync is the issue's acceptance: removing 600
+// accounts makes sync exit 3 and change nothing; --allow-removals 600
+// lets it disable them.
+func TestRemovalThresholdStopsSync(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	env := map[string]string{
+		"GUESTSYNC_STATE_FILE": filepath.Join(t.TempDir(), "state.json"),
+		"GUESTSYNC_LDIF_PATH":  partnersLDIF(t, 700),
+	}
+	code, out, stderr := guestsync(t, env, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 700 created")
+
+	env["GUESTSYNC_LDIF_PATH"] = partnersLDIF(t, 100)
+	writes := sim.Stats().Writes
+	code, out, stderr = guestsync(t, env, "plan", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Plan: 0 to create, 0 to update, 600 to disable, 100 unchanged")
+	assert.Contains(t, out, "Warning: sync would stop on this plan: 600 removals, over the removal threshold of 500 (count).")
+
+	code, out, stderr = guestsync(t, env, "sync", "--config", cfg)
+	assert.Equal(t, 3, code, stderr)
+	assert.Contains(t, stderr, "stopped before any change: the plan removes 600 guests, over the removal threshold of 500")
+	assert.Contains(t, stderr, "--allow-removals 600")
+	assert.Contains(t, out, "- disable guest p00700@partners.contoso.com")
+	assert.Equal(t, writes, sim.Stats().Writes, "nothing changed")
+
+	code, _, stderr = guestsync(t, env, "sync", "--config", cfg, "--allow-removals", "599")
+	assert.Equal(t, 3, code, stderr)
+
+	code, out, stderr = guestsync(t, env, "sync", "--config", cfg, "--allow-removals", "600")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 600 disabled, 0 failed")
+
+	code, out, stderr = guestsync(t, env, "sync", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "No changes: 100 guests up to date, 0 skipped, 0 out of scope. 600 disabled guest(s) waiting out the grace period before deletion.")
 }

@@ -18,8 +18,9 @@ func (a *app) planCommand() *cobra.Command {
 		Use:   "plan",
 		Short: "Show what a sync would change, without writing anything",
 		Long: `Reads the source and the tenant, maps every entry and prints the plan:
-guests to create (+) and to update (~, each property old → new), entries
-skipped and why. It never writes to the tenant.
+guests to create (+), to update (~, each property old → new), to disable
+or delete (-, with the reason), entries skipped and why. It never writes
+to the tenant.
 
 --out FILE saves the plan as JSON. --exit-code makes plan exit 2 when
 changes are pending and 0 when there are none, for drift checks in CI.`,
@@ -45,6 +46,8 @@ type runOptions struct {
 	exitCode bool
 	report   string
 	metrics  string
+	// allowRemovals lifts the removal threshold for this run.
+	allowRemovals int
 }
 
 const metricsHelp = "write Prometheus text-format metrics (counts, duration, last success) to this file, for node_exporter's textfile collector"
@@ -59,7 +62,12 @@ func (a *app) syncCommand() *cobra.Command {
 		Use:   "sync",
 		Short: "Plan and apply: create and update guests in the tenant",
 		Long: `Computes the plan like 'guestsync plan', prints it, applies it, and prints
-a summary. A second sync on unchanged input makes no writes.`,
+a summary. A second sync on unchanged input makes no writes.
+
+A plan that would disable or delete more guests than policy.removalThreshold
+(500 by default; and policy.removalThresholdPercent of guestsync's guests,
+when set) is printed and not applied: sync exits 3 and changes nothing.
+Review it, then run sync --allow-removals N to let N removals through once.`,
 		Example: "  guestsync sync --config /etc/guestsync/guestsync.yaml --log-format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,8 +77,11 @@ a summary. A second sync on unchanged input makes no writes.`,
 	cmd.Flags().BoolVar(&opts.full, "full", false, fullHelp)
 	cmd.Flags().StringVar(&opts.report, "report", "", reportHelp)
 	cmd.Flags().StringVar(&opts.metrics, "metrics-file", "", metricsHelp)
+	cmd.Flags().IntVar(&opts.allowRemovals, "allow-removals", 0, allowRemovalsHelp)
 	return cmd
 }
+
+const allowRemovalsHelp = "let this run disable or delete up to N guests, whatever policy.removalThreshold says"
 
 func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	c, err := a.loadConfig()
@@ -83,6 +94,7 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 		return err
 	}
 	e.Full = opts.full
+	e.Rails.AllowRemovals = opts.allowRemovals
 	run, runErr := e.Run(contextOf(cmd), apply)
 	if opts.report != "" {
 		data, err := engine.NewReport(run, runErr).JSON()
@@ -98,11 +110,24 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 			return withCode(exitFailed, fmt.Errorf("metrics: %w", err))
 		}
 	}
+	var rail *engine.RailError
+	if errors.As(runErr, &rail) {
+		// Show what would have been removed, then stop.
+		if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
+			return withCode(exitFailed, err)
+		}
+		return withCode(exitRail, runErr)
+	}
 	if runErr != nil {
 		return withCode(exitFailed, runErr)
 	}
 	if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
 		return withCode(exitFailed, err)
+	}
+	if !apply {
+		if err := e.Rails.CheckRails(run.Plan, run.Owned); err != nil && errors.As(err, &rail) {
+			fmt.Fprintf(a.out, "Warning: sync would stop on this plan: %d removals, over the removal threshold of %d (%s).\n", rail.Removals, rail.Limit, rail.Why)
+		}
 	}
 	if opts.out != "" {
 		data, err := json.MarshalIndent(run.Plan, "", "  ")

@@ -36,8 +36,10 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	pol := c.Policy
 	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File,
-		Policy: plan.Policy{Adopt: c.Graph.Adopt}}, nil
+		Policy: plan.Policy{Adopt: c.Graph.Adopt, Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
+		Rails:  engine.Rails{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }
 
 func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {

@@ -22,6 +22,7 @@ type Config struct {
 	Mapping Mapping `yaml:"mapping" mapstructure:"mapping"`
 	Graph   Graph   `yaml:"graph" mapstructure:"graph"`
 	State   State   `yaml:"state" mapstructure:"state"`
+	Policy  Policy  `yaml:"policy" mapstructure:"policy"`
 
 	// File is the config file the values came from ("" for defaults only).
 	File string `yaml:"-" mapstructure:"-"`
@@ -166,6 +167,27 @@ type State struct {
 	File string `yaml:"file" mapstructure:"file"`
 }
 
+// Policy is what guestsync may do in the tenant besides creating and
+// updating its guests, and the rails that stop it.
+type Policy struct {
+	// Mode is sync (create, update, remove), upsert-only (never remove) or
+	// create-only (never update or remove).
+	Mode string `yaml:"mode" mapstructure:"mode"`
+	// Removal is what happens to a guest whose account left the source:
+	// disable, delete (to the recycle bin, restorable 30 days) or none.
+	Removal string `yaml:"removal" mapstructure:"removal"`
+	// DeleteAfter: with removal disable, a disabled guest is deleted once
+	// its account has been gone this long (a Go duration: 720h is 30
+	// days); 0 never deletes.
+	DeleteAfter time.Duration `yaml:"deleteAfter" mapstructure:"deleteafter"`
+	// RemovalThreshold stops a run that would disable or delete more
+	// guests than this (exit code 3) before it changes anything.
+	RemovalThreshold int `yaml:"removalThreshold" mapstructure:"removalthreshold"`
+	// RemovalThresholdPercent, when above 0, also stops a run that would
+	// remove more than this share of guestsync's guests.
+	RemovalThresholdPercent float64 `yaml:"removalThresholdPercent" mapstructure:"removalthresholdpercent"`
+}
+
 // Defaults returns the configuration used where neither the file nor the
 // environment says otherwise.
 func Defaults() Config {
@@ -176,6 +198,7 @@ func Defaults() Config {
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph: Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15",
 			WriteBudget: 3000, WriteWindow: 150 * time.Second, Concurrency: 4},
+		Policy: Policy{Mode: "sync", Removal: "disable", DeleteAfter: 30 * 24 * time.Hour, RemovalThreshold: 500},
 	}
 }
 

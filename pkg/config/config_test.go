@@ -257,6 +257,34 @@ func TestInvitationRedirectDefaultsToTheTenantsMyApps(t *testing.T) {
 	assert.Empty(t, c.Graph.Invitation.RedirectURL, "no tenant, no default: invite mode is then refused")
 }
 
+func TestPolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	env := map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}
+	c, err := Load(write(t, dir, "a.yaml", ldapConfig), fakeEnv(t, env))
+	require.NoError(t, err)
+	assert.Equal(t, Policy{Mode: "sync", Removal: "disable", DeleteAfter: 720 * time.Hour, RemovalThreshold: 500}, c.Policy, "defaults")
+
+	env["GUESTSYNC_POLICY_DELETEAFTER"] = "168h"
+	set := ldapConfig + "policy:\n  mode: upsert-only\n  removal: delete\n  removalThreshold: 50\n  removalThresholdPercent: 10\n"
+	c, err = Load(write(t, dir, "b.yaml", set), fakeEnv(t, env))
+	require.NoError(t, err)
+	assert.Equal(t, Policy{Mode: "upsert-only", Removal: "delete", DeleteAfter: 168 * time.Hour, RemovalThreshold: 50, RemovalThresholdPercent: 10}, c.Policy)
+
+	bad := ldapConfig + "policy:\n  mode: mirror\n  removal: purge\n  removalThreshold: 0\n  removalThresholdPercent: 120\n"
+	_, err = Load(write(t, dir, "c.yaml", bad), fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}))
+	require.Error(t, err)
+	for _, want := range []string{
+		`c.yaml:16:9: policy.mode: must be sync, upsert-only or create-only (got "mirror")`,
+		`policy.removal: must be disable, delete or none (got "purge")`,
+		"policy.removalThreshold: must be at least 1 (got 0)",
+		"policy.removalThresholdPercent: must be 0 (off) to 100 (got 120)",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
 func TestEveryCloudNameHasAGraphRoot(t *testing.T) {
 	t.Parallel()
 	for _, name := range CloudNames() {

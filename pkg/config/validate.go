@@ -70,10 +70,29 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 	return p.ps
 }
 
-// validateTarget checks the mapping's and Graph's settings.
+// validateTarget checks the mapping's, Graph's and the policy's settings.
 func (c *Config) validateTarget() yamlfile.Problems {
 	p := &problems{c: c}
 	bad := p.bad
+	switch c.Policy.Mode {
+	case "sync", "upsert-only", "create-only":
+	default:
+		bad("policy.mode", "must be sync, upsert-only or create-only (got %q)", c.Policy.Mode)
+	}
+	switch c.Policy.Removal {
+	case "disable", "delete", "none":
+	default:
+		bad("policy.removal", "must be disable, delete or none (got %q)", c.Policy.Removal)
+	}
+	if c.Policy.DeleteAfter < 0 {
+		bad("policy.deleteAfter", "must be 0 (never) or a positive duration such as 720h (30 days)")
+	}
+	if c.Policy.RemovalThreshold < 1 {
+		bad("policy.removalThreshold", "must be at least 1 (got %d); use policy.removal: none to never remove", c.Policy.RemovalThreshold)
+	}
+	if pct := c.Policy.RemovalThresholdPercent; pct < 0 || pct > 100 {
+		bad("policy.removalThresholdPercent", "must be 0 (off) to 100 (got %g)", pct)
+	}
 	if c.Mapping.File == "" {
 		bad("mapping.file", "required")
 	}

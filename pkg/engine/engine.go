@@ -83,8 +83,8 @@ func (e *RailError) Error() string {
 }
 
 // CheckRails returns a *RailError when applying p would break a rail.
-// current are the guests the plan was computed against.
-func (r Rails) CheckRails(p *plan.Plan, current []guest.Guest) error {
+// owned is how many guests guestsync owned when p was computed.
+func (r Rails) CheckRails(p *plan.Plan, owned int) error {
 	n := p.Removals()
 	if n == 0 {
 		return nil
@@ -100,12 +100,6 @@ func (r Rails) CheckRails(p *plan.Plan, current []guest.Guest) error {
 		limit = DefaultMaxRemovals
 	}
 	if r.MaxRemovalPercent > 0 {
-		owned := 0
-		for _, g := range current {
-			if g.Owned && !g.Deleted {
-				owned++
-			}
-		}
 		if pct := int(r.MaxRemovalPercent * float64(owned) / 100); pct < limit {
 			limit, why = pct, fmt.Sprintf("%g %% of %d owned guests", r.MaxRemovalPercent, owned)
 		}
@@ -127,6 +121,9 @@ type Run struct {
 	// LastSuccess is when a sync last succeeded: this run's end if it
 	// applied everything, else the time the state file remembers.
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+	// Owned counts the guests guestsync owned when the plan was made (the
+	// base of policy.removalThresholdPercent).
+	Owned int `json:"ownedGuests"`
 }
 
 // Failed counts the actions that failed.
@@ -304,10 +301,15 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	run.LastSuccess = st.LastSuccess
 	p, read, key, tr, err := e.plan(ctx, st)
 	run.Read, run.Plan = read, p
+	for _, g := range tr.current {
+		if g.Owned && !g.Deleted {
+			run.Owned++
+		}
+	}
 	if err != nil || !apply {
 		return run, err
 	}
-	if err := e.Rails.CheckRails(p, tr.current); err != nil {
+	if err := e.Rails.CheckRails(p, run.Owned); err != nil {
 		return run, err
 	}
 	if p.HasChanges() {
