@@ -85,7 +85,7 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		guests := mergeChanges(base, changes)
 		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt}
 		out.incremental = link != ""
-		out.current = relevant(guests)
+		out.current = guests
 		e.log().Info("read target changes", "incremental", out.incremental, "changes", len(changes), "guests", len(guests))
 	}
 	if rb, ok := e.Target.(RecycleBin); ok {
@@ -124,18 +124,5 @@ func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
 		out = append(out, g)
 	}
 	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
-	return out
-}
-
-// relevant are the guests a plan can match or collide with: owned ones,
-// and others with an anchor or a mail (adoption and collisions), as the
-// target's full listing returns them.
-func relevant(guests []guest.Guest) []guest.Guest {
-	out := make([]guest.Guest, 0, len(guests))
-	for _, g := range guests {
-		if g.Owned || g.Anchor != "" || g.Properties["mail"] != "" {
-			out = append(out, g)
-		}
-	}
 	return out
 }

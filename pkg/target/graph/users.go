@@ -25,11 +25,10 @@ func (c *Client) usersBuilder() *users.UsersRequestBuilder {
 	return users.NewUsersRequestBuilderInternal(map[string]string{}, c.adapter)
 }
 
-// Current returns the guest users guestsync may match: every guest that
-// carries its ownership mark (Owned) and every other guest with an
-// onPremisesImmutableId or a mail, so that the plan can see (and avoid)
-// collisions with objects it does not own. It follows @odata.nextLink
-// until the last page.
+// Current returns every guest user, Owned set on those that carry
+// guestsync's mark: the others are there so that the plan can see (and
+// avoid) collisions on anchor, UPN, mailNickname or mail with objects it
+// does not own. It follows @odata.nextLink until the last page.
 func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 	top := int32(pageSize)
 	filter := "userType eq 'Guest'"
@@ -50,9 +49,9 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 			g := toGuest(u)
 			g.Owned = c.owner.owns(u)
 			c.remember(g)
-			if g.Owned || g.Anchor != "" || g.Properties["mail"] != "" {
-				out = append(out, g)
-			}
+			// Every guest: any of them can hold a UPN or mailNickname a
+			// desired guest would collide with.
+			out = append(out, g)
 		}
 		next := resp.GetOdataNextLink()
 		if next == nil || *next == "" {
