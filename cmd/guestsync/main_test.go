@@ -392,3 +392,44 @@ func TestRemovalThresholdStopsSync(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "No changes: 100 guests up to date, 0 skipped, 0 out of scope. 600 disabled guest(s) waiting out the grace period before deletion.")
 }
+
+// TestApplyReviewedPlan: apply applies a saved plan that still holds and
+// refuses (exit 3, no change) one that the source or the tenant overtook.
+func TestApplyReviewedPlan(t *testing.T) {
+	t.Parallel()
+	cfg, sim := emulatorConfig(t)
+	dir := t.TempDir()
+	env := map[string]string{"GUESTSYNC_STATE_FILE": filepath.Join(dir, "state.json")}
+	planFile := filepath.Join(dir, "plan.json")
+	code, _, stderr := guestsync(t, env, "plan", "--config", cfg, "--out", planFile)
+	require.Equal(t, 0, code, stderr)
+
+	// The tenant changes underneath: someone creates a guest that takes
+	// one of the planned UPNs.
+	req := httptest.NewRequest(http.MethodPost, "/v1.0/users", strings.NewReader(`{"accountEnabled": true,
+		"displayName": "Squatter", "mailNickname": "squatter", "userPrincipalName": "zoe.lefevre@partners.contoso.com",
+		"userType": "Guest", "passwordProfile": {"password": "xWwvJ]6NMw+bWH-d"}}`))
+	req.Header.Set("Authorization", "Bearer any")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	writes := sim.Stats().Writes
+
+	code, _, stderr = guestsync(t, env, "apply", planFile, "--config", cfg)
+	assert.Equal(t, 3, code, stderr)
+	assert.Contains(t, stderr, "the source or the tenant changed since the plan was made (2 differences: ")
+	assert.Contains(t, stderr, "no longer create zoe.lefevre@partners.contoso.com")
+	assert.Contains(t, stderr, "now also skip zoe.lefevre@partners.contoso.com")
+	assert.Equal(t, writes, sim.Stats().Writes, "nothing applied")
+
+	code, _, stderr = guestsync(t, env, "plan", "--config", cfg, "--out", planFile)
+	require.Equal(t, 0, code, stderr)
+	code, out, stderr := guestsync(t, env, "apply", planFile, "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 26 created")
+
+	code, _, stderr = guestsync(t, env, "apply", filepath.Join(dir, "missing.json"), "--config", cfg)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "read plan:")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,8 @@ type runOptions struct {
 	metrics  string
 	// allowRemovals lifts the removal threshold for this run.
 	allowRemovals int
+	// expect is the reviewed plan apply must match.
+	expect *plan.Plan
 }
 
 const metricsHelp = "write Prometheus text-format metrics (counts, duration, last success) to this file, for node_exporter's textfile collector"
@@ -83,6 +86,39 @@ Review it, then run sync --allow-removals N to let N removals through once.`,
 
 const allowRemovalsHelp = "let this run disable or delete up to N guests, whatever policy.removalThreshold says"
 
+func (a *app) applyCommand() *cobra.Command {
+	var opts runOptions
+	cmd := &cobra.Command{
+		Use:   "apply PLAN.json",
+		Short: "Apply exactly a plan saved with 'plan --out', if it still holds",
+		Long: `Reads the source and the tenant again and computes the plan, as sync does.
+If it is exactly the saved plan (the same actions on the same guests with
+the same values), it applies it; if anything changed underneath since the
+plan was made (an account, a guest, the mapping), it changes nothing,
+says what differs, and exits 3: make a new plan and review that one.
+
+The removal threshold holds here too; --allow-removals N lifts it once.`,
+		Example: "  guestsync plan --out plan.json     # review plan.json, then:\n  guestsync apply plan.json --report report.json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("read plan: %w", err))
+			}
+			var saved plan.Plan
+			if err := json.Unmarshal(data, &saved); err != nil {
+				return withCode(exitUsage, fmt.Errorf("%s is not a plan saved by 'guestsync plan --out': %w", args[0], err))
+			}
+			opts.expect = &saved
+			return a.runEngine(cmd, true, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.report, "report", "", reportHelp)
+	cmd.Flags().StringVar(&opts.metrics, "metrics-file", "", metricsHelp)
+	cmd.Flags().IntVar(&opts.allowRemovals, "allow-removals", 0, allowRemovalsHelp)
+	return cmd
+}
+
 func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	c, err := a.loadConfig()
 	if err != nil {
@@ -95,6 +131,7 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	}
 	e.Full = opts.full
 	e.Rails.AllowRemovals = opts.allowRemovals
+	e.Expect = opts.expect
 	run, runErr := e.Run(contextOf(cmd), apply)
 	if opts.report != "" {
 		data, err := engine.NewReport(run, runErr).JSON()
@@ -116,6 +153,10 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 		if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
 			return withCode(exitFailed, err)
 		}
+		return withCode(exitRail, runErr)
+	}
+	var stale *engine.StalePlanError
+	if errors.As(runErr, &stale) {
 		return withCode(exitRail, runErr)
 	}
 	if runErr != nil {

@@ -119,6 +119,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.demoCommand(),
 		a.planCommand(),
 		a.syncCommand(),
+		a.applyCommand(),
 		a.previewCommand(),
 		a.validateCommand(),
 		a.exprCommand(),

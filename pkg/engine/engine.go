@@ -6,8 +6,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
@@ -52,6 +54,71 @@ type Engine struct {
 	Policy plan.Policy
 	// Rails stop a run that would remove too much.
 	Rails Rails
+	// Expect, when set, is a plan reviewed earlier (guestsync apply): Run
+	// applies only if the plan it computes now has exactly its actions,
+	// and otherwise stops with a *StalePlanError before any change.
+	Expect *plan.Plan
+}
+
+// StalePlanError is a reviewed plan refused because the source or the
+// tenant changed since it was made.
+type StalePlanError struct {
+	Differences []string
+}
+
+func (e *StalePlanError) Error() string {
+	const show = 5
+	d := e.Differences
+	more := ""
+	if len(d) > show {
+		d, more = d[:show], fmt.Sprintf("; and %d more", len(e.Differences)-show)
+	}
+	return fmt.Sprintf("stopped before any change: the source or the tenant changed since the plan was made "+
+		"(%d differences: %s%s); make a new plan and review it", len(e.Differences), strings.Join(d, "; "), more)
+}
+
+// comparePlans lists how now differs from saved, action by action. Grace
+// clocks and counts are not compared: the clock of a new disable is the
+// time of the run.
+func comparePlans(saved, now *plan.Plan) []string {
+	key := func(a plan.Action) string { return string(a.Kind) + " " + a.Anchor + " " + a.DN }
+	enc := func(a plan.Action) string {
+		b, _ := json.Marshal(a)
+		return string(b)
+	}
+	want := map[string]string{}
+	for _, a := range saved.Actions {
+		want[key(a)] = enc(a)
+	}
+	var diffs []string
+	for _, a := range now.Actions {
+		k := key(a)
+		w, ok := want[k]
+		delete(want, k)
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("now also %s %s", a.Kind, describe(a)))
+		case w != enc(a):
+			diffs = append(diffs, fmt.Sprintf("%s %s is not the same", a.Kind, describe(a)))
+		}
+	}
+	for _, a := range saved.Actions {
+		if _, left := want[key(a)]; left {
+			diffs = append(diffs, fmt.Sprintf("no longer %s %s", a.Kind, describe(a)))
+		}
+	}
+	return diffs
+}
+
+// describe names an action's guest for people.
+func describe(a plan.Action) string {
+	switch {
+	case a.UserPrincipalName != "":
+		return a.UserPrincipalName
+	case a.DN != "":
+		return a.DN
+	}
+	return "anchor " + a.Anchor
 }
 
 // DefaultMaxRemovals is the removal threshold when none is configured:
@@ -308,6 +375,14 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	}
 	if err != nil || !apply {
 		return run, err
+	}
+	if e.Expect != nil {
+		if e.Expect.Version != plan.FormatVersion {
+			return run, fmt.Errorf("the saved plan has format version %d; this build applies version %d", e.Expect.Version, plan.FormatVersion)
+		}
+		if d := comparePlans(e.Expect, p); len(d) > 0 {
+			return run, &StalePlanError{Differences: d}
+		}
 	}
 	if err := e.Rails.CheckRails(p, run.Owned); err != nil {
 		return run, err
