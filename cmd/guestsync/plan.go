@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -132,7 +133,14 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	e.Full = opts.full
 	e.Rails.AllowRemovals = opts.allowRemovals
 	e.Expect = opts.expect
+	var tty io.Writer
+	if isTerminal(a.err) {
+		tty = a.err
+	}
+	prog := newProgress(tty, log)
+	e.Progress = prog.report
 	run, runErr := e.Run(contextOf(cmd), apply)
+	prog.finishLine()
 	if opts.report != "" {
 		data, err := engine.NewReport(run, runErr).JSON()
 		if err == nil {

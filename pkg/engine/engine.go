@@ -54,6 +54,8 @@ type Engine struct {
 	Policy plan.Policy
 	// Rails stop a run that would remove too much.
 	Rails Rails
+	// Progress, when set, is told how far the long phases have got.
+	Progress Progress
 	// Expect, when set, is a plan reviewed earlier (guestsync apply): Run
 	// applies only if the plan it computes now has exactly its actions,
 	// and otherwise stops with a *StalePlanError before any change.
@@ -271,7 +273,16 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 			absence.Gone = append(absence.Gone, plan.Gone{Anchor: anchor, DN: entry.DN, Reason: reason})
 		}
 	}
+	prev, entries := st.Sources[e.sourceKey()], 0
+	expected := prev.Entries
+	if prev.Watermark != "" && !e.Full {
+		expected = 0 // only changes will come: how many is not known
+	}
 	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {
+		entries++
+		if entries%100 == 0 {
+			e.progress("read source", entries, expected)
+		}
 		if entry.Deleted {
 			gone(entry, "deleted in the directory (or moved out of the read's scope)")
 			return nil
@@ -293,6 +304,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 		}
 		return nil
 	})
+	e.progress("read source", entries, entries)
 	if err != nil {
 		return nil, read, key, tr, fmt.Errorf("read source: %w", err)
 	}
@@ -388,7 +400,7 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, err
 	}
 	if p.HasChanges() {
-		run.Results = e.Target.Apply(ctx, p.Actions)
+		run.Results = e.apply(ctx, p.Actions)
 		run.Applied = true
 	}
 	// The tenant's change-tracking position is kept even when actions

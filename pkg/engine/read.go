@@ -10,6 +10,15 @@ import (
 	"github.com/guestsync/guestsync/pkg/state"
 )
 
+// sourceKey is the source's key in the state file, "" for a reader that
+// keeps no state.
+func (e *Engine) sourceKey() string {
+	if cr, ok := e.Source.(source.ChangeReader); ok {
+		return cr.Key()
+	}
+	return ""
+}
+
 // readSource reads the source fully, or only its changes when it can and a
 // watermark is stored and Full is not set. It returns the key under which
 // the source's state is kept ("" for a reader that keeps none).

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestProgressOnATerminal(t *testing.T) {
+	t.Parallel()
+	var tty bytes.Buffer
+	clock := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	p := newProgress(&tty, nil)
+	p.now = func() time.Time { return clock }
+	p.report("apply", 0, 1000)
+	clock = clock.Add(100 * time.Millisecond)
+	p.report("apply", 10, 1000) // too soon: not drawn
+	clock = clock.Add(time.Second)
+	p.report("apply", 500, 1000)
+	clock = clock.Add(time.Second)
+	p.report("apply", 1000, 1000)
+	out := tty.String()
+	assert.Equal(t, 2, strings.Count(out, "\r\x1b[K"), "drawn twice: %q", out)
+	assert.Contains(t, out, "apply        [###############               ] 500/1000  50% (455/s)")
+	assert.True(t, strings.HasSuffix(out, "1000/1000 100% (476/s)\n"), "the finished bar ends its line: %q", out)
+}
+
+func TestProgressInALog(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	clock := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	p := newProgress(nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	p.now = func() time.Time { return clock }
+	p.report("read source", 0, 0)
+	for i := 1; i <= 30; i++ {
+		clock = clock.Add(time.Second)
+		p.report("read source", i*1000, 0)
+	}
+	assert.Equal(t, 3, strings.Count(logs.String(), "msg=progress"), "one line every 10 s: %s", logs.String())
+	assert.Contains(t, logs.String(), `msg=progress phase="read source" done=10000 total=0 perSecond=1000`)
+}
