@@ -1,0 +1,267 @@
+package main
+
+// End-to-end lifecycle tests: a real directory server (the slapd and the
+// Samba AD DC of .ci/with-testservers), the guestsync command, and the
+// Graph emulator. Each test writes its own OU with the directory's admin
+// account and removes it afterwards, so that it can change, rename and
+// delete accounts without disturbing the other tests.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/state"
+)
+
+// directory is a writable subtree of a test directory server.
+type directory struct {
+	t    *testing.T
+	conn *goldap.Conn
+	base string // the test's own OU
+}
+
+// newSlapdDirectory creates ou=Life-<random> in the test slapd.
+func newSlapdDirectory(t *testing.T, s map[string]string) *directory {
+	t.Helper()
+	conn, err := goldap.DialURL(s["URL"])
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.Bind(os.Getenv("GUESTSYNC_TEST_SLAPD_ADMINDN"), os.Getenv("GUESTSYNC_TEST_SLAPD_ADMINPASSWORD")))
+	name := fmt.Sprintf("Life-%08x", rand.Uint32())
+	d := &directory{t: t, conn: conn, base: "ou=" + name + "," + s["BASEDN"]}
+	d.add(d.base, "objectClass", "organizationalUnit", "ou", name)
+	t.Cleanup(d.removeAll)
+	return d
+}
+
+func (d *directory) add(dn string, attrs ...string) {
+	d.t.Helper()
+	req := goldap.NewAddRequest(dn, nil)
+	var names []string
+	values := map[string][]string{}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if _, ok := values[attrs[i]]; !ok {
+			names = append(names, attrs[i])
+		}
+		values[attrs[i]] = append(values[attrs[i]], attrs[i+1])
+	}
+	for _, n := range names {
+		req.Attribute(n, values[n])
+	}
+	require.NoError(d.t, d.conn.Add(req), "add %s", dn)
+}
+
+// partner adds uid=<uid> under the test OU.
+func (d *directory) partner(uid string) string {
+	dn := "uid=" + uid + "," + d.base
+	d.add(dn, "objectClass", "inetOrgPerson", "uid", uid, "cn", "Partner "+uid, "sn", uid,
+		"mail", uid+"@fabrikam.example", "employeeType", "Partner")
+	return dn
+}
+
+func (d *directory) replace(dn, attr string, values ...string) {
+	d.t.Helper()
+	req := goldap.NewModifyRequest(dn, nil)
+	req.Replace(attr, values)
+	require.NoError(d.t, d.conn.Modify(req), "modify %s", dn)
+}
+
+func (d *directory) remove(dn string) {
+	d.t.Helper()
+	require.NoError(d.t, d.conn.Del(goldap.NewDelRequest(dn, nil)), "delete %s", dn)
+}
+
+// removeAll deletes the test OU and everything in it.
+func (d *directory) removeAll() {
+	res, err := d.conn.Search(goldap.NewSearchRequest(d.base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if err != nil {
+		return
+	}
+	for i := len(res.Entries) - 1; i >= 0; i-- { // children first
+		_ = d.conn.Del(goldap.NewDelRequest(res.Entries[i].DN, nil))
+	}
+}
+
+// lifecycle runs guestsync commands against one directory subtree and one
+// emulated tenant, with one state file.
+type lifecycle struct {
+	t    *testing.T
+	sim  *graphsim.Server
+	cfg  string
+	env  map[string]string
+	stat string
+}
+
+func newLifecycle(t *testing.T, configYAML string, env map[string]string) *lifecycle {
+	t.Helper()
+	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mapping.yaml"), []byte(slapdMapping), 0o600))
+	cfg := filepath.Join(dir, "guestsync.yaml")
+	configYAML += fmt.Sprintf("mapping: {file: mapping.yaml}\ngraph: {url: %q, auth: emulator}\n", srv.URL+"/v1.0")
+	require.NoError(t, os.WriteFile(cfg, []byte(configYAML), 0o600))
+	l := &lifecycle{t: t, sim: sim, cfg: cfg, env: env, stat: filepath.Join(dir, "state.json")}
+	env["GUESTSYNC_STATE_FILE"] = l.stat
+	return l
+}
+
+// run runs guestsync with args and the config, and returns its exit code
+// and output; stderr is returned for messages.
+func (l *lifecycle) run(args ...string) (int, string, string) {
+	l.t.Helper()
+	return guestsync(l.t, l.env, append(args, "--config", l.cfg)...)
+}
+
+// sync runs sync and requires exit code 0.
+func (l *lifecycle) sync(args ...string) string {
+	l.t.Helper()
+	code, out, stderr := l.run(append([]string{"sync"}, args...)...)
+	require.Equal(l.t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	return out
+}
+
+// TestLifecycleWithSlapd walks one set of accounts through a partner's
+// whole life against a real OpenLDAP: first sync, no-op rerun, attribute
+// change, rename, removal → disable → delete after the grace period,
+// leaving and returning → re-enable, the removal threshold, the empty and
+// failed read guards, a concurrent run, and a stale reviewed plan.
+func TestLifecycleWithSlapd(t *testing.T) {
+	t.Parallel()
+	s := slapdEnv(t)
+	d := newSlapdDirectory(t, s)
+	dns := map[string]string{}
+	for i := 1; i <= 8; i++ {
+		uid := fmt.Sprintf("lp%d", i)
+		dns[uid] = d.partner(uid)
+	}
+	const grace = 2 * time.Second
+	l := newLifecycle(t, fmt.Sprintf(`version: 1
+source: {kind: ldap}
+ldap:
+  url: %q
+  allowInsecureBind: true
+  bindDN: %q
+  baseDN: %q
+  filter: (employeeType=Partner)
+policy: {deleteAfter: %s, removalThreshold: 3}
+`, s["URL"], s["BINDDN"], d.base, grace), map[string]string{"GUESTSYNC_LDAP_BINDPASSWORD": s["PASSWORD"]})
+
+	// First run, then a rerun that changes nothing.
+	out := l.sync()
+	assert.Contains(t, out, "Applied: 8 created, 0 updated, 0 failed")
+	writes := l.sim.Stats().Writes
+	out = l.sync()
+	assert.Contains(t, out, "No changes: 0 guests up to date") // an incremental read: nothing changed
+	assert.Contains(t, out, "(incremental read")
+	assert.Equal(t, writes, l.sim.Stats().Writes, "a rerun writes nothing")
+
+	// An attribute changes; an account is renamed (a new RDN, so a new uid
+	// and UPN): both are updates of the same guest.
+	d.replace(dns["lp1"], "cn", "Partner One (Fabrikam)")
+	require.NoError(t, d.conn.ModifyDN(goldap.NewModifyDNRequest(dns["lp2"], "uid=lp2-renamed", true, "")))
+	out = l.sync()
+	assert.Contains(t, out, `displayName            "Partner lp1" → "Partner One (Fabrikam)"`)
+	assert.Contains(t, out, `userPrincipalName      "lp2@partners.contoso.com" → "lp2-renamed@partners.contoso.com"`)
+	assert.Contains(t, out, "Applied: 0 created, 2 updated, 0 failed")
+	assert.Equal(t, 8, l.sim.Stats().Users, "a rename is never delete + create")
+
+	// Removal: OpenLDAP's incremental read cannot see deletions; the full
+	// read finds the account gone and disables its guest, and once the
+	// grace period is over the next full read deletes it.
+	d.remove(dns["lp3"])
+	out = l.sync("--full")
+	assert.Contains(t, out, "- disable guest lp3@partners.contoso.com")
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 disabled, 0 failed")
+	out = l.sync("--full")
+	assert.Contains(t, out, "1 disabled guest(s) waiting out the grace period before deletion.")
+	time.Sleep(grace)
+	out = l.sync("--full")
+	assert.Contains(t, out, "- delete guest lp3@partners.contoso.com")
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 deleted, 0 failed")
+	assert.Equal(t, 7, l.sim.Stats().Users)
+	assert.Equal(t, 1, l.sim.Stats().DeletedUsers, "deleted to the recycle bin, restorable")
+
+	// An account leaves the scope and comes back: disabled, then enabled.
+	d.replace(dns["lp4"], "employeeType", "Former partner")
+	out = l.sync("--full")
+	assert.Contains(t, out, "1 disabled")
+	d.replace(dns["lp4"], "employeeType", "Partner")
+	out = l.sync()
+	assert.Contains(t, out, `accountEnabled         "false" → "true"`)
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+
+	// The removal threshold (3): four leave at once.
+	for _, uid := range []string{"lp5", "lp6", "lp7", "lp8"} {
+		d.replace(dns[uid], "employeeType", "Former partner")
+	}
+	writes = l.sim.Stats().Writes
+	code, out, stderr := l.run("sync", "--full")
+	assert.Equal(t, 3, code, stderr)
+	assert.Contains(t, stderr, "the plan removes 4 guests, over the removal threshold of 3")
+	assert.Contains(t, out, "Plan: 0 to create, 0 to update, 4 to disable")
+	assert.Equal(t, writes, l.sim.Stats().Writes, "a stopped run changes nothing")
+	out = l.sync("--full", "--allow-removals", "4")
+	assert.Contains(t, out, "4 disabled")
+
+	// Guards: a read that finds nothing, and a read that fails, remove
+	// nothing.
+	writes = l.sim.Stats().Writes
+	l.env["GUESTSYNC_LDAP_FILTER"] = "(employeeType=Nobody)"
+	code, out, stderr = l.run("sync", "--full")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "No changes")
+	assert.Contains(t, stderr, "the source returned no entries: no guest is removed on an empty read")
+	delete(l.env, "GUESTSYNC_LDAP_FILTER")
+	l.env["GUESTSYNC_LDAP_URL"] = "ldap://" + deadAddr(t)
+	code, _, stderr = l.run("sync", "--full")
+	assert.Equal(t, 1, code, stderr)
+	delete(l.env, "GUESTSYNC_LDAP_URL")
+	assert.Equal(t, writes, l.sim.Stats().Writes, "neither guard wrote anything")
+
+	// A second run while one holds the lock is refused.
+	lock, err := state.Acquire(l.stat)
+	require.NoError(t, err)
+	code, _, stderr = l.run("sync")
+	lock.Release()
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "another guestsync run holds the lock")
+
+	// A reviewed plan that the directory overtook is refused.
+	d.replace(dns["lp1"], "cn", "Partner One")
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	code, _, stderr = l.run("plan", "--out", planFile)
+	require.Equal(t, 0, code, stderr)
+	d.replace(dns["lp1"], "cn", "Partner One (again)")
+	code, _, stderr = l.run("apply", planFile)
+	assert.Equal(t, 3, code, stderr)
+	assert.Contains(t, stderr, "the source or the tenant changed since the plan was made")
+	code, _, stderr = l.run("plan", "--out", planFile)
+	require.Equal(t, 0, code, stderr)
+	code, out, stderr = l.run("apply", planFile)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+	assert.True(t, strings.Contains(out, `"Partner One (again)"`), out)
+}
+
+// deadAddr is a loopback address where nothing listens.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(nil)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	return addr
+}
