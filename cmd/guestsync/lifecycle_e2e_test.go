@@ -265,3 +265,116 @@ func deadAddr(t *testing.T) string {
 	srv.Close()
 	return addr
 }
+
+// adMapping maps the Samba test users: the anchor is objectGUID (base64,
+// Entra Connect's convention), the UPN comes from sAMAccountName.
+const adMapping = `version: 1
+name: samba-partners
+anchor:
+  attributes: [ms-DS-ConsistencyGuid, objectGUID]
+scope:
+  - clauses:
+      - {attribute: title, operator: EQUALS, value: Partner}
+flows:
+  - target: userPrincipalName
+    type: expression
+    expression: Join("@", [sAMAccountName], "partners.contoso.com")
+  - {target: mailNickname, type: direct, source: sAMAccountName}
+  - {target: displayName, type: direct, source: cn}
+  - {target: mail, type: direct, source: mail}
+  - {target: accountEnabled, type: constant, value: "true"}
+`
+
+// TestLifecycleWithSambaAD runs against a real Active Directory (Samba):
+// objectGUID anchors, DirSync incremental reads as the read-only service
+// account, a rename, and a deletion seen by DirSync itself.
+func TestLifecycleWithSambaAD(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("GUESTSYNC_TEST_SAMBA_LDAPS_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("GUESTSYNC_TEST_SAMBA_LDAPS_URL is not set: run the tests through .ci/with-testservers (make test)")
+		}
+		t.Skip("no test Samba AD: run through .ci/with-testservers (make test)")
+	}
+	base := os.Getenv("GUESTSYNC_TEST_SAMBA_BASEDN")
+	conn, err := goldap.DialURL(os.Getenv("GUESTSYNC_TEST_SAMBA_URL"))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.Bind(os.Getenv("GUESTSYNC_TEST_SAMBA_ADMINDN"), os.Getenv("GUESTSYNC_TEST_SAMBA_ADMINPASSWORD")))
+	name := fmt.Sprintf("Life-%08x", rand.Uint32())
+	ou := "OU=" + name + "," + base
+	kind := "P-" + name // the other tests count the domain's employeeType=Partner users
+	add := func(dn, class string, attrs ...string) {
+		t.Helper()
+		req := goldap.NewAddRequest(dn, nil)
+		req.Attribute("objectClass", []string{class})
+		for i := 0; i+1 < len(attrs); i += 2 {
+			req.Attribute(attrs[i], []string{attrs[i+1]})
+		}
+		require.NoError(t, conn.Add(req), "add %s", dn)
+	}
+	add(ou, "organizationalUnit")
+	t.Cleanup(func() {
+		if err := conn.Del(goldap.NewDelRequest(ou, []goldap.Control{goldap.NewControlSubtreeDelete()})); err != nil {
+			t.Errorf("remove %s: %v", ou, err)
+		}
+	})
+	suffix := fmt.Sprintf("%04x", rand.Uint32()&0xffff) // sAMAccountNames are domain-wide
+	user := func(cn string) string {
+		dn := "CN=" + cn + "," + ou
+		add(dn, "user", "sAMAccountName", "l"+suffix+cn, "employeeType", kind, "mail", cn+"@fabrikam.example", "title", "Partner")
+		return dn
+	}
+	dns := map[string]string{}
+	for _, cn := range []string{"ann", "bob", "cat", "dan"} {
+		dns[cn] = user(cn)
+	}
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ad.yaml"), []byte(adMapping), 0o600))
+	l := newLifecycle(t, fmt.Sprintf(`version: 1
+source: {kind: ldap}
+ldap:
+  url: %q
+  caFile: %q
+  bindDN: %q
+  baseDN: %q
+  filter: (&(objectCategory=person)(objectClass=user)(employeeType=%s))
+`, url, os.Getenv("GUESTSYNC_TEST_SAMBA_CAFILE"), os.Getenv("GUESTSYNC_TEST_SAMBA_BINDDN"), ou, kind),
+		map[string]string{"GUESTSYNC_LDAP_BINDPASSWORD": os.Getenv("GUESTSYNC_TEST_SAMBA_PASSWORD"),
+			"GUESTSYNC_MAPPING_FILE": filepath.Join(dir, "ad.yaml")})
+
+	out := l.sync()
+	assert.Contains(t, out, "Applied: 4 created, 0 updated, 0 failed")
+	writes := l.sim.Stats().Writes
+	out = l.sync()
+	assert.Contains(t, out, "No changes")
+	assert.Equal(t, writes, l.sim.Stats().Writes)
+
+	// A rename (cn is the RDN in AD) is an update of the same guest.
+	require.NoError(t, conn.ModifyDN(goldap.NewModifyDNRequest(dns["bob"], "CN=bobby", true, "")))
+	out = l.sync()
+	assert.Contains(t, out, `displayName            "bob" → "bobby"`)
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+
+	// An account that leaves the scope (no longer a partner in the
+	// directory's filter): DirSync reports it to the service account, and
+	// the incremental run disables its guest.
+	mod := goldap.NewModifyRequest(dns["dan"], nil)
+	mod.Replace("employeeType", []string{"Former"})
+	require.NoError(t, conn.Modify(mod))
+	out = l.sync()
+	assert.Contains(t, out, "(incremental read")
+	assert.Contains(t, out, "- disable guest l"+suffix+"dan@partners.contoso.com")
+	assert.Contains(t, out, "1 disabled, 0 failed")
+
+	// A deletion: an ordinary account may not read AD's Deleted Objects,
+	// so DirSync does not show it the deletion; the next full read finds
+	// the account gone.
+	require.NoError(t, conn.Del(goldap.NewDelRequest(dns["cat"], nil)))
+	out = l.sync("--full")
+	assert.Contains(t, out, "- disable guest l"+suffix+"cat@partners.contoso.com")
+	assert.Contains(t, out, "1 disabled, 0 failed")
+	assert.Equal(t, 4, l.sim.Stats().Users, "disabled, not deleted: the grace period has only begun")
+}
