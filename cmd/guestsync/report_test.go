@@ -104,6 +104,10 @@ func TestMetricsFile(t *testing.T) {
 	} {
 		assert.Contains(t, text, want)
 	}
+	for _, phase := range []string{"list", "read", "map", "plan", "apply"} {
+		assert.Regexp(t, `guestsync_phase_duration_seconds\{phase="`+phase+`"\} [0-9.e-]+\n`, text)
+	}
+	assert.NotContains(t, text, `guestsync_phase_duration_seconds{phase="apply"} 0`+"\n", "27 creates took some time")
 	success := regexp.MustCompile(`guestsync_last_success_timestamp_seconds (\d+)`).FindStringSubmatch(text)
 	require.NotNil(t, success)
 	assert.NotEqual(t, "0", success[1])

@@ -193,6 +193,18 @@ type Run struct {
 	// Owned counts the guests guestsync owned when the plan was made (the
 	// base of policy.removalThresholdPercent).
 	Owned int `json:"ownedGuests"`
+	// Timings split the run's time by phase.
+	Timings Timings `json:"timings"`
+}
+
+// Timings is where a run's time went. The source is read and mapped
+// together, entry by entry: Read is the read without the mapping.
+type Timings struct {
+	List  time.Duration `json:"list"` // reading the tenant
+	Read  time.Duration `json:"read"`
+	Map   time.Duration `json:"map"`
+	Plan  time.Duration `json:"plan"`
+	Apply time.Duration `json:"apply"`
 }
 
 // Failed counts the actions that failed.
@@ -238,7 +250,8 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
 	if err != nil {
 		return nil, source.Result{}, err
 	}
-	p, read, _, _, err := e.plan(ctx, st)
+	var tm Timings
+	p, read, _, _, err := e.plan(ctx, st, &tm)
 	return p, read, err
 }
 
@@ -249,10 +262,12 @@ func (e *Engine) loadState() (*state.State, error) {
 	return state.Load(e.StatePath)
 }
 
-func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.Result, string, targetRead, error) {
+func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (*plan.Plan, source.Result, string, targetRead, error) {
 	// The tenant is read first: SelectUniqueValue needs its values while
 	// entries are mapped.
+	start := time.Now()
 	tr, err := e.readTarget(ctx, st)
+	tm.List = time.Since(start)
 	if err != nil {
 		return nil, source.Result{}, "", tr, err
 	}
@@ -273,6 +288,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 			absence.Gone = append(absence.Gone, plan.Gone{Anchor: anchor, DN: entry.DN, Reason: reason})
 		}
 	}
+	readStart := time.Now()
 	prev, entries := st.Sources[e.sourceKey()], 0
 	expected := prev.Entries
 	if prev.Watermark != "" && !e.Full {
@@ -287,7 +303,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 			gone(entry, "deleted in the directory (or moved out of the read's scope)")
 			return nil
 		}
+		mapStart := time.Now()
 		r := e.Mapping.MapWith(entry, opts)
+		tm.Map += time.Since(mapStart)
 		switch {
 		case !r.InScope:
 			outOfScope++
@@ -305,6 +323,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 		return nil
 	})
 	e.progress("read source", entries, entries)
+	tm.Read = time.Since(readStart) - tm.Map
 	if err != nil {
 		return nil, read, key, tr, fmt.Errorf("read source: %w", err)
 	}
@@ -329,7 +348,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State) (*plan.Plan, source.
 	default:
 		absence.Full = true
 	}
+	planStart := time.Now()
 	p := e.compute(desired, current, absence, tr.clocks)
+	tm.Plan = time.Since(planStart)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	p.Incremental = read.Incremental
@@ -378,7 +399,7 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, err
 	}
 	run.LastSuccess = st.LastSuccess
-	p, read, key, tr, err := e.plan(ctx, st)
+	p, read, key, tr, err := e.plan(ctx, st, &run.Timings)
 	run.Read, run.Plan = read, p
 	for _, g := range tr.current {
 		if g.Owned && !g.Deleted {
@@ -400,7 +421,9 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, err
 	}
 	if p.HasChanges() {
+		applyStart := time.Now()
 		run.Results = e.apply(ctx, p.Actions)
+		run.Timings.Apply = time.Since(applyStart)
 		run.Applied = true
 	}
 	// The tenant's change-tracking position is kept even when actions

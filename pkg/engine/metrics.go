@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Metrics renders a run in the Prometheus text exposition format, for
@@ -25,6 +26,13 @@ func Metrics(run *Run, runErr error) []byte {
 	fmt.Fprintf(&b, "guestsync_run_applied %d\n", boolInt(run.Applied))
 	metric("guestsync_run_duration_seconds", "How long the last run took.", "gauge")
 	fmt.Fprintf(&b, "guestsync_run_duration_seconds %g\n", run.Ended.Sub(run.Started).Seconds())
+	metric("guestsync_phase_duration_seconds", "How long each phase of the last run took: list (the tenant), read and map (the source), plan, apply.", "gauge")
+	for _, ph := range []struct {
+		name string
+		d    time.Duration
+	}{{"list", run.Timings.List}, {"read", run.Timings.Read}, {"map", run.Timings.Map}, {"plan", run.Timings.Plan}, {"apply", run.Timings.Apply}} {
+		fmt.Fprintf(&b, "guestsync_phase_duration_seconds{phase=%q} %g\n", ph.name, ph.d.Seconds())
+	}
 	metric("guestsync_last_run_timestamp_seconds", "When the last run ended (Unix time).", "gauge")
 	fmt.Fprintf(&b, "guestsync_last_run_timestamp_seconds %d\n", run.Ended.Unix())
 	metric("guestsync_last_success_timestamp_seconds", "When a sync last succeeded (Unix time; 0 if never).", "gauge")
