@@ -52,9 +52,7 @@ const deltaPageSize = 100
 // the deltaLink returns only users created, changed or removed since, the
 // removed ones as {"id", "@removed": {"reason": "changed"}} when deleted
 // (restorable) and "deleted" when deleted permanently. "The id property is
-// always returned"; "if the property has never been set before it will not
-// be included in the response at all" (the emulator treats a property
-// cleared to null the same way).
+// always returned". Which properties an entry shows is renderDelta's rule.
 func (s *Server) delta(c *call) *graphError {
 	opts, err := queryOptions(c.r.URL, "$select", "$deltatoken", "$skiptoken", "$filter", "$expand", "$format")
 	if err != nil {
@@ -127,7 +125,7 @@ func (s *Server) delta(c *call) *graphError {
 			values[i] = map[string]any{"id": e.tomb.id, "@removed": map[string]any{"reason": e.tomb.reason}}
 			continue
 		}
-		values[i] = renderDelta(e.user, shown)
+		values[i] = renderDelta(e.user, shown, tok.Initial)
 	}
 	s.mu.Unlock()
 
@@ -189,18 +187,25 @@ func (s *Server) deltaEntries(c *call, tok deltaToken) []deltaEntry {
 	return out
 }
 
-// renderDelta shows u's selected properties that have a value, and its id.
-func renderDelta(u *userRecord, props []*propDef) map[string]any {
+// renderDelta shows u's id and its selected properties that have a value.
+// In a round that continues from a deltaLink (initial false) it also shows
+// the selected properties that held a value once and were cleared since, as
+// null (an empty collection as []). Graph docs, "user: delta", "Default:
+// return the same properties as initial delta request": "If the property
+// has changed, the new value is included in the response. This includes
+// properties being set to null value." ... "If the property has never been
+// set before it will not be included in the response at all."; "Use delta
+// query to track changes in Microsoft Graph data", resource representation:
+// "Updated instances are represented by their id with at least the
+// properties that have been updated". The initial round, which a client
+// starts from nothing, shows the current state and leaves every null
+// property out.
+func renderDelta(u *userRecord, props []*propDef, initial bool) map[string]any {
 	out := map[string]any{"id": u.id}
 	for _, p := range props {
 		v := u.value(p)
-		switch x := v.(type) {
-		case nil:
+		if !hasValue(v) && (initial || !u.wasCleared(p.name)) {
 			continue
-		case []string:
-			if len(x) == 0 {
-				continue
-			}
 		}
 		out[p.name] = v
 	}

@@ -134,3 +134,40 @@ func TestDeltaWaitsForReplication(t *testing.T) {
 	entries, _, _ = deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL))
 	assert.Equal(t, []map[string]any{{"id": late}}, entries, "the next round reports it once replicated")
 }
+
+func TestDeltaShowsClearedPropertiesAsNull(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	id := tn.create(newUser("cleared", map[string]any{"jobTitle": "Engineer", "businessPhones": []string{"+1 555 0100"}}))["id"].(string)
+
+	entries, _, deltaLink := deltaRound(tn, "/v1.0/users/delta?$select=displayName,jobTitle,officeLocation,businessPhones")
+	assert.Equal(t, []map[string]any{{"id": id, "displayName": "User cleared", "jobTitle": "Engineer",
+		"businessPhones": []any{"+1 555 0100"}}}, entries, "the initial round leaves never-set officeLocation out")
+
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodPatch, "/v1.0/users/"+id,
+		map[string]any{"jobTitle": nil, "businessPhones": []string{}}).status)
+	r := tn.follow(deltaLink)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Contains(t, string(r.body), `"jobTitle":null`, "a cleared property is sent as JSON null")
+	changes := r.object(t)["value"].([]any)
+	assert.Equal(t, []any{map[string]any{"id": id, "displayName": "User cleared", "jobTitle": nil, "businessPhones": []any{}}},
+		changes, "cleared properties are null (a collection []), the never-set officeLocation stays absent")
+	nextLink := r.object(t)["@odata.deltaLink"].(string)
+
+	// Setting it again shows the value; the state file remembers what was
+	// cleared, so a restarted tenant answers the same.
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodPatch, "/v1.0/users/"+id,
+		map[string]any{"officeLocation": "B1"}).status)
+	snap, err := tn.sim.Snapshot()
+	require.NoError(t, err)
+	assert.Contains(t, string(snap), `"cleared": [`)
+	restarted := newTenantWith(t, graphsim.Options{})
+	require.NoError(t, restarted.sim.LoadSnapshot(snap))
+	again, _, _ := deltaRound(restarted, strings.TrimPrefix(nextLink, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": id, "displayName": "User cleared", "jobTitle": nil, "officeLocation": "B1",
+		"businessPhones": []any{}}}, again)
+
+	// A fresh initial round shows the current state without nulls.
+	initial, _, _ := deltaRound(tn, "/v1.0/users/delta?$select=displayName,jobTitle,officeLocation,businessPhones")
+	assert.Equal(t, []map[string]any{{"id": id, "displayName": "User cleared", "officeLocation": "B1"}}, initial)
+}

@@ -401,12 +401,14 @@ func resourceUnits(c *call, units int) {
 }
 
 // touch records a change of the tenant: a new change number for delta and a
-// new generation for autosave. The caller holds s.mu.
+// new generation for autosave; for a changed user, also which of its
+// properties now hold a value (userRecord.everSet). The caller holds s.mu.
 func (s *Server) touch(u *userRecord) {
 	s.changeSeq++
 	s.generation++
 	if u != nil {
 		u.changed = s.changeSeq
+		u.noteValues()
 	}
 }
 

@@ -40,6 +40,9 @@ type snapshotUser struct {
 	Changed    uint64         `json:"changed"`
 	DeletedAt  *time.Time     `json:"deletedAt,omitempty"`
 	Properties map[string]any `json:"properties"`
+	// Cleared names the properties that held a value once and hold none
+	// now, which delta shows as null (see renderDelta).
+	Cleared []string `json:"cleared,omitempty"`
 }
 
 type snapshotRemoval struct {
@@ -96,7 +99,14 @@ func snapUser(u *userRecord, deletedAt *time.Time) snapshotUser {
 		}
 		props[k] = v
 	}
-	return snapshotUser{ID: u.id, Seq: u.seq, Changed: u.changed, DeletedAt: deletedAt, Properties: props}
+	var cleared []string
+	for name := range u.everSet {
+		if u.wasCleared(name) {
+			cleared = append(cleared, name)
+		}
+	}
+	sort.Strings(cleared)
+	return snapshotUser{ID: u.id, Seq: u.seq, Changed: u.changed, DeletedAt: deletedAt, Properties: props, Cleared: cleared}
 }
 
 // LoadSnapshot replaces the tenant's users, deleted users and delta state
@@ -179,7 +189,15 @@ func (sc *schema) userFromSnapshot(su snapshotUser) (*userRecord, error) {
 		}
 		props[k] = v
 	}
-	return &userRecord{id: su.ID, seq: su.Seq, changed: su.Changed, props: props}, nil
+	u := &userRecord{id: su.ID, seq: su.Seq, changed: su.Changed, props: props}
+	u.noteValues()
+	for _, k := range su.Cleared {
+		if sc.byName[k] == nil {
+			return nil, fmt.Errorf("graphsim: snapshot: user %s: unknown cleared property %q", su.ID, k)
+		}
+		u.everSet[k] = struct{}{}
+	}
+	return u, nil
 }
 
 // SaveState writes the Snapshot to path atomically: a temporary file in the

@@ -14,6 +14,43 @@ type userRecord struct {
 	props     map[string]any
 	changed   uint64    // change number of the last create, update or restore (delta)
 	visibleAt time.Time // replication lag: invisible to reads before this
+	// everSet names the properties that have held a value at some time, so
+	// that delta can tell a property cleared to null from one never set
+	// (see renderDelta).
+	everSet map[string]struct{}
+}
+
+// noteValues adds the properties that hold a value now to u.everSet. It
+// runs whenever a user's values are stored: create, invitation, update,
+// restore (through touch) and loading a snapshot.
+func (u *userRecord) noteValues() {
+	if u.everSet == nil {
+		u.everSet = make(map[string]struct{}, len(u.props))
+	}
+	for name, v := range u.props {
+		if hasValue(v) {
+			u.everSet[name] = struct{}{}
+		}
+	}
+}
+
+// hasValue reports whether a stored value is a value: not null and not an
+// empty collection (Graph shows an unset collection as []).
+func hasValue(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case []string:
+		return len(x) > 0
+	}
+	return true
+}
+
+// wasCleared reports whether property name held a value once and holds
+// none now.
+func (u *userRecord) wasCleared(name string) bool {
+	_, ever := u.everSet[name]
+	return ever && !hasValue(u.props[name])
 }
 
 // visible reports whether reads at now see u (Faults.Lag).
