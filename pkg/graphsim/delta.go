@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // deltaToken is the state carried by $skiptoken (within a round) and
@@ -20,7 +21,17 @@ type deltaToken struct {
 	Upto    uint64   `json:"s,omitempty"` // ... up to this one (fixed when the round starts)
 	After   uint64   `json:"a,omitempty"` // paging cursor
 	Select  []string `json:"sel,omitempty"`
+	Issued  int64    `json:"iat,omitempty"` // deltaLink only: when it was issued (Unix nanoseconds)
+	Epoch   uint64   `json:"e,omitempty"`   // deltaLink only: Server.deltaEpoch when it was issued
 }
+
+// deltaTokenLifetime is how long a deltaLink stays usable. Graph docs, "Use
+// delta query to track changes in Microsoft Graph data", token duration:
+// "Delta tokens are only valid for a specific period before the client
+// application needs to run a full synchronization again. For directory
+// objects, the limit is seven days." Options.DeltaTokenLifetime overrides
+// it.
+const deltaTokenLifetime = 7 * 24 * time.Hour
 
 const deltaTokenPrefix = "graphsim-delta:"
 
@@ -93,6 +104,9 @@ func (s *Server) delta(c *call) *graphError {
 		if tok, err = parseDeltaToken("$deltatoken", dtok); err != nil {
 			return err
 		}
+		if s.deltaLinkExpired(tok, c.now) {
+			return errSyncStateNotFound()
+		}
 		tok = deltaToken{Since: tok.Since, Select: tok.Select}
 	default:
 		tok.Initial = true
@@ -127,6 +141,7 @@ func (s *Server) delta(c *call) *graphError {
 		}
 		values[i] = renderDelta(e.user, shown, tok.Initial)
 	}
+	epoch := s.deltaEpoch
 	s.mu.Unlock()
 
 	resp := map[string]any{"@odata.context": selectContext(selects), "value": values}
@@ -136,10 +151,43 @@ func (s *Server) delta(c *call) *graphError {
 		next.After = page[len(page)-1].key
 		resp["@odata.nextLink"] = link + "$skiptoken=" + next.encode()
 	} else {
-		resp["@odata.deltaLink"] = link + "$deltatoken=" + deltaToken{Since: tok.Upto, Select: tok.Select}.encode()
+		next := deltaToken{Since: tok.Upto, Select: tok.Select, Issued: c.now.UnixNano(), Epoch: epoch}
+		resp["@odata.deltaLink"] = link + "$deltatoken=" + next.encode()
 	}
 	c.writeJSON(http.StatusOK, resp)
 	return nil
+}
+
+// deltaLinkExpired reports whether the deltaLink that carried tok can no
+// longer be used: it is older than the token lifetime (in emulated time), or
+// than the last ExpireDeltaTokens. Only deltaLinks expire; the documented
+// lifetime is theirs, and a $skiptoken continues a round already under way.
+func (s *Server) deltaLinkExpired(tok deltaToken, now time.Time) bool {
+	s.mu.Lock()
+	epoch := s.deltaEpoch
+	s.mu.Unlock()
+	if tok.Epoch != epoch {
+		return true
+	}
+	lifetime := s.opts.DeltaTokenLifetime
+	switch {
+	case lifetime < 0:
+		return false
+	case lifetime == 0:
+		lifetime = deltaTokenLifetime
+	}
+	return now.Sub(time.Unix(0, tok.Issued)) > s.scaled(lifetime)
+}
+
+// ExpireDeltaTokens makes every users/delta deltaLink issued so far answer
+// 400 syncStateNotFound, as if all of them had outlived their lifetime
+// (deltaLinks issued afterwards work). POST /_graphsim/expire-delta-tokens
+// does the same over HTTP.
+func (s *Server) ExpireDeltaTokens() {
+	s.mu.Lock()
+	s.deltaEpoch++
+	s.generation++
+	s.mu.Unlock()
 }
 
 // roundUpto fixes the last change a round reports: the latest, but before

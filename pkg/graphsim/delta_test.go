@@ -171,3 +171,100 @@ func TestDeltaShowsClearedPropertiesAsNull(t *testing.T) {
 	initial, _, _ := deltaRound(tn, "/v1.0/users/delta?$select=displayName,jobTitle,officeLocation,businessPhones")
 	assert.Equal(t, []map[string]any{{"id": id, "displayName": "User cleared", "officeLocation": "B1"}}, initial)
 }
+
+// requireSyncStateNotFound asserts the answer to an expired deltaLink.
+func requireSyncStateNotFound(t *testing.T, r *response) {
+	t.Helper()
+	e := requireError(t, r, http.StatusBadRequest, "syncStateNotFound",
+		"The sync state generation is not found. The delta token is expired and data must be synchronized again.")
+	assert.Equal(t, r.header.Get("request-id"), e.InnerError.RequestID)
+	assert.NotEmpty(t, e.InnerError.Date)
+}
+
+func TestDeltaLinkExpiresAfterSevenDays(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	tn := newTenantWith(t, graphsim.Options{Now: clk.Now})
+	tn.create(newUser("a", nil))
+	tn.create(newUser("b", nil))
+	_, _, first := deltaRound(tn, "/v1.0/users/delta?$select=displayName")
+
+	clk.Advance(6 * 24 * time.Hour)
+	_, _, second := deltaRound(tn, strings.TrimPrefix(first, tn.srv.URL))
+	clk.Advance(24 * time.Hour)
+	_, _, _ = deltaRound(tn, strings.TrimPrefix(first, tn.srv.URL)) // exactly seven days: still valid
+	clk.Advance(time.Second)
+	requireSyncStateNotFound(t, tn.follow(first))
+
+	// Each deltaLink has its own seven days.
+	clk.Advance(5 * 24 * time.Hour)
+	changes, _, _ := deltaRound(tn, strings.TrimPrefix(second, tn.srv.URL))
+	assert.Empty(t, changes)
+
+	// A nextLink continues its round however long the client takes.
+	r := tn.get("/v1.0/users/delta", "Prefer", "odata.maxpagesize=1")
+	require.Equal(t, http.StatusOK, r.status)
+	next := r.object(t)["@odata.nextLink"].(string)
+	clk.Advance(30 * 24 * time.Hour)
+	rest, _, _ := deltaRound(tn, strings.TrimPrefix(next, tn.srv.URL))
+	assert.Len(t, rest, 1)
+}
+
+func TestDeltaTokenLifetimeOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		opts  graphsim.Options
+		valid time.Duration // still usable this long after issue
+		gone  time.Duration // expired this long after issue; 0: never
+	}{
+		{"time-scaled", graphsim.Options{TimeScale: 7 * 24}, time.Hour, time.Hour + time.Second},
+		{"shorter lifetime", graphsim.Options{DeltaTokenLifetime: time.Minute}, time.Minute, time.Minute + time.Second},
+		{"shorter and time-scaled", graphsim.Options{DeltaTokenLifetime: time.Minute, TimeScale: 60}, time.Second, 2 * time.Second},
+		{"never", graphsim.Options{DeltaTokenLifetime: -1}, 1000 * 24 * time.Hour, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			tt.opts.Now = clk.Now
+			tn := newTenantWith(t, tt.opts)
+			_, _, link := deltaRound(tn, "/v1.0/users/delta")
+			clk.Advance(tt.valid)
+			_, _, _ = deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL))
+			if tt.gone > 0 {
+				clk.Advance(tt.gone - tt.valid)
+				requireSyncStateNotFound(t, tn.follow(link))
+			}
+		})
+	}
+}
+
+func TestExpireDeltaTokens(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	id := tn.create(newUser("e", nil))["id"].(string)
+	_, _, before := deltaRound(tn, "/v1.0/users/delta?$select=id")
+
+	tn.sim.ExpireDeltaTokens()
+	requireSyncStateNotFound(t, tn.follow(before))
+
+	// The client starts over: a new initial round, and its deltaLink works.
+	entries, _, after := deltaRound(tn, "/v1.0/users/delta?$select=id")
+	assert.Equal(t, []map[string]any{{"id": id}}, entries)
+	_, _, after = deltaRound(tn, strings.TrimPrefix(after, tn.srv.URL))
+
+	// The state file remembers the expiry.
+	snap, err := tn.sim.Snapshot()
+	require.NoError(t, err)
+	restarted := newTenantWith(t, graphsim.Options{})
+	require.NoError(t, restarted.sim.LoadSnapshot(snap))
+	requireSyncStateNotFound(t, restarted.get(strings.TrimPrefix(before, tn.srv.URL)))
+	_, _, _ = deltaRound(restarted, strings.TrimPrefix(after, tn.srv.URL))
+
+	// The same over HTTP.
+	r := tn.request(http.MethodPost, "/_graphsim/expire-delta-tokens", nil)
+	require.Equal(t, http.StatusNoContent, r.status, "body: %s", r.body)
+	requireSyncStateNotFound(t, tn.follow(after))
+	assert.Equal(t, 1, tn.sim.Stats().Writes, "the control endpoint is not counted")
+}

@@ -69,6 +69,7 @@ const (
 	codeConflictingObjects  = "ConflictingObjects"
 	codeRequestTooLarge     = "RequestEntityTooLarge"
 	codeTooManyRequests     = "TooManyRequests"
+	codeSyncStateNotFound   = "syncStateNotFound"
 	msgRetryLater           = "Please retry again later."
 	msgUnreadablePayload    = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
 	msgMethodNotAllowed     = "Specified HTTP method is not allowed for the request target."
@@ -78,6 +79,7 @@ const (
 	msgCountNotSupported    = "$count is not currently supported."
 	msgSearchNeedsEventual  = "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"
 	msgMeNeedsDelegatedFlow = "/me request is only valid with delegated authentication flow."
+	msgSyncStateNotFound    = "The sync state generation is not found. The delta token is expired and data must be synchronized again."
 )
 
 // errUnreadablePayload: Graph answers a body that is not a JSON object with
@@ -181,4 +183,21 @@ func errNoSuchProperty(prefix, name string) *graphError {
 func errNotEmulated(what string) *graphError {
 	return newError(http.StatusNotImplemented, codeNotImplemented,
 		fmt.Sprintf("graphsim does not emulate %s yet.", what))
+}
+
+// errSyncStateNotFound: a deltaLink past its lifetime. Microsoft 365
+// Developer Blog, "Duration of change tracking tokens for identity and
+// education resources" (2020-07-03): with a delta link used "more than seven
+// days after the initial query, you will receive a BadRequest response with
+// the error code 'syncStateNotFound' and the following error message: 'The
+// sync state generation is not found. The delta token is expired and data
+// must be synchronized again.'" Graph docs, "Microsoft Graph error responses
+// and resource types", code property, lists syncStateNotFound with that
+// text, and "Use delta query to track changes in Microsoft Graph data",
+// token duration: "In case of an expired token, the service should respond
+// with a 40X-series error with error codes such as syncStateNotFound." (The
+// 410 Gone of the same page's "Synchronization reset" is another case: a
+// reset for maintenance, with a Location header; not emulated.)
+func errSyncStateNotFound() *graphError {
+	return newError(http.StatusBadRequest, codeSyncStateNotFound, msgSyncStateNotFound)
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,4 +114,13 @@ func TestGoldenResponses(t *testing.T) {
 	snap, err := tn.sim.Snapshot()
 	require.NoError(t, err)
 	golden(t, "snapshot", normalize(tn, string(snap)))
+}
+
+func TestGoldenDeltaTokenExpired(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	tn := newTenantWith(t, graphsim.Options{Token: testToken, Now: clk.Now})
+	_, _, link := deltaRound(tn, "/v1.0/users/delta")
+	clk.Advance(8 * 24 * time.Hour)
+	golden(t, "delta-token-expired", transcript(t, tn, tn.get(strings.TrimPrefix(link, tn.srv.URL), "client-request-id", "golden")))
 }

@@ -16,7 +16,8 @@
 //
 // Time scaling: Options.TimeScale compresses the emulated durations
 // (throttling windows and Retry-After, replication lag, the 30-day purge of
-// deleted items, the 503 Retry-After) by that factor so tests run in seconds.
+// deleted items, the 503 Retry-After, the 7-day lifetime of delta links) by
+// that factor so tests run in seconds.
 // Timestamps shown in responses stay on the wall clock.
 package graphsim
 
@@ -68,6 +69,13 @@ type Options struct {
 	TimeScale float64
 	// Faults injects failures; the zero value injects none.
 	Faults Faults
+	// DeltaTokenLifetime is how long a users/delta deltaLink stays usable
+	// after it was issued, in emulated time (time-scaled like the other
+	// durations); an older one answers 400 syncStateNotFound. 0 means the
+	// documented seven days for directory objects; a negative value means
+	// deltaLinks never expire. Server.ExpireDeltaTokens expires every
+	// deltaLink issued so far at once.
+	DeltaTokenLifetime time.Duration
 }
 
 // Server is an emulated Graph tenant. It is safe for concurrent use.
@@ -88,6 +96,7 @@ type Server struct {
 	deleted    map[string]*deletedUser // lower-cased id → soft-deleted user
 	tombstones map[string]tombstone    // lower-cased id → last removal, for delta
 	changeSeq  uint64                  // last change number handed out (delta)
+	deltaEpoch uint64                  // bumped by ExpireDeltaTokens: older deltaLinks are expired
 	generation uint64                  // bumped by every state change (autosave)
 	saved      uint64                  // generation last written by SaveStateIfChanged
 	stats      Stats

@@ -29,6 +29,7 @@ type snapshot struct {
 	TenantName      string            `json:"tenantName"`
 	VerifiedDomains []string          `json:"verifiedDomains"`
 	ChangeSeq       uint64            `json:"changeSeq"`
+	DeltaEpoch      uint64            `json:"deltaEpoch,omitempty"` // ExpireDeltaTokens calls so far
 	Users           []snapshotUser    `json:"users"`
 	DeletedUsers    []snapshotUser    `json:"deletedUsers"`
 	Removed         []snapshotRemoval `json:"removed"`
@@ -61,7 +62,7 @@ func (s *Server) snapshot() ([]byte, uint64, error) {
 	s.mu.Lock()
 	snap := snapshot{
 		Version: snapshotVersion, TenantID: s.opts.TenantID, TenantName: s.opts.TenantName,
-		VerifiedDomains: append([]string(nil), s.domains...), ChangeSeq: s.changeSeq,
+		VerifiedDomains: append([]string(nil), s.domains...), ChangeSeq: s.changeSeq, DeltaEpoch: s.deltaEpoch,
 		Users: []snapshotUser{}, DeletedUsers: []snapshotUser{}, Removed: []snapshotRemoval{},
 	}
 	for _, u := range s.users.ordered() {
@@ -158,6 +159,7 @@ func (s *Server) LoadSnapshot(data []byte) error {
 		s.opts.TenantID = snap.TenantID
 	}
 	s.users, s.deleted, s.tombstones, s.changeSeq = users, deleted, tombs, snap.ChangeSeq
+	s.deltaEpoch = snap.DeltaEpoch
 	s.generation++
 	s.saved = s.generation
 	return nil
@@ -269,21 +271,34 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// serveAdmin answers GET /_graphsim/state with the Snapshot. It asks for the
-// same bearer token as the Graph endpoints (the state holds every user's
-// data), is neither throttled nor faulted, and is not counted in Stats.
+// serveAdmin answers GET /_graphsim/state with the Snapshot, and POST
+// /_graphsim/expire-delta-tokens with 204 after ExpireDeltaTokens. It asks
+// for the same bearer token as the Graph endpoints (the state holds every
+// user's data), is neither throttled nor faulted, and is not counted in
+// Stats.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	c := s.newCall(w, r)
 	if err := s.authenticate(r); err != nil {
 		c.writeError(err)
 		return
 	}
-	if strings.TrimSuffix(r.URL.Path, "/") != adminPrefix+"state" {
-		c.writeError(newError(http.StatusNotFound, codeResourceNotFound, "graphsim serves only GET /_graphsim/state here."))
+	method := http.MethodGet
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case adminPrefix + "state":
+	case adminPrefix + "expire-delta-tokens":
+		method = http.MethodPost
+	default:
+		c.writeError(newError(http.StatusNotFound, codeResourceNotFound,
+			"graphsim serves only GET /_graphsim/state and POST /_graphsim/expire-delta-tokens here."))
 		return
 	}
-	if r.Method != http.MethodGet {
+	if r.Method != method {
 		c.writeError(errMethodNotAllowed())
+		return
+	}
+	if method == http.MethodPost {
+		s.ExpireDeltaTokens()
+		c.writeNoContent()
 		return
 	}
 	s.purgeExpired(c.now)

@@ -120,6 +120,9 @@ func TestStateEndpoint(t *testing.T) {
 		"Access token validation failure. Invalid audience.")
 	requireError(t, tn.request(http.MethodPost, "/_graphsim/state", nil), 405, "Request_BadRequest",
 		"Specified HTTP method is not allowed for the request target.")
-	requireError(t, tn.get("/_graphsim/other"), 404, "Request_ResourceNotFound", "graphsim serves only GET /_graphsim/state here.")
+	requireError(t, tn.get("/_graphsim/expire-delta-tokens"), 405, "Request_BadRequest",
+		"Specified HTTP method is not allowed for the request target.")
+	requireError(t, tn.get("/_graphsim/other"), 404, "Request_ResourceNotFound",
+		"graphsim serves only GET /_graphsim/state and POST /_graphsim/expire-delta-tokens here.")
 	assert.Equal(t, graphsim.Stats{Users: 1, Writes: 1}, tn.sim.Stats(), "the state endpoint is not counted")
 }
