@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -253,4 +254,26 @@ func changedByNickname(t *testing.T, changes []guest.Change) map[string]guest.Ch
 		}
 	}
 	return out
+}
+
+func TestDeltaTextValue(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw, want string
+		null, bad bool
+	}{
+		{`"Zoë"`, "Zoë", false, false},
+		{`"Zo\u00eb \"Z\""`, `Zoë "Z"`, false, false},
+		{`null`, "", true, false},
+		{`true`, "true", false, false},
+		{`false`, "false", false, false},
+		{`42`, "", false, true},
+		{`["a"]`, "", false, true},
+	}
+	for _, tt := range tests {
+		got, null, err := textValue(json.RawMessage(tt.raw))
+		assert.Equal(t, tt.bad, err != nil, tt.raw)
+		assert.Equal(t, tt.want, got, tt.raw)
+		assert.Equal(t, tt.null, null, tt.raw)
+	}
 }

@@ -55,8 +55,8 @@ func (c *Client) Changes(ctx context.Context, deltaLink string) ([]guest.Change,
 			}
 			return nil, "", fmt.Errorf("read user changes (page %d): %w", pages, f)
 		}
-		for i, raw := range page.Value {
-			ch, ok, err := c.toChange(raw)
+		for i, fields := range page.Value {
+			ch, ok, err := c.toChange(fields)
 			if err != nil {
 				return nil, "", fmt.Errorf("read user changes (page %d, item %d): %w", pages, i+1, err)
 			}
@@ -88,9 +88,9 @@ func resyncNeeded(status int, code string) bool {
 
 // deltaPage is one page of a users/delta round.
 type deltaPage struct {
-	Value     []json.RawMessage `json:"value"`
-	NextLink  string            `json:"@odata.nextLink"`
-	DeltaLink string            `json:"@odata.deltaLink"`
+	Value     []map[string]json.RawMessage `json:"value"`
+	NextLink  string                       `json:"@odata.nextLink"`
+	DeltaLink string                       `json:"@odata.deltaLink"`
 }
 
 // deltaPage GETs one page. Prefer odata.maxpagesize=999 asks for Graph's
@@ -125,13 +125,9 @@ func mustURL(link string) url.URL {
 
 // toChange reads one user of a round. ok is false for users that are not
 // guests (their userType says so, and they are not being removed).
-func (c *Client) toChange(raw json.RawMessage) (ch guest.Change, ok bool, err error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return ch, false, err
-	}
+func (c *Client) toChange(fields map[string]json.RawMessage) (ch guest.Change, ok bool, err error) {
 	if err := json.Unmarshal(fields["id"], &ch.ID); err != nil || ch.ID == "" {
-		return ch, false, fmt.Errorf("a user without an id: %s", raw)
+		return ch, false, fmt.Errorf("a user without an id: %v", fields)
 	}
 	if _, gone := fields["@removed"]; gone {
 		ch.Removed = true
@@ -175,18 +171,12 @@ func (c *Client) toChange(raw json.RawMessage) (ch guest.Change, ok bool, err er
 			continue
 		}
 		ch.Present = append(ch.Present, name)
-		var value any
-		if err := json.Unmarshal(v, &value); err != nil {
+		value, isNull, err := textValue(v)
+		if err != nil {
 			return ch, false, fmt.Errorf("user %s: %s: %w", ch.ID, name, err)
 		}
-		switch x := value.(type) {
-		case nil:
-		case string:
-			ch.Guest.Properties[name] = x
-		case bool:
-			ch.Guest.Properties[name] = strconv.FormatBool(x)
-		default:
-			return ch, false, fmt.Errorf("user %s: %s is %s, not text", ch.ID, name, v)
+		if !isNull {
+			ch.Guest.Properties[name] = value
 		}
 	}
 	slices.Sort(ch.Present)
@@ -194,4 +184,22 @@ func (c *Client) toChange(raw json.RawMessage) (ch guest.Change, ok bool, err er
 		c.remember(ch.Guest)
 	}
 	return ch, true, nil
+}
+
+// textValue reads a JSON string, boolean or null as guestsync's text form.
+// A string without escapes is taken as it is, which is most of them.
+func textValue(v json.RawMessage) (value string, isNull bool, err error) {
+	switch {
+	case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0:
+		return string(v[1 : len(v)-1]), false, nil
+	case bytes.Equal(v, []byte("null")):
+		return "", true, nil
+	case bytes.Equal(v, []byte("true")), bytes.Equal(v, []byte("false")):
+		return string(v), false, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false, fmt.Errorf("%s is not text", v)
+	}
+	return s, false, nil
 }
