@@ -87,21 +87,22 @@ type Gone struct {
 // once had in scope (Entra Connect's rule).
 func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Plan {
 	p := &Plan{Version: FormatVersion, Actions: []Action{}}
-	owned := make(map[string]guest.Guest, len(current))
+	owned := make(map[string]*guest.Guest, len(current))
 	recycled := map[string]guest.Guest{} // owned guests in deletedItems
 	foreign := foreignIndex{}
-	for _, c := range current {
+	for i, c := range current {
 		switch {
 		case c.Owned && c.Deleted && c.Anchor != "":
 			recycled[c.Anchor] = c
 		case c.Owned && c.Anchor != "":
-			owned[c.Anchor] = c
+			owned[c.Anchor] = &current[i]
 		case !c.Owned && !c.Deleted:
 			foreign.add(c)
 		}
 	}
 	for _, d := range rejectCollisions(p, desired) {
-		if c, exists := owned[d.Anchor]; exists {
+		if cp, exists := owned[d.Anchor]; exists {
+			c := *cp
 			changes := diff(d, c)
 			if _, mapped := d.Properties["accountEnabled"]; !mapped && c.Properties["accountEnabled"] == "false" {
 				if _, removed := policy.Disabled[d.Anchor]; removed {
@@ -159,7 +160,7 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 
 // removals adds the removal of every owned guest whose account is gone,
 // in anchor order, and the grace clocks to keep.
-func removals(p *Plan, desired []guest.Guest, owned map[string]guest.Guest, absence Absence, policy Policy) {
+func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, absence Absence, policy Policy) {
 	present := make(map[string]bool, len(desired)+len(absence.Keep))
 	for _, d := range desired {
 		present[d.Anchor] = true
@@ -186,7 +187,7 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]guest.Guest, abse
 	}
 	sort.Strings(anchors)
 	for _, anchor := range anchors {
-		c, why := owned[anchor], gone[anchor]
+		c, why := *owned[anchor], gone[anchor]
 		a := Action{Anchor: anchor, DN: why.DN, ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Reason: why.Reason}
 		switch policy.Removal {
 		case RemoveNone:
@@ -304,21 +305,32 @@ func diff(d, c guest.Guest) []Change {
 // adding a skip for each one that does.
 func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 	type key struct{ prop, value string }
-	owners := map[key][]int{}
+	// first holds the first guest with each value; only the values that
+	// more than one guest has get a list (most have none: 100,000 guests
+	// would otherwise cost 300,000 small slices).
+	first := make(map[key]int, 3*len(desired))
+	shared := map[key][]int{}
+	note := func(k key, i int) {
+		j, seen := first[k]
+		switch {
+		case !seen:
+			first[k] = i
+		case shared[k] == nil:
+			shared[k] = []int{j, i}
+		default:
+			shared[k] = append(shared[k], i)
+		}
+	}
 	for i, d := range desired {
-		owners[key{"anchor", d.Anchor}] = append(owners[key{"anchor", d.Anchor}], i)
+		note(key{"anchor", d.Anchor}, i)
 		for _, prop := range []string{"userPrincipalName", "mailNickname"} {
 			if v := d.Properties[prop]; v != "" {
-				k := key{prop, strings.ToLower(v)}
-				owners[k] = append(owners[k], i)
+				note(key{prop, strings.ToLower(v)}, i)
 			}
 		}
 	}
 	reasons := map[int][]string{}
-	for k, idx := range owners {
-		if len(idx) < 2 {
-			continue
-		}
+	for k, idx := range shared {
 		for _, i := range idx {
 			var others []string
 			for _, j := range idx {
@@ -328,6 +340,9 @@ func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 			}
 			reasons[i] = append(reasons[i], fmt.Sprintf("%s %q is also produced by %s", k.prop, k.value, strings.Join(others, "; ")))
 		}
+	}
+	if len(reasons) == 0 {
+		return desired
 	}
 	var ok []guest.Guest
 	for i, d := range desired {
