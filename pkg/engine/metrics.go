@@ -26,11 +26,11 @@ func Metrics(run *Run, runErr error) []byte {
 	fmt.Fprintf(&b, "guestsync_run_applied %d\n", boolInt(run.Applied))
 	metric("guestsync_run_duration_seconds", "How long the last run took.", "gauge")
 	fmt.Fprintf(&b, "guestsync_run_duration_seconds %g\n", run.Ended.Sub(run.Started).Seconds())
-	metric("guestsync_phase_duration_seconds", "How long each phase of the last run took: list (the tenant), read and map (the source), plan, apply.", "gauge")
+	metric("guestsync_phase_duration_seconds", "How long each phase of the last run took: list (the tenant), read and map (the source), plan, apply, state (loading and saving the state file).", "gauge")
 	for _, ph := range []struct {
 		name string
 		d    time.Duration
-	}{{"list", run.Timings.List}, {"read", run.Timings.Read}, {"map", run.Timings.Map}, {"plan", run.Timings.Plan}, {"apply", run.Timings.Apply}} {
+	}{{"list", run.Timings.List}, {"read", run.Timings.Read}, {"map", run.Timings.Map}, {"plan", run.Timings.Plan}, {"apply", run.Timings.Apply}, {"state", run.Timings.State}} {
 		fmt.Fprintf(&b, "guestsync_phase_duration_seconds{phase=%q} %g\n", ph.name, ph.d.Seconds())
 	}
 	metric("guestsync_last_run_timestamp_seconds", "When the last run ended (Unix time).", "gauge")

@@ -82,8 +82,15 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		if link != "" {
 			base, fullAt = prev.Guests, prev.FullReadAt
 		}
-		guests := mergeChanges(base, changes)
-		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt}
+		guests := base
+		if link == "" || len(changes) > 0 {
+			guests = mergeChanges(base, changes)
+		}
+		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt,
+			GuestsChanged: link == "" || len(changes) > 0}
+		if !out.next.GuestsChanged {
+			out.next.GuestsFile = prev.GuestsFile
+		}
 		out.incremental = link != ""
 		out.current = guests
 		e.log().Info("read target changes", "incremental", out.incremental, "changes", len(changes), "guests", len(guests))
@@ -115,8 +122,12 @@ func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
 		switch {
 		case ch.Removed:
 			delete(byID, id)
-		case ok || ch.IsGuest:
+		case ok:
 			byID[id] = ch.ApplyTo(prev)
+		case ch.IsGuest: // new: what the round carried is all there is
+			g := ch.Guest
+			g.ID = ch.ID
+			byID[id] = g
 		}
 	}
 	out := make([]guest.Guest, 0, len(byID))

@@ -6,9 +6,12 @@
 package state
 
 import (
+	"bufio"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,8 +52,16 @@ type Source struct {
 // round that gave it, so that a run reads only what changed since; and the
 // grace clocks of removed guests.
 type Target struct {
-	DeltaLink string        `json:"deltaLink"`
-	Guests    []guest.Guest `json:"guests"`
+	DeltaLink string `json:"deltaLink"`
+	// Guests are kept in a file of their own next to the state file
+	// (GuestsFile), read and written one guest at a time: 100,000 guests
+	// never sit in memory as one encoded text, and a run whose round
+	// changed nothing does not rewrite them.
+	Guests     []guest.Guest `json:"-"`
+	GuestsFile string        `json:"guestsFile,omitempty"`
+	// GuestsChanged marks Guests as changed since they were loaded, so
+	// that Save writes them to a new file.
+	GuestsChanged bool `json:"-"`
 	// FullReadAt is when the last initial round (every guest) was read.
 	FullReadAt time.Time `json:"fullReadAt,omitzero"`
 	// Disabled are the grace clocks: since when each removed guest (by
@@ -80,24 +91,122 @@ func Load(path string) (*State, error) {
 	if s.Targets == nil {
 		s.Targets = map[string]Target{}
 	}
+	for key, t := range s.Targets {
+		if t.GuestsFile == "" {
+			continue
+		}
+		guests, err := readGuests(filepath.Join(filepath.Dir(path), t.GuestsFile))
+		if err != nil {
+			// Without its guests the delta link is no use: the next run
+			// reads every guest again (an initial round). The grace
+			// clocks stay.
+			t.DeltaLink, t.GuestsFile, t.Guests = "", "", nil
+		} else {
+			t.Guests = guests
+		}
+		s.Targets[key] = t
+	}
 	return &s, nil
+}
+
+// readGuests reads a guests file: a gob stream of guests, one at a time
+// (three times as fast to read as JSON, which matters at 100,000 guests
+// on every run; the emulator's state dump is the readable view of a
+// tenant).
+func readGuests(path string) ([]guest.Guest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	var out []guest.Guest
+	for {
+		var g guest.Guest
+		err := dec.Decode(&g)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: guest %d: %w", path, len(out)+1, err)
+		}
+		out = append(out, g)
+	}
+}
+
+// writeGuests writes guests to a new file next to path, one at a time,
+// atomically, and returns its name.
+func writeGuests(path string, guests []guest.Guest) (string, error) {
+	name := fmt.Sprintf("%s.guests-%d", filepath.Base(path), time.Now().UnixNano())
+	err := WriteAtomicFunc(filepath.Join(filepath.Dir(path), name), 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		enc := gob.NewEncoder(bw)
+		for i := range guests {
+			if err := enc.Encode(&guests[i]); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+	return name, err
 }
 
 // Save writes the state atomically: a temporary file in the same folder,
 // fsync, rename over the old file, fsync of the folder. The file is
 // readable by its owner only: watermarks reveal directory structure.
+//
+// Changed guests go to a new guests file first; the state file, written
+// next, names it; guests files no state names any more are removed last.
+// A crash in between leaves the old state with its old guests file.
 func (s *State) Save(path string) error {
 	s.Version = FormatVersion
+	for key, t := range s.Targets {
+		if !t.GuestsChanged && (t.GuestsFile != "" || len(t.Guests) == 0) {
+			continue
+		}
+		name, err := writeGuests(path, t.Guests)
+		if err != nil {
+			return fmt.Errorf("save the tenant's guests: %w", err)
+		}
+		t.GuestsFile, t.GuestsChanged = name, false
+		s.Targets[key] = t
+	}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return WriteAtomic(path, append(data, '\n'), 0o600)
+	if err := WriteAtomic(path, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	s.removeStaleGuests(path)
+	return nil
+}
+
+// removeStaleGuests removes the guests files of path that s does not name.
+func (s *State) removeStaleGuests(path string) {
+	keep := map[string]bool{}
+	for _, t := range s.Targets {
+		keep[t.GuestsFile] = true
+	}
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), filepath.Base(path)+".guests-*"))
+	for _, f := range old {
+		if !keep[filepath.Base(f)] {
+			os.Remove(f)
+		}
+	}
 }
 
 // WriteAtomic replaces path with data so that readers and crashes see
 // either the old content or the new, never a mix.
 func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
+	return WriteAtomicFunc(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomicFunc is WriteAtomic for content that write streams.
+func WriteAtomicFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -107,7 +216,7 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

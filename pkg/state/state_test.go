@@ -129,3 +129,42 @@ func TestLockDiesWithItsProcess(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestGuestsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	guests := []guest.Guest{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}},
+		{ID: "2", Properties: map[string]string{"displayName": "Line\nbreak"}}}
+	s := &State{Targets: map[string]Target{"t": {DeltaLink: "link-1", Guests: guests, GuestsChanged: true}}}
+	require.NoError(t, s.Save(path))
+	first := s.Targets["t"].GuestsFile
+	require.NotEmpty(t, first)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "zoe@x.example", "the guests are not in the state file")
+
+	back, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, guests, back.Targets["t"].Guests)
+
+	// Unchanged guests are not written again; changed ones go to a new
+	// file and the old one is removed.
+	back.Targets["t"] = Target{DeltaLink: "link-2", Guests: guests, GuestsFile: first}
+	require.NoError(t, back.Save(path))
+	assert.Equal(t, first, back.Targets["t"].GuestsFile)
+	clocks := map[string]time.Time{"QUFB": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	back.Targets["t"] = Target{DeltaLink: "link-3", Guests: guests[:1], GuestsChanged: true, Disabled: clocks}
+	require.NoError(t, back.Save(path))
+	files, _ := filepath.Glob(path + ".guests-*")
+	require.Len(t, files, 1)
+	assert.NotEqual(t, first, filepath.Base(files[0]))
+
+	// A damaged guests file costs a full round, never the grace clocks.
+	require.NoError(t, os.WriteFile(files[0], []byte("{not json\n"), 0o600))
+	st, err := Load(path)
+	require.NoError(t, err)
+	assert.Empty(t, st.Targets["t"].DeltaLink)
+	assert.Empty(t, st.Targets["t"].Guests)
+	assert.Equal(t, clocks, st.Targets["t"].Disabled)
+}
