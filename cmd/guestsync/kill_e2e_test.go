@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +23,21 @@ import (
 // a test can run guestsync as a process of its own (and kill it).
 func TestMain(m *testing.M) {
 	if os.Getenv("GUESTSYNC_TEST_RUN_MAIN") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment()))
+		code := run(context.Background(), os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment())
+		if f := os.Getenv("GUESTSYNC_TEST_PEAK_FILE"); f != "" {
+			// The process's own peak RSS (VmHWM). rusage's maxrss is no
+			// use here: Go starts a child with vfork, so the child's
+			// maxrss counts the parent's memory it briefly shared.
+			status, err := os.ReadFile("/proc/self/status")
+			if err == nil {
+				for _, line := range strings.Split(string(status), "\n") {
+					if strings.HasPrefix(line, "VmHWM:") {
+						_ = os.WriteFile(f, []byte(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))), 0o600)
+					}
+				}
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -287,6 +287,7 @@ func TestSyncReadsTenantChanges(t *testing.T) {
 	data, err := os.ReadFile(stateFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(data), `"deltaLink": "http`)
+	assert.Contains(t, string(data), `"guestsFile": "state.json.guests-`)
 
 	// An admin edits a guest in the portal.
 	req := httptest.NewRequest(http.MethodPatch, "/v1.0/users/zoe.lefevre@partners.contoso.com",
