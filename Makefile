@@ -33,11 +33,11 @@ vet:
 unit:
 	$(GO) test -count=1 $(PKGS)
 
-## bench: Go benchmarks (numbers, never pass/fail), with a slapd holding
-## 100,000 partners for the reader-versus-ldapsearch benchmark.
+## bench: Go benchmarks (numbers, never pass/fail), one package at a time, with a
+## slapd holding 100,000 partners (the reader against ldapsearch, the no-change run).
 bench:
 	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 GUESTSYNC_BENCH=1 \
-		.ci/with-testservers $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+		.ci/with-testservers $(GO) test -p 1 -run='^$$' -bench=. -benchmem $(PKGS)
 
 ## fuzz: a longer run of the expression parser's fuzz target.
 fuzz:
