@@ -325,3 +325,59 @@ func TestGzipRequestBodies(t *testing.T) {
 		assert.Equal(t, "BadRequest", r.graphError(t).Code)
 	})
 }
+
+// TestUniquenessFollowsChanges: the values a user holds are taken, and
+// freed again, by every write that changes them.
+func TestUniquenessFollowsChanges(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	conflict := func(r *response, property string) {
+		t.Helper()
+		requireError(t, r, 400, "Request_BadRequest", "Another object with the same value for property "+property+" already exists.")
+	}
+	create := func(alias string, overrides map[string]any) *response {
+		t.Helper()
+		return tn.request(http.MethodPost, "/v1.0/users", newUser(alias, overrides))
+	}
+	patch := func(id string, body map[string]any) {
+		t.Helper()
+		require.Equal(t, http.StatusNoContent, tn.request(http.MethodPatch, "/v1.0/users/"+id, body).status)
+	}
+	a := tn.create(newUser("a", map[string]any{"onPremisesImmutableId": "SW1tQQ==", "mail": "a@partner.example"}))["id"].(string)
+	conflict(create("b", map[string]any{"onPremisesImmutableId": "sw1TqQ=="}), "onPremisesImmutableId")
+	conflict(create("b", map[string]any{"mail": "A@Partner.Example"}), "proxyAddresses")
+
+	// An update frees the old values and takes the new ones.
+	patch(a, map[string]any{"onPremisesImmutableId": "SW1tQjI=", "mail": "a2@partner.example", "userPrincipalName": "a2@contoso.com"})
+	b := tn.create(newUser("b", map[string]any{"onPremisesImmutableId": "SW1tQQ==", "mail": "a@partner.example"}))["id"].(string)
+	tn.create(newUser("a", nil)) // the old UPN
+	conflict(create("c", map[string]any{"onPremisesImmutableId": "SW1TQJI="}), "onPremisesImmutableId")
+	conflict(create("c", map[string]any{"mail": "A2@partner.example"}), "proxyAddresses")
+	conflict(create("c", map[string]any{"userPrincipalName": "A2@contoso.com"}), "userPrincipalName")
+	patch(a, map[string]any{"onPremisesImmutableId": nil, "mail": nil})
+	c := tn.create(newUser("c", map[string]any{"onPremisesImmutableId": "SW1tQjI=", "mail": "a2@partner.example"}))["id"].(string)
+
+	// A deletion frees them, a restore takes them back.
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/users/"+b, nil).status)
+	d := tn.create(newUser("d", map[string]any{"onPremisesImmutableId": "SW1tQQ=="}))["id"].(string)
+	restoreB := "/v1.0/directory/deletedItems/" + b + "/restore"
+	conflict(tn.request(http.MethodPost, restoreB, nil), "onPremisesImmutableId")
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/users/"+d, nil).status)
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/directory/deletedItems/"+d, nil).status)
+	require.Equal(t, http.StatusOK, tn.request(http.MethodPost, restoreB, nil).status)
+	conflict(create("e", map[string]any{"onPremisesImmutableId": "sw1tqq=="}), "onPremisesImmutableId")
+	conflict(create("e", map[string]any{"mail": "a@PARTNER.example"}), "proxyAddresses")
+
+	// An invitation finds the existing user by any of its addresses, in any
+	// case: its mail (proxy address), and other mails set by an update.
+	inviteeOf := func(addr string) string {
+		t.Helper()
+		return tn.invite(invitation(addr, nil))["invitedUser"].(map[string]any)["id"].(string)
+	}
+	assert.Equal(t, b, inviteeOf("A@partner.EXAMPLE"))
+	assert.Equal(t, c, inviteeOf("a2@Partner.example"))
+	patch(c, map[string]any{"otherMails": []string{"c.other@elsewhere.example"}})
+	assert.Equal(t, c, inviteeOf("C.Other@elsewhere.example"))
+	patch(c, map[string]any{"otherMails": []string{}})
+	assert.NotEqual(t, c, inviteeOf("c.other@elsewhere.example"), "no longer c's address: a new guest")
+}

@@ -276,20 +276,14 @@ func (s *Server) restore(c *call, id string) *graphError {
 }
 
 // reconcileProxies returns u's proxy addresses that no active user holds,
-// and one active user that holds one of the others. The caller holds s.mu.
+// and one active user that holds one of the others (compared in lower case,
+// without "smtp:"). The caller holds s.mu.
 func (s *Server) reconcileProxies(u *userRecord) ([]string, *userRecord) {
-	taken := map[string]*userRecord{}
-	for _, other := range s.users.byID {
-		addrs, _ := other.props["proxyAddresses"].([]string)
-		for _, a := range addrs {
-			taken[strings.ToLower(strings.TrimPrefix(strings.ToLower(a), "smtp:"))] = other
-		}
-	}
 	var kept []string
 	var clash *userRecord
 	addrs, _ := u.props["proxyAddresses"].([]string)
 	for _, a := range addrs {
-		if other := taken[strings.TrimPrefix(strings.ToLower(a), "smtp:")]; other != nil {
+		if other := s.users.proxyHolder(a); other != nil {
 			clash = other
 			continue
 		}

@@ -215,23 +215,10 @@ func (s *Server) invite(c *call) *graphError {
 	return nil
 }
 
-// findInvitee finds an active user that already answers to addr. The
-// caller holds s.mu.
+// findInvitee finds an active user that already answers to addr, the
+// first created if several do. The caller holds s.mu.
 func (s *Server) findInvitee(addr string) *userRecord {
-	for _, u := range s.users.ordered() {
-		if strings.EqualFold(u.str("userPrincipalName"), addr) || strings.EqualFold(u.str("mail"), addr) {
-			return u
-		}
-		for _, name := range []string{"proxyAddresses", "otherMails"} {
-			vs, _ := u.props[name].([]string)
-			for _, v := range vs {
-				if strings.EqualFold(strings.TrimPrefix(strings.ToLower(v), "smtp:"), addr) {
-					return u
-				}
-			}
-		}
-	}
-	return nil
+	return s.users.invitee(addr)
 }
 
 // newGuest builds the user an invitation creates.

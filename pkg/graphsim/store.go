@@ -1,9 +1,12 @@
 package graphsim
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // userRecord is one stored user. props holds the stored values by JSON name:
@@ -18,6 +21,7 @@ type userRecord struct {
 	// that delta can tell a property cleared to null from one never set
 	// (see renderDelta).
 	everSet map[string]struct{}
+	keys    userKeys // where userStore indexes u, while u is active
 }
 
 // noteValues adds the properties that hold a value now to u.everSet. It
@@ -77,15 +81,95 @@ func (u *userRecord) str(name string) string {
 	return s
 }
 
-// userStore holds the tenant's users. The Server's mutex guards it.
+// userStore holds the tenant's active users and indexes them by every value
+// a uniqueness check or an invitation looks up, so that creates, updates,
+// invitations and restores cost the same in a tenant of any size. The
+// Server's mutex guards it.
 type userStore struct {
-	byID    map[string]*userRecord // lower-cased id
-	byUPN   map[string]*userRecord // lower-cased userPrincipalName
-	nextSeq uint64
+	byID        map[string]*userRecord // lower-cased id
+	byUPN       map[string]*userRecord // lower-cased userPrincipalName
+	byImmutable addrIndex              // onPremisesImmutableId
+	byProxy     addrIndex              // each proxy address without "smtp:"
+	byAddress   addrIndex              // what findInvitee matches: UPN, mail, proxy addresses, other mails
+	nextSeq     uint64
+}
+
+// userKeys are the index keys of one user, kept so that the user can be
+// taken out of the indexes after its values changed.
+type userKeys struct {
+	upn       string   // byUPN: strings.ToLower(userPrincipalName)
+	immutable string   // byImmutable: foldKey(onPremisesImmutableId); "" when unset
+	proxies   []string // byProxy: distinct foldKeys of the proxy addresses
+	addresses []string // byAddress: distinct non-empty foldKeys
+}
+
+// addrIndex maps a foldKey to the users holding a value with that key. The
+// key only narrows the search: callers still compare the values the way
+// Graph does (strings.EqualFold, or strings.ToLower equality), so a lookup
+// answers exactly what a scan of every user would.
+type addrIndex map[string][]*userRecord
+
+func (ix addrIndex) add(key string, u *userRecord) {
+	ix[key] = append(ix[key], u)
+}
+
+func (ix addrIndex) remove(key string, u *userRecord) {
+	list := ix[key]
+	if i := slices.Index(list, u); i >= 0 {
+		list[i] = list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+	}
+	if len(list) == 0 {
+		delete(ix, key)
+		return
+	}
+	ix[key] = list
+}
+
+// foldKey maps s to a key shared by every string equal to s under
+// strings.EqualFold and every string with the same strings.ToLower: each
+// rune is lower-cased, then replaced by the smallest rune of its Unicode
+// simple case-folding orbit (the runes EqualFold treats as equal). For ASCII
+// that is the upper-case letter. TestFoldKey checks both properties for
+// every rune.
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteRune(foldRune(unicode.ToLower(r)))
+	}
+	return b.String()
+}
+
+// foldRune is the smallest rune of r's case-folding orbit.
+func foldRune(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	return least
+}
+
+// withoutSMTP is a proxy address (or other mail) in lower case without its
+// "smtp:" prefix, as the address comparisons below use it.
+func withoutSMTP(a string) string {
+	return strings.TrimPrefix(strings.ToLower(a), "smtp:")
 }
 
 func newUserStore() *userStore {
-	return &userStore{byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{}}
+	return &userStore{byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{},
+		byImmutable: addrIndex{}, byProxy: addrIndex{}, byAddress: addrIndex{}}
 }
 
 // lookup finds a user by id or by userPrincipalName (Graph docs, "Get user":
@@ -107,18 +191,69 @@ func (st *userStore) add(u *userRecord) {
 	}
 	st.nextSeq = max(st.nextSeq, u.seq)
 	st.byID[strings.ToLower(u.id)] = u
-	st.byUPN[strings.ToLower(u.str("userPrincipalName"))] = u
+	st.index(u)
 }
 
 func (st *userStore) remove(u *userRecord) {
 	delete(st.byID, strings.ToLower(u.id))
-	delete(st.byUPN, strings.ToLower(u.str("userPrincipalName")))
+	st.unindex(u)
 }
 
-// rename re-indexes u after its userPrincipalName changed from old.
-func (st *userStore) rename(u *userRecord, old string) {
-	delete(st.byUPN, strings.ToLower(old))
-	st.byUPN[strings.ToLower(u.str("userPrincipalName"))] = u
+// reindex updates the indexes after u's values changed.
+func (st *userStore) reindex(u *userRecord) {
+	st.unindex(u)
+	st.index(u)
+}
+
+func (st *userStore) index(u *userRecord) {
+	k := userKeys{upn: strings.ToLower(u.str("userPrincipalName"))}
+	st.byUPN[k.upn] = u
+	if v := u.str("onPremisesImmutableId"); v != "" {
+		k.immutable = foldKey(v)
+		st.byImmutable.add(k.immutable, u)
+	}
+	addAddress := func(v string) {
+		if key := foldKey(v); key != "" && !slices.Contains(k.addresses, key) {
+			k.addresses = append(k.addresses, key)
+		}
+	}
+	addAddress(u.str("userPrincipalName"))
+	addAddress(u.str("mail"))
+	proxies, _ := u.props["proxyAddresses"].([]string)
+	for _, a := range proxies {
+		if key := foldKey(withoutSMTP(a)); !slices.Contains(k.proxies, key) {
+			k.proxies = append(k.proxies, key)
+		}
+		addAddress(withoutSMTP(a))
+	}
+	others, _ := u.props["otherMails"].([]string)
+	for _, a := range others {
+		addAddress(withoutSMTP(a))
+	}
+	for _, key := range k.proxies {
+		st.byProxy.add(key, u)
+	}
+	for _, key := range k.addresses {
+		st.byAddress.add(key, u)
+	}
+	u.keys = k
+}
+
+func (st *userStore) unindex(u *userRecord) {
+	k := u.keys
+	if st.byUPN[k.upn] == u {
+		delete(st.byUPN, k.upn)
+	}
+	if k.immutable != "" {
+		st.byImmutable.remove(k.immutable, u)
+	}
+	for _, key := range k.proxies {
+		st.byProxy.remove(key, u)
+	}
+	for _, key := range k.addresses {
+		st.byAddress.remove(key, u)
+	}
+	u.keys = userKeys{}
 }
 
 // ordered returns all users in creation order.
@@ -139,33 +274,76 @@ func (st *userStore) ordered() []*userRecord {
 // is another object's proxy address is a proxyAddresses conflict
 // (microsoft-graph-docs-contrib issue #8421). mailNickname is NOT unique for
 // users (terraform-provider-azuread issue #1758: only the UPN has to be
-// unique), so duplicates are accepted.
+// unique), so duplicates are accepted. The indexes find the candidates;
+// the comparisons are case-insensitive (strings.EqualFold).
 func (st *userStore) conflict(self *userRecord, props map[string]any) (string, *userRecord) {
 	if upn, ok := props["userPrincipalName"].(string); ok {
 		if other := st.byUPN[strings.ToLower(upn)]; other != nil && other != self {
 			return "userPrincipalName", other
 		}
 	}
-	immutable, _ := props["onPremisesImmutableId"].(string)
-	mail, _ := props["mail"].(string)
-	if immutable == "" && mail == "" {
-		return "", nil
+	if immutable, _ := props["onPremisesImmutableId"].(string); immutable != "" {
+		for _, other := range st.byImmutable[foldKey(immutable)] {
+			if other != self && strings.EqualFold(other.str("onPremisesImmutableId"), immutable) {
+				return "onPremisesImmutableId", other
+			}
+		}
 	}
-	for _, other := range st.byID {
-		if other == self {
-			continue
-		}
-		if immutable != "" && strings.EqualFold(other.str("onPremisesImmutableId"), immutable) {
-			return "onPremisesImmutableId", other
-		}
-		if mail != "" {
+	if mail, _ := props["mail"].(string); mail != "" {
+		for _, other := range st.byProxy[foldKey(mail)] {
+			if other == self {
+				continue
+			}
 			addrs, _ := other.props["proxyAddresses"].([]string)
 			for _, a := range addrs {
-				if strings.EqualFold(strings.TrimPrefix(strings.ToLower(a), "smtp:"), mail) {
+				if strings.EqualFold(withoutSMTP(a), mail) {
 					return "proxyAddresses", other
 				}
 			}
 		}
 	}
 	return "", nil
+}
+
+// proxyHolder returns an active user holding proxy address a (compared
+// in lower case, without "smtp:"), or nil.
+func (st *userStore) proxyHolder(a string) *userRecord {
+	want := withoutSMTP(a)
+	for _, other := range st.byProxy[foldKey(want)] {
+		addrs, _ := other.props["proxyAddresses"].([]string)
+		for _, b := range addrs {
+			if strings.ToLower(withoutSMTP(b)) == want {
+				return other
+			}
+		}
+	}
+	return nil
+}
+
+// invitee returns the first-created active user that answers to addr as
+// its UPN, mail, a proxy address or another mail (case-insensitively; see
+// findInvitee). addr is not empty: an invitation needs an address.
+func (st *userStore) invitee(addr string) *userRecord {
+	var first *userRecord
+	for _, u := range st.byAddress[foldKey(addr)] {
+		if (first == nil || u.seq < first.seq) && answersTo(u, addr) {
+			first = u
+		}
+	}
+	return first
+}
+
+func answersTo(u *userRecord, addr string) bool {
+	if strings.EqualFold(u.str("userPrincipalName"), addr) || strings.EqualFold(u.str("mail"), addr) {
+		return true
+	}
+	for _, name := range []string{"proxyAddresses", "otherMails"} {
+		vs, _ := u.props[name].([]string)
+		for _, v := range vs {
+			if strings.EqualFold(withoutSMTP(v), addr) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -270,7 +270,6 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 	if name, other := s.users.conflict(u, props); other != nil {
 		return errConflict(name, other.id)
 	}
-	oldUPN := u.str("userPrincipalName")
 	mergeObjects(u.props, props)
 	for name, v := range props {
 		if v == nil {
@@ -279,9 +278,7 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 		}
 		u.props[name] = v
 	}
-	if upn := u.str("userPrincipalName"); upn != oldUPN {
-		s.users.rename(u, oldUPN)
-	}
+	s.users.reindex(u)
 	s.touch(u)
 	c.writeNoContent()
 	return nil
