@@ -74,24 +74,26 @@ func decodeValue(kind propKind, fields map[string]propKind, raw json.RawMessage)
 	if string(raw) == "null" {
 		return nil, nil
 	}
-	bad := errConvert(raw, kind)
+	// The error is built only when needed: fmt.Sprintf for every value
+	// showed up in profiles of bulk creates.
+	bad := func() *graphError { return errConvert(raw, kind) }
 	switch kind {
 	case kindString:
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return nil, bad
+			return nil, bad()
 		}
 		return s, nil
 	case kindBool:
 		var b bool
 		if json.Unmarshal(raw, &b) != nil {
-			return nil, bad
+			return nil, bad()
 		}
 		return b, nil
 	case kindStrings:
 		var ss []string
 		if json.Unmarshal(raw, &ss) != nil {
-			return nil, bad
+			return nil, bad()
 		}
 		if ss == nil {
 			ss = []string{}
@@ -100,7 +102,7 @@ func decodeValue(kind propKind, fields map[string]propKind, raw json.RawMessage)
 	case kindDateTime:
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return nil, bad
+			return nil, bad()
 		}
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -110,7 +112,7 @@ func decodeValue(kind propKind, fields map[string]propKind, raw json.RawMessage)
 	case kindObject:
 		var m map[string]json.RawMessage
 		if json.Unmarshal(raw, &m) != nil {
-			return nil, bad
+			return nil, bad()
 		}
 		obj := map[string]any{}
 		for k, v := range m {
@@ -129,7 +131,7 @@ func decodeValue(kind propKind, fields map[string]propKind, raw json.RawMessage)
 		}
 		return obj, nil
 	}
-	return nil, bad
+	return nil, bad()
 }
 
 // errConvert is the OData reader's error for a value of the wrong type,
