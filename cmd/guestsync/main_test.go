@@ -313,6 +313,15 @@ func TestSyncReadsTenantChanges(t *testing.T) {
 	code, _, stderr = guestsync(t, env, "plan", "--config", cfg, "--full", "--log-format", "json")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, `"msg":"read target changes","incremental":false,"changes":27`)
+
+	// Graph lets a delta link expire (seven days for users): the run
+	// starts change tracking again and carries on.
+	sim.ExpireDeltaTokens()
+	code, out, stderr = guestsync(t, env, "sync", "--config", cfg, "--log-format", "json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `"msg":"the tenant's change-tracking link expired; reading every guest"`)
+	assert.Contains(t, stderr, `"msg":"read target changes","incremental":false,"changes":27`)
+	assert.Contains(t, out, "No changes: 27 guests up to date")
 }
 
 func TestInviteModeNeedsARedirectURL(t *testing.T) {

@@ -196,7 +196,7 @@ func TestDisableDeleteRestore(t *testing.T) {
 func TestChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, _, _ := simClient(t, graphsim.Options{}, Options{})
+	c, sim, _ := simClient(t, graphsim.Options{}, Options{})
 	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")})
 	zoe, max := res[0].ObjectID, res[1].ObjectID
 
@@ -242,6 +242,14 @@ func TestChanges(t *testing.T) {
 	_, _, err = c.Changes(ctx, c.base+"/users/delta()?$deltatoken=not-a-token")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, guest.ErrResync, "a malformed link is a 400, not an expiry")
+
+	sim.ExpireDeltaTokens()
+	_, _, err = c.Changes(ctx, link2)
+	require.ErrorIs(t, err, guest.ErrResync, "an expired link: 400 syncStateNotFound")
+	assert.Contains(t, err.Error(), "syncStateNotFound")
+	changes, _, err = c.Changes(ctx, "")
+	require.NoError(t, err, "an initial round starts again")
+	assert.Len(t, changes, 2)
 }
 
 // changedByNickname indexes the changes that carry a mailNickname.

@@ -78,9 +78,12 @@ func (c *Client) Changes(ctx context.Context, deltaLink string) ([]guest.Change,
 
 // resyncNeeded reports whether an error answer to a delta link means that
 // tracking must start again. Graph docs ("Use delta query to track changes
-// in Microsoft Graph data", "Synchronization reset"): an expired or
-// invalidated token is answered 410 Gone, with error codes such as
-// syncStateNotFound or resyncRequired.
+// in Microsoft Graph data", "Token duration"): a directory object's token
+// lasts seven days, and an expired one gets "a 40X-series error with error
+// codes such as syncStateNotFound" (400 syncStateNotFound for users, per
+// the Microsoft 365 Dev Blog on token durations); "Synchronization reset"
+// answers 410 Gone (with resyncRequired-style codes) during tenant
+// maintenance.
 func resyncNeeded(status int, code string) bool {
 	code = strings.ToLower(code)
 	return status == 410 || strings.Contains(code, "syncstatenotfound") || strings.Contains(code, "resync")
