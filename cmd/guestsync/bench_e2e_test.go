@@ -110,15 +110,8 @@ func runMeasured(b *testing.B, cfg, dir string) measured {
 	b.Helper()
 	metrics := filepath.Join(dir, "run.prom")
 	cmd := exec.Command(os.Args[0], "sync", "--config", cfg, "--log-level", "warn", "--metrics-file", metrics)
-	// The environment of an admin's shell: no GUESTSYNC_BENCH (guestsync
-	// refuses GUESTSYNC_ variables that name no config key).
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GUESTSYNC_BENCH=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
 	peakFile := filepath.Join(dir, "peak")
-	cmd.Env = append(cmd.Env, "GUESTSYNC_TEST_RUN_MAIN=1", "GUESTSYNC_TEST_PEAK_FILE="+peakFile,
+	cmd.Env = childEnv("GUESTSYNC_TEST_PEAK_FILE="+peakFile,
 		"GUESTSYNC_LDAP_BINDPASSWORD="+os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"))
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
