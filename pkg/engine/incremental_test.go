@@ -234,6 +234,17 @@ func TestDeletedEntryDisablesItsGuestAndItsReturnReEnablesIt(t *testing.T) {
 	st, err := state.Load(e.StatePath)
 	require.NoError(t, err)
 	assert.Contains(t, st.Targets["target"].Disabled, anchor, "its grace clock runs")
+	clock := st.Targets["target"].Disabled[anchor]
+
+	// An incremental run with nothing new keeps the clock.
+	src.changes = nil
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.False(t, run.Plan.HasChanges())
+	assert.Equal(t, 1, run.Plan.Waiting)
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, clock, st.Targets["target"].Disabled[anchor])
 
 	// bob comes back (the mapping sets accountEnabled, so the update
 	// re-enables it); the clock stops.

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -154,6 +155,9 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 	}
 	if policy.Mode == ModeSync || policy.Mode == "" {
 		removals(p, desired, owned, absence, policy)
+	} else if len(policy.Disabled) > 0 {
+		// No removals in this mode, but the clocks keep running.
+		p.GraceClocks = maps.Clone(policy.Disabled)
 	}
 	return p
 }
@@ -179,6 +183,16 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 	for _, g := range absence.Gone {
 		if _, ok := owned[g.Anchor]; ok && !present[g.Anchor] {
 			gone[g.Anchor] = g
+		}
+	}
+	// A guest found gone earlier (it has a grace clock) stays gone until
+	// its account comes back, also through incremental reads, which only
+	// report what changed: its clock runs on and can end in a delete.
+	for anchor, since := range policy.Disabled {
+		if _, ok := owned[anchor]; ok && !present[anchor] {
+			if _, seen := gone[anchor]; !seen {
+				gone[anchor] = Gone{Anchor: anchor, Reason: "gone from the source since " + since.UTC().Format(time.RFC3339)}
+			}
 		}
 	}
 	anchors := make([]string, 0, len(gone))

@@ -382,3 +382,31 @@ func TestReturningAccountIsReEnabled(t *testing.T) {
 	p = Compute([]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "displayName", "B")}, current, Absence{}, Policy{Mode: ModeCreateOnly})
 	assert.False(t, p.HasChanges(), "create-only: no updates")
 }
+
+// TestGraceClocksSurviveIncrementalReads: a guest found gone stays gone
+// through incremental reads (which report only changes): its clock runs on
+// and ends in a delete; a clock whose guest is no longer guestsync's is
+// dropped; modes without removals keep the clocks.
+func TestGraceClocksSurviveIncrementalReads(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	month := 30 * 24 * time.Hour
+	off := withID(g("T0ZG", "off@partners.contoso.com", "accountEnabled", "false"), "id-off")
+	old := withID(g("T0xE", "old@partners.contoso.com", "accountEnabled", "false"), "id-old")
+	changed := g("Q0hH", "chg@partners.contoso.com")
+	current := []guest.Guest{off, old, withID(changed, "id-chg")}
+	clocks := map[string]time.Time{"T0ZG": now.Add(-time.Hour), "T0xE": now.Add(-month), "R09ORQ==": now.Add(-time.Hour)}
+
+	p := Compute([]guest.Guest{changed}, current, Absence{}, Policy{Now: now, DeleteAfter: month, Disabled: clocks})
+	require.Len(t, p.Actions, 1, "%+v", p.Actions)
+	assert.Equal(t, Delete, p.Actions[0].Kind)
+	assert.Equal(t, "T0xE", p.Actions[0].Anchor)
+	assert.Contains(t, p.Actions[0].Reason, "gone from the source since 2026-10-25T02:00:00Z")
+	assert.Equal(t, map[string]time.Time{"T0ZG": now.Add(-time.Hour)}, p.GraceClocks,
+		"the waiting guest keeps its clock; the deleted one and the one no longer owned lose theirs")
+	assert.Equal(t, 1, p.Waiting)
+
+	p = Compute([]guest.Guest{changed}, current, Absence{}, Policy{Now: now, Mode: ModeUpsertOnly, Disabled: clocks})
+	assert.Equal(t, clocks, p.GraceClocks)
+	assert.False(t, p.HasChanges())
+}
