@@ -92,8 +92,9 @@ func (s *Server) softDelete(u *userRecord, now time.Time) {
 	s.users.remove(u)
 	u.props["deletedDateTime"] = now.UTC().Format(time.RFC3339)
 	s.deleted[strings.ToLower(u.id)] = &deletedUser{u: u, at: now}
+	s.binOldest.note(now)
 	s.touch(nil)
-	s.tombstones[strings.ToLower(u.id)] = tombstone{id: u.id, seq: s.changeSeq, reason: "changed"}
+	s.bury(u.id, "changed")
 }
 
 // removeForever deletes a soft-deleted user permanently; delta reports
@@ -101,19 +102,66 @@ func (s *Server) softDelete(u *userRecord, now time.Time) {
 func (s *Server) removeForever(d *deletedUser) {
 	delete(s.deleted, strings.ToLower(d.u.id))
 	s.touch(nil)
-	s.tombstones[strings.ToLower(d.u.id)] = tombstone{id: d.u.id, seq: s.changeSeq, reason: "deleted"}
+	s.bury(d.u.id, "deleted")
+}
+
+// bury records the removal of the user with id at the current change
+// number, for delta. The caller holds s.mu.
+func (s *Server) bury(id, reason string) {
+	key := strings.ToLower(id)
+	s.tombstones[key] = tombstone{id: id, seq: s.changeSeq, reason: reason}
+	s.logChange(changeEntry{seq: s.changeSeq, tomb: key})
 }
 
 // purgeExpired permanently deletes users deleted more than 30 (emulated)
-// days ago.
+// days ago. It runs on every request, so it looks at the recycle bin only
+// when s.binOldest says an item could have expired, and then renews the
+// bound from the items kept.
 func (s *Server) purgeExpired(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, d := range s.deleted {
-		if now.Sub(d.at) >= s.scaled(retention) {
-			s.removeForever(d)
-		}
+	ttl := s.scaled(retention)
+	if !s.binOldest.mayExpire(now, ttl) {
+		return
 	}
+	var kept deletedBound
+	for _, d := range s.deleted {
+		if now.Sub(d.at) >= ttl {
+			s.removeForever(d)
+			continue
+		}
+		kept.note(d.at)
+	}
+	s.binOldest = kept
+}
+
+// deletedBound bounds from below the deletion times of the recycle bin's
+// items; removing an item leaves it a valid, if loose, bound. time.Time.Sub
+// measures on the monotonic clock when both times carry a reading and on
+// the wall clock otherwise, so the bound keeps one minimum of each kind;
+// together they answer "could now.Sub(at) >= ttl hold for some item"
+// exactly as the per-item test does, even across wall-clock steps.
+type deletedBound struct {
+	any     bool      // an item was noted
+	wall    time.Time // earliest wall time of any item (no monotonic reading)
+	hasMono bool      // an item with a monotonic reading was noted
+	mono    time.Time // earliest such item, on the monotonic clock
+}
+
+func (b *deletedBound) note(at time.Time) {
+	wall := at.Round(0) // strips the monotonic reading
+	if !b.any || wall.Before(b.wall) {
+		b.wall = wall
+	}
+	b.any = true
+	if at != wall && (!b.hasMono || at.Before(b.mono)) {
+		b.mono, b.hasMono = at, true
+	}
+}
+
+// mayExpire reports whether an item noted could be ttl old at now.
+func (b deletedBound) mayExpire(now time.Time, ttl time.Duration) bool {
+	return b.any && (now.Sub(b.wall) >= ttl || (b.hasMono && now.Sub(b.mono) >= ttl))
 }
 
 // deletedShown is what a deleted user shows: the default set plus

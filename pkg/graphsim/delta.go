@@ -1,9 +1,12 @@
 package graphsim
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"iter"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,8 +134,7 @@ func (s *Server) delta(c *call) *graphError {
 	if !hasSkip {
 		tok.Upto = s.roundUpto(c, tok.Since)
 	}
-	entries := s.deltaEntries(c, tok)
-	page := entries[:min(pageSize, len(entries))]
+	page, more := s.deltaPage(c, tok, pageSize)
 	values := make([]map[string]any, len(page))
 	for i, e := range page {
 		if e.user == nil {
@@ -146,7 +148,7 @@ func (s *Server) delta(c *call) *graphError {
 
 	resp := map[string]any{"@odata.context": selectContext(selects), "value": values}
 	link := linkBase(c.r) + "?"
-	if len(entries) > len(page) {
+	if more {
 		next := tok
 		next.After = page[len(page)-1].key
 		resp["@odata.nextLink"] = link + "$skiptoken=" + next.encode()
@@ -195,8 +197,8 @@ func (s *Server) ExpireDeltaTokens() {
 // it up once it is visible. The caller holds s.mu.
 func (s *Server) roundUpto(c *call, since uint64) uint64 {
 	upto := s.changeSeq
-	for _, u := range s.users.byID {
-		if !u.visible(c.now) && u.changed > 0 {
+	for _, u := range s.users.hiddenAt(c.now) {
+		if u.changed > 0 {
 			upto = min(upto, u.changed-1)
 		}
 	}
@@ -209,30 +211,129 @@ type deltaEntry struct {
 	tomb tombstone
 }
 
-// deltaEntries lists what the round reports after the cursor, in cursor
-// order. The caller holds s.mu.
-func (s *Server) deltaEntries(c *call, tok deltaToken) []deltaEntry {
+// deltaPage cuts the next page of the round after the cursor: up to size
+// entries in cursor order, and whether more follow. The initial round lists
+// the visible users in creation order (userStore.after); a later round the
+// visible users and the tombstones whose change number lies in (Since,
+// Upto], in change-number order (changeLog). Either way the page starts
+// with a binary search and reads only as far as it reaches, skipping the
+// users still hidden by replication lag and the log's stale entries. The
+// caller holds s.mu.
+func (s *Server) deltaPage(c *call, tok deltaToken, size int) ([]deltaEntry, bool) {
 	var out []deltaEntry
-	for _, u := range s.users.byID {
-		if !u.visible(c.now) {
+	if tok.Initial {
+		for u := range s.users.after(tok.After) {
+			if !u.visible(c.now) {
+				continue
+			}
+			if len(out) == size {
+				return out, true
+			}
+			out = append(out, deltaEntry{key: u.seq, user: u})
+		}
+		return out, false
+	}
+	for e := range s.changes.after(max(tok.Since, tok.After)) {
+		if e.seq > tok.Upto {
+			break
+		}
+		d, live := s.current(e)
+		if !live || (d.user != nil && !d.user.visible(c.now)) {
 			continue
 		}
-		switch {
-		case tok.Initial && u.seq > tok.After:
-			out = append(out, deltaEntry{key: u.seq, user: u})
-		case !tok.Initial && u.changed > tok.Since && u.changed <= tok.Upto && u.changed > tok.After:
-			out = append(out, deltaEntry{key: u.changed, user: u})
+		if len(out) == size {
+			return out, true
 		}
+		out = append(out, d)
 	}
-	if !tok.Initial {
-		for _, t := range s.tombstones {
-			if t.seq > tok.Since && t.seq <= tok.Upto && t.seq > tok.After {
-				out = append(out, deltaEntry{key: t.seq, tomb: t})
+	return out, false
+}
+
+// changeLog lists the changes a later delta round reports, in
+// change-number order: an entry for each user change (touch) and each
+// removal (bury). A newer change of the same user or id makes the older
+// entry stale; Server.current tells. Invariant: every active user with a
+// change number has exactly one current entry, at its change number, and
+// so has every tombstone; stale entries are dropped once they outnumber
+// the current ones (Server.logChange). unsorted is set when an entry was
+// appended out of order, which only a snapshot with inconsistent change
+// numbers causes; the next read sorts.
+type changeLog struct {
+	entries  []changeEntry
+	unsorted bool
+}
+
+type changeEntry struct {
+	seq  uint64
+	user *userRecord // the changed user, or nil for a removal
+	tomb string      // a removal: the key of s.tombstones
+}
+
+func (l *changeLog) add(e changeEntry) {
+	if n := len(l.entries); n > 0 && l.entries[n-1].seq > e.seq {
+		l.unsorted = true
+	}
+	l.entries = append(l.entries, e)
+}
+
+// after yields the entries with a change number above seq, in order.
+func (l *changeLog) after(seq uint64) iter.Seq[changeEntry] {
+	if l.unsorted {
+		slices.SortStableFunc(l.entries, func(a, b changeEntry) int { return cmp.Compare(a.seq, b.seq) })
+		l.unsorted = false
+	}
+	start := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].seq > seq })
+	return func(yield func(changeEntry) bool) {
+		for _, e := range l.entries[start:] {
+			if !yield(e) {
+				return
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	return out
+}
+
+// newChangeLog builds the log of a loaded tenant.
+func newChangeLog(users *userStore, tombs map[string]tombstone) changeLog {
+	var l changeLog
+	for _, u := range users.byID {
+		if u.changed > 0 {
+			l.entries = append(l.entries, changeEntry{seq: u.changed, user: u})
+		}
+	}
+	for key, t := range tombs {
+		l.entries = append(l.entries, changeEntry{seq: t.seq, tomb: key})
+	}
+	l.unsorted = true
+	return l
+}
+
+// current resolves a log entry to what delta reports, and whether it is
+// still current: the user is active and has not changed since, the
+// tombstone has not been replaced or restored away. The caller holds s.mu.
+func (s *Server) current(e changeEntry) (deltaEntry, bool) {
+	if e.user != nil {
+		return deltaEntry{key: e.seq, user: e.user}, e.user.active && e.user.changed == e.seq
+	}
+	t, ok := s.tombstones[e.tomb]
+	return deltaEntry{key: e.seq, tomb: t}, ok && t.seq == e.seq
+}
+
+// logChange appends e to the change log and drops the stale entries once
+// they outnumber the current ones, which keeps the log's length within
+// twice the number of users and tombstones. The caller holds s.mu.
+func (s *Server) logChange(e changeEntry) {
+	s.changes.add(e)
+	if len(s.changes.entries) <= 2*(len(s.users.byID)+len(s.tombstones))+64 {
+		return
+	}
+	kept := s.changes.entries[:0]
+	for _, e := range s.changes.entries {
+		if _, live := s.current(e); live {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.changes.entries[len(kept):])
+	s.changes.entries = kept
 }
 
 // renderDelta shows u's id and its selected properties that have a value.

@@ -268,3 +268,51 @@ func TestExpireDeltaTokens(t *testing.T) {
 	requireSyncStateNotFound(t, tn.follow(after))
 	assert.Equal(t, 1, tn.sim.Stats().Writes, "the control endpoint is not counted")
 }
+
+// TestDeltaWritesBetweenPages pins what a round shows when the tenant
+// changes between its pages: the initial round lists the users that exist
+// and are visible when each page is cut (a user deleted before its page is
+// left out; one created, or whose replication lag ends, after the round
+// began is listed), and its deltaLink reports every change after the round
+// began; a later round leaves out a user changed again after it began and
+// reports that user in the next round.
+func TestDeltaWritesBetweenPages(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	tn := newTenantWith(t, graphsim.Options{Now: clk.Now, Faults: graphsim.Faults{Lag: 2 * time.Second}})
+	var id []string
+	for _, alias := range []string{"a", "b", "c", "d"} {
+		id = append(id, tn.create(newUser(alias, nil))["id"].(string))
+	}
+	clk.Advance(3 * time.Second)
+	late := tn.create(newUser("late", nil))["id"].(string) // hidden for 2 s
+	page := []string{"Prefer", "odata.maxpagesize=2"}
+
+	r := tn.get("/v1.0/users/delta?$select=id", page...)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Equal(t, id[:2], ids(t, r))
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/users/"+id[2], nil).status)
+	added := tn.create(newUser("added", nil))["id"].(string)
+	clk.Advance(3 * time.Second) // late and added are visible now
+	rest, sizes, link := deltaRound(tn, strings.TrimPrefix(r.object(t)["@odata.nextLink"].(string), tn.srv.URL), page...)
+	assert.Equal(t, []map[string]any{{"id": id[3]}, {"id": late}, {"id": added}}, rest)
+	assert.Equal(t, []int{2, 1}, sizes)
+
+	next, _, link := deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL), page...)
+	assert.Equal(t, []map[string]any{{"id": late}, {"id": id[2], "@removed": map[string]any{"reason": "changed"}}, {"id": added}},
+		next, "the changes since the initial round began")
+
+	for _, u := range []string{id[0], id[1], id[3]} {
+		require.Equal(t, http.StatusNoContent, tn.request(http.MethodPatch, "/v1.0/users/"+u, map[string]any{"jobTitle": "x"}).status)
+	}
+	r = tn.follow(link, page...)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Equal(t, id[:2], ids(t, r))
+	for _, u := range []string{id[3], id[0]} {
+		require.Equal(t, http.StatusNoContent, tn.request(http.MethodPatch, "/v1.0/users/"+u, map[string]any{"jobTitle": "y"}).status)
+	}
+	rest, _, link = deltaRound(tn, strings.TrimPrefix(r.object(t)["@odata.nextLink"].(string), tn.srv.URL), page...)
+	assert.Empty(t, rest, "d changed again after the round began: the next round has it")
+	next, _, _ = deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL), "Prefer", "odata.maxpagesize=2")
+	assert.Equal(t, []map[string]any{{"id": id[3]}, {"id": id[0]}}, next)
+}

@@ -95,6 +95,8 @@ type Server struct {
 	users      *userStore
 	deleted    map[string]*deletedUser // lower-cased id → soft-deleted user
 	tombstones map[string]tombstone    // lower-cased id → last removal, for delta
+	changes    changeLog               // users' changes and removals in change-number order (delta)
+	binOldest  deletedBound            // bounds the deletion times in deleted (purgeExpired)
 	changeSeq  uint64                  // last change number handed out (delta)
 	deltaEpoch uint64                  // bumped by ExpireDeltaTokens: older deltaLinks are expired
 	generation uint64                  // bumped by every state change (autosave)
@@ -418,6 +420,7 @@ func (s *Server) touch(u *userRecord) {
 	if u != nil {
 		u.changed = s.changeSeq
 		u.noteValues()
+		s.logChange(changeEntry{seq: u.changed, user: u})
 	}
 }
 

@@ -159,6 +159,11 @@ func (s *Server) LoadSnapshot(data []byte) error {
 		s.opts.TenantID = snap.TenantID
 	}
 	s.users, s.deleted, s.tombstones, s.changeSeq = users, deleted, tombs, snap.ChangeSeq
+	s.changes = newChangeLog(users, tombs)
+	s.binOldest = deletedBound{}
+	for _, d := range deleted {
+		s.binOldest.note(d.at)
+	}
 	s.deltaEpoch = snap.DeltaEpoch
 	s.generation++
 	s.saved = s.generation

@@ -1,6 +1,8 @@
 package graphsim
 
 import (
+	"cmp"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +24,9 @@ type userRecord struct {
 	// (see renderDelta).
 	everSet map[string]struct{}
 	keys    userKeys // where userStore indexes u, while u is active
+	active  bool     // in the userStore, not deleted
+	inSeq   bool     // listed in userStore.bySeq
+	inLag   bool     // listed in userStore.lagging
 }
 
 // noteValues adds the properties that hold a value now to u.everSet. It
@@ -92,6 +97,23 @@ type userStore struct {
 	byProxy     addrIndex              // each proxy address without "smtp:"
 	byAddress   addrIndex              // what findInvitee matches: UPN, mail, proxy addresses, other mails
 	nextSeq     uint64
+
+	// bySeq lists the users in creation order, the order GET /users and
+	// the initial delta round page in, so that a page starts with a binary
+	// search instead of a sort of every user. Removing a user only marks
+	// it inactive (readers skip it); compactSeq drops the inactive ones
+	// once they outnumber the active ones. seqUnsorted is set when a user
+	// was appended out of order (a restore after its entry was dropped, a
+	// snapshot not in creation order); the next read sorts.
+	bySeq       []*userRecord
+	seqUnsorted bool
+	// lagging holds every user added with a replication lag (visibleAt
+	// set) that may still be inside it, so that delta finds the users a
+	// read cannot see yet without a scan (see hiddenAt). lagPruned is the
+	// latest time it was pruned at: every user dropped from it was visible
+	// then.
+	lagging   []*userRecord
+	lagPruned time.Time
 }
 
 // userKeys are the index keys of one user, kept so that the user can be
@@ -190,13 +212,94 @@ func (st *userStore) add(u *userRecord) {
 		u.seq = st.nextSeq
 	}
 	st.nextSeq = max(st.nextSeq, u.seq)
-	st.byID[strings.ToLower(u.id)] = u
+	key := strings.ToLower(u.id)
+	if old := st.byID[key]; old != nil && old != u {
+		// Only a hand-made snapshot holding an id twice gets here: the
+		// record replaced in byID is no longer listed.
+		old.active = false
+	}
+	st.byID[key] = u
 	st.index(u)
+	u.active = true
+	if !u.inSeq {
+		if n := len(st.bySeq); n > 0 && st.bySeq[n-1].seq > u.seq {
+			st.seqUnsorted = true
+		}
+		st.bySeq = append(st.bySeq, u)
+		u.inSeq = true
+	}
+	if !u.visibleAt.IsZero() && !u.inLag {
+		st.lagging = append(st.lagging, u)
+		u.inLag = true
+	}
 }
 
 func (st *userStore) remove(u *userRecord) {
 	delete(st.byID, strings.ToLower(u.id))
 	st.unindex(u)
+	u.active = false
+	if len(st.bySeq) > 2*len(st.byID)+64 {
+		st.compactSeq()
+	}
+}
+
+// compactSeq drops the removed users from bySeq.
+func (st *userStore) compactSeq() {
+	kept := st.bySeq[:0]
+	for _, u := range st.bySeq {
+		if u.active {
+			kept = append(kept, u)
+			continue
+		}
+		u.inSeq = false
+	}
+	clear(st.bySeq[len(kept):])
+	st.bySeq = kept
+}
+
+// after yields the active users created after seq (all of them for 0),
+// in creation order.
+func (st *userStore) after(seq uint64) iter.Seq[*userRecord] {
+	if st.seqUnsorted {
+		slices.SortFunc(st.bySeq, func(a, b *userRecord) int { return cmp.Compare(a.seq, b.seq) })
+		st.seqUnsorted = false
+	}
+	start := sort.Search(len(st.bySeq), func(i int) bool { return st.bySeq[i].seq > seq })
+	return func(yield func(*userRecord) bool) {
+		for _, u := range st.bySeq[start:] {
+			if u.active && !yield(u) {
+				return
+			}
+		}
+	}
+}
+
+// hiddenAt returns the active users that a read at now does not see yet
+// (userRecord.visible). While time only moves forward it looks at the
+// lagging list alone, pruning the users visible at now; if now is before
+// an earlier prune (a clock set back) it scans every user.
+func (st *userStore) hiddenAt(now time.Time) []*userRecord {
+	var hidden []*userRecord
+	if now.Before(st.lagPruned) {
+		for _, u := range st.byID {
+			if !u.visible(now) {
+				hidden = append(hidden, u)
+			}
+		}
+		return hidden
+	}
+	kept := st.lagging[:0]
+	for _, u := range st.lagging {
+		if !u.active || u.visible(now) {
+			u.inLag = false
+			continue
+		}
+		kept = append(kept, u)
+		hidden = append(hidden, u)
+	}
+	clear(st.lagging[len(kept):])
+	st.lagging, st.lagPruned = kept, now
+	return hidden
 }
 
 // reindex updates the indexes after u's values changed.
@@ -258,12 +361,7 @@ func (st *userStore) unindex(u *userRecord) {
 
 // ordered returns all users in creation order.
 func (st *userStore) ordered() []*userRecord {
-	all := make([]*userRecord, 0, len(st.byID))
-	for _, u := range st.byID {
-		all = append(all, u)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
-	return all
+	return slices.AppendSeq(make([]*userRecord, 0, len(st.byID)), st.after(0))
 }
 
 // conflict returns the property and the other user that would clash with

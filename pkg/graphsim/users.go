@@ -346,17 +346,25 @@ func (s *Server) listUsers(c *call) *graphError {
 	}
 
 	s.mu.Lock()
-	var matches []*userRecord
-	for _, u := range s.users.ordered() {
-		if u.visible(c.now) && matchFilter(q.filter, u) {
-			matches = append(matches, u)
+	var page []*userRecord
+	var next *pageToken
+	total := 0
+	if q.count || len(q.orderBy) > 0 {
+		// @odata.count and $orderby need every match.
+		var matches []*userRecord
+		for u := range s.users.after(0) {
+			if u.visible(c.now) && matchFilter(q.filter, u) {
+				matches = append(matches, u)
+			}
 		}
+		total = len(matches)
+		if len(q.orderBy) > 0 {
+			sortUsers(matches, q.orderBy)
+		}
+		page, next = paginate(matches, q)
+	} else {
+		page, next = s.pageAfter(c, q)
 	}
-	total := len(matches)
-	if len(q.orderBy) > 0 {
-		sortUsers(matches, q.orderBy)
-	}
-	page, next := paginate(matches, q)
 	values := make([]map[string]any, len(page))
 	for i, u := range page {
 		values[i] = render(u, shown)
@@ -393,6 +401,24 @@ func paginate(matches []*userRecord, q *listQuery) ([]*userRecord, *pageToken) {
 	page := matches[start:end]
 	if end < len(matches) {
 		return page, &pageToken{after: page[len(page)-1].seq}
+	}
+	return page, nil
+}
+
+// pageAfter is paginate for a query without $orderby and $count: it reads
+// the users in creation order from the $skiptoken's position (a binary
+// search) and stops after one match more than the page holds, instead of
+// collecting every match. The caller holds s.mu.
+func (s *Server) pageAfter(c *call, q *listQuery) ([]*userRecord, *pageToken) {
+	var page []*userRecord
+	for u := range s.users.after(q.token.after) {
+		if !u.visible(c.now) || !matchFilter(q.filter, u) {
+			continue
+		}
+		if len(page) == q.top {
+			return page, &pageToken{after: page[len(page)-1].seq}
+		}
+		page = append(page, u)
 	}
 	return page, nil
 }
