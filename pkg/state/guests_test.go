@@ -1,0 +1,81 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/guest"
+)
+
+func TestGuestsFileRoundTripAndDamage(t *testing.T) {
+	t.Parallel()
+	guests := []guest.Guest{
+		{ID: "1", Anchor: "QUFB", SourceDN: "CN=Zoë Lefèvre,OU=Partners", Owned: true,
+			Properties: map[string]string{"displayName": "Zoë \"Z\" Lefèvre\n", "mail": "", "accountEnabled": "true"},
+			CreateOnly: []string{"usageLocation"}, Redacted: []string{"employeeId"}},
+		{ID: "2", Deleted: true, Owned: true, Properties: map[string]string{}},
+		{ID: "3", Properties: map[string]string{"jobTitle": string([]byte{0xff, 0x00, 'x'})}},
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	name, err := writeGuests(path, guests)
+	require.NoError(t, err)
+	file := filepath.Join(filepath.Dir(path), name)
+	back, err := readGuests(file)
+	require.NoError(t, err)
+	assert.Equal(t, guests, back)
+
+	empty, err := writeGuests(path, nil)
+	require.NoError(t, err)
+	back, err = readGuests(filepath.Join(filepath.Dir(path), empty))
+	require.NoError(t, err)
+	assert.Empty(t, back)
+
+	// Every cut of the file, and a wrong first line, is an error, never
+	// a panic or a short list taken for the whole.
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	cut := filepath.Join(t.TempDir(), "cut")
+	for n := 0; n < len(data); n++ {
+		require.NoError(t, os.WriteFile(cut, data[:n], 0o600))
+		_, err := readGuests(cut)
+		require.Error(t, err, "cut at %d of %d bytes", n, len(data))
+	}
+	require.NoError(t, os.WriteFile(cut, append([]byte("guestsync guests 9\n"), data[len(guestsMagic):]...), 0o600))
+	_, err = readGuests(cut)
+	assert.ErrorContains(t, err, "not a guestsync guests file")
+}
+
+// BenchmarkGuestsFile100k reads and writes the guests of a 100,000-guest
+// tenant, as every run with change tracking does.
+func BenchmarkGuestsFile100k(b *testing.B) {
+	guests := make([]guest.Guest, 100000)
+	for i := range guests {
+		guests[i] = guest.Guest{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Anchor: fmt.Sprintf("QUFBQUFBQUFBQUFB%08d", i), Owned: true,
+			Properties: map[string]string{"userPrincipalName": fmt.Sprintf("partner%05d@partners.contoso.com", i), "mailNickname": fmt.Sprintf("partner%05d", i),
+				"displayName": fmt.Sprintf("Partner %05d (Fabrikam)", i), "mail": fmt.Sprintf("p%05d@fabrikam.com", i), "accountEnabled": "true"}}
+	}
+	path := filepath.Join(b.TempDir(), "state.json")
+	name, err := writeGuests(path, guests)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("read", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := readGuests(filepath.Join(filepath.Dir(path), name)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := writeGuests(path, guests); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
