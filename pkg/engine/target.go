@@ -82,9 +82,14 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		if link != "" {
 			base, fullAt = prev.Guests, prev.FullReadAt
 		}
-		guests := base
-		if link == "" || len(changes) > 0 {
+		var guests []guest.Guest
+		switch {
+		case link == "":
+			guests = initialGuests(changes)
+		case len(changes) > 0:
 			guests = mergeChanges(base, changes)
+		default:
+			guests = base
 		}
 		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt,
 			GuestsChanged: link == "" || len(changes) > 0}
@@ -103,6 +108,23 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		out.current = append(out.current, deleted...)
 	}
 	return out, nil
+}
+
+// initialGuests are the guests of an initial round, where every user
+// comes whole, ordered by id like mergeChanges's. It reuses the changes'
+// guests rather than indexing them: at 100,000 that index was 20 MB.
+func initialGuests(changes []guest.Change) []guest.Guest {
+	out := make([]guest.Guest, 0, len(changes))
+	for _, ch := range changes {
+		if ch.Removed || !ch.IsGuest {
+			continue
+		}
+		g := ch.Guest
+		g.ID = ch.ID
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // mergeChanges applies one round's changes to the guests known before it

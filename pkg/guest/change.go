@@ -29,6 +29,8 @@ type Change struct {
 	// Guest holds the values the round carried: Properties has the present
 	// properties that have a value; Present also names those sent as null
 	// (cleared). Anchor counts when AnchorPresent, Owned when OwnerPresent.
+	// In an initial round every user is whole and Present is empty: use
+	// Guest as it is.
 	Guest         Guest    `json:"guest"`
 	Present       []string `json:"present,omitempty"`
 	AnchorPresent bool     `json:"anchorPresent,omitempty"`

@@ -319,27 +319,32 @@ func diff(d, c guest.Guest) []Change {
 // adding a skip for each one that does.
 func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 	type key struct{ prop, value string }
-	// first holds the first guest with each value; only the values that
-	// more than one guest has get a list (most have none: 100,000 guests
-	// would otherwise cost 300,000 small slices).
-	first := make(map[key]int, 3*len(desired))
-	shared := map[key][]int{}
-	note := func(k key, i int) {
-		j, seen := first[k]
-		switch {
-		case !seen:
-			first[k] = i
-		case shared[k] == nil:
-			shared[k] = []int{j, i}
-		default:
-			shared[k] = append(shared[k], i)
-		}
+	// first holds, per property, the first guest with each value; only the
+	// values that more than one guest has get a list (most have none:
+	// 100,000 guests would otherwise cost 300,000 small slices).
+	props := []string{"anchor", "userPrincipalName", "mailNickname"}
+	first := make([]map[string]int, len(props))
+	for i := range first {
+		first[i] = make(map[string]int, len(desired))
 	}
+	shared := map[key][]int{}
 	for i, d := range desired {
-		note(key{"anchor", d.Anchor}, i)
-		for _, prop := range []string{"userPrincipalName", "mailNickname"} {
-			if v := d.Properties[prop]; v != "" {
-				note(key{prop, strings.ToLower(v)}, i)
+		for p, prop := range props {
+			v := d.Anchor
+			if p > 0 {
+				if v = d.Properties[prop]; v == "" {
+					continue
+				}
+				v = strings.ToLower(v)
+			}
+			j, seen := first[p][v]
+			switch k := (key{prop, v}); {
+			case !seen:
+				first[p][v] = i
+			case shared[k] == nil:
+				shared[k] = []int{j, i}
+			default:
+				shared[k] = append(shared[k], i)
 			}
 		}
 	}
