@@ -24,6 +24,7 @@ import (
 // a test can run guestsync as a process of its own (and kill it).
 func TestMain(m *testing.M) {
 	if os.Getenv("GUESTSYNC_TEST_RUN_MAIN") == "1" {
+		tuneGC(os.Getenv) // as main does
 		code := run(context.Background(), os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment())
 		if f := os.Getenv("GUESTSYNC_TEST_PEAK_FILE"); f != "" {
 			// The process's own peak RSS (VmHWM). rusage's maxrss is no

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -442,4 +443,13 @@ func TestApplyReviewedPlan(t *testing.T) {
 	code, _, stderr = guestsync(t, env, "apply", filepath.Join(dir, "missing.json"), "--config", cfg)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "read plan:")
+}
+
+func TestTuneGC(t *testing.T) {
+	// Not parallel: it sets the process's GC target.
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	tuneGC(func(string) string { return "" })
+	assert.Equal(t, gcPercent, debug.SetGCPercent(100), "no GOGC: guestsync's target")
+	tuneGC(func(k string) string { return map[string]string{"GOGC": "200"}[k] })
+	assert.Equal(t, 100, debug.SetGCPercent(100), "GOGC set: left to Go")
 }
