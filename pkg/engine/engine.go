@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,24 +89,30 @@ func comparePlans(saved, now *plan.Plan) []string {
 		b, _ := json.Marshal(a)
 		return string(b)
 	}
-	want := map[string]string{}
+	// Several actions may share a key (the same entry read twice): each
+	// key holds the encodings still to be matched.
+	want := map[string][]string{}
 	for _, a := range saved.Actions {
-		want[key(a)] = enc(a)
+		want[key(a)] = append(want[key(a)], enc(a))
 	}
 	var diffs []string
 	for _, a := range now.Actions {
-		k := key(a)
-		w, ok := want[k]
-		delete(want, k)
-		switch {
-		case !ok:
-			diffs = append(diffs, fmt.Sprintf("now also %s %s", a.Kind, describe(a)))
-		case w != enc(a):
+		k, e := key(a), enc(a)
+		ws := want[k]
+		switch i := slices.Index(ws, e); {
+		case i >= 0:
+			want[k] = slices.Delete(ws, i, i+1)
+		case len(ws) > 0:
+			want[k] = ws[1:]
 			diffs = append(diffs, fmt.Sprintf("%s %s is not the same", a.Kind, describe(a)))
+		default:
+			diffs = append(diffs, fmt.Sprintf("now also %s %s", a.Kind, describe(a)))
 		}
 	}
 	for _, a := range saved.Actions {
-		if _, left := want[key(a)]; left {
+		k := key(a)
+		if len(want[k]) > 0 {
+			want[k] = want[k][1:]
 			diffs = append(diffs, fmt.Sprintf("no longer %s %s", a.Kind, describe(a)))
 		}
 	}
@@ -157,6 +164,13 @@ func (r Rails) CheckRails(p *plan.Plan, owned int) error {
 	n := p.Removals()
 	if n == 0 {
 		return nil
+	}
+	if r.AllowRemovals == 0 && !p.Incremental && p.Matched == 0 && owned > 0 {
+		// A full read in which not one account matches a guest guestsync
+		// owns: a changed anchor attribute, scope, filter or owner id far
+		// more often than every partner leaving at once.
+		return &RailError{Removals: n, Limit: 0, Why: fmt.Sprintf(
+			"no account in the source matches any of the %d guests guestsync owns: a changed anchor, scope or graph.owner?", owned)}
 	}
 	if r.AllowRemovals > 0 {
 		if n > r.AllowRemovals {
@@ -386,9 +400,7 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	defer func() { run.Ended = e.now() }()
 	if e.StatePath != "" {
 		// Known even when the lock is refused below, for metrics.
-		if st, err := state.Load(e.StatePath); err == nil {
-			run.LastSuccess = st.LastSuccess
-		}
+		run.LastSuccess = state.LastSuccess(e.StatePath)
 	}
 	if apply && e.StatePath != "" {
 		lock, err := state.Acquire(e.StatePath)
@@ -439,6 +451,12 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		ts = *tr.next
 	}
 	ts.Disabled = graceClocks(p, run.Results, tr.clocks)
+	if run.Succeeded(plan.Restore) > 0 {
+		// A restored user may come back in the next round without its
+		// userType, which would leave it out of the remembered guests:
+		// the next run reads every guest instead.
+		ts.DeltaLink = ""
+	}
 	if known || tr.next != nil || ts.Disabled != nil {
 		st.Targets[tr.key] = ts
 	}
@@ -471,13 +489,12 @@ func graceClocks(p *plan.Plan, results []plan.Result, old map[string]time.Time) 
 		if r.Failure == nil {
 			continue
 		}
-		switch r.Action.Kind {
-		case plan.Disable:
+		// What failed did not happen: the clock is as it was (none for a
+		// guest that a failed disable left enabled).
+		if t, ok := old[r.Action.Anchor]; ok {
+			clocks[r.Action.Anchor] = t
+		} else if r.Action.Kind == plan.Disable {
 			delete(clocks, r.Action.Anchor)
-		case plan.Delete:
-			if t, ok := old[r.Action.Anchor]; ok {
-				clocks[r.Action.Anchor] = t
-			}
 		}
 	}
 	if len(clocks) == 0 {

@@ -98,6 +98,15 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 			}
 		}
 		p.Plan = e.compute([]guest.Guest{p.Mapping.Guest}, current, plan.Absence{}, tr.clocks)
+		// One account only: the grace clocks would make other guests
+		// removals here, and preview --apply acts on this account alone.
+		mine := p.Plan.Actions[:0]
+		for _, a := range p.Plan.Actions {
+			if a.Anchor == p.Mapping.Guest.Anchor {
+				mine = append(mine, a)
+			}
+		}
+		p.Plan.Actions, p.Plan.Waiting, p.Plan.GraceClocks = mine, 0, nil
 	}
 	if apply && p.Plan.HasChanges() {
 		p.Results = e.Target.Apply(ctx, p.Plan.Actions)

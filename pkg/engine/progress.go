@@ -37,6 +37,18 @@ func (e *Engine) apply(ctx context.Context, actions []plan.Action) []plan.Result
 	e.progress("apply", 0, todo)
 	for start := 0; start < len(actions); start += applyChunk {
 		chunk := actions[start:min(start+applyChunk, len(actions))]
+		if err := ctx.Err(); err != nil {
+			// Interrupted: what was not handed to the target failed, so
+			// that the run does not count as a success (which would save
+			// the source's watermark past these entries).
+			for _, a := range actions[start:] {
+				if a.Kind != plan.Skip {
+					results = append(results, plan.Result{Action: a,
+						Failure: &plan.Failure{Message: "not attempted: the run was interrupted (" + err.Error() + ")"}})
+				}
+			}
+			break
+		}
 		results = append(results, e.Target.Apply(ctx, chunk)...)
 		for _, a := range chunk {
 			if a.Kind != plan.Skip {
@@ -44,9 +56,6 @@ func (e *Engine) apply(ctx context.Context, actions []plan.Action) []plan.Result
 			}
 		}
 		e.progress("apply", done, todo)
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	return results
 }

@@ -113,16 +113,32 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 // initialGuests are the guests of an initial round, where every user
 // comes whole, ordered by id like mergeChanges's. It reuses the changes'
 // guests rather than indexing them: at 100,000 that index was 20 MB.
+//
+// A user that changes while the round pages may come twice (Microsoft
+// Q&A reports it for users/delta): the later copy wins, as in
+// mergeChanges.
 func initialGuests(changes []guest.Change) []guest.Guest {
 	out := make([]guest.Guest, 0, len(changes))
+	last := make(map[string]int, len(changes)) // lower-cased id → index in out
 	for _, ch := range changes {
+		id := strings.ToLower(ch.ID)
+		i, seen := last[id]
 		if ch.Removed || !ch.IsGuest {
+			if seen {
+				out[i].ID = "" // dropped below
+			}
 			continue
 		}
 		g := ch.Guest
 		g.ID = ch.ID
+		if seen {
+			out[i] = g
+			continue
+		}
+		last[id] = len(out)
 		out = append(out, g)
 	}
+	out = slices.DeleteFunc(out, func(g guest.Guest) bool { return g.ID == "" })
 	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -47,7 +46,8 @@ const (
 )
 
 // Absence is what the source says about the accounts that are gone. The
-// engine fills it; an empty Absence removes nothing.
+// engine fills it. An empty Absence removes nothing new; guests found gone
+// earlier (they have a grace clock) stay gone until they return.
 type Absence struct {
 	// Full: the read was full and complete (and not empty), so an owned
 	// guest whose anchor is neither desired nor kept has left the source.
@@ -79,7 +79,7 @@ type Gone struct {
 // with each other (same anchor, userPrincipalName or mailNickname, compared
 // case-insensitively as Entra does) are skipped too, so that one bad entry
 // never blocks the rest of the run. Current guests with no desired
-// counterpart are left alone: removals belong to a later policy.
+// counterpart are removed only as Absence and the policy say.
 //
 // Removals follow the policy: an owned guest whose account is gone (see
 // Absence) is disabled, deleted, or left; a guest guestsync disabled is
@@ -101,17 +101,26 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 			foreign.add(c)
 		}
 	}
+	// settled are the returning guests whose grace clock stops: they are
+	// (or this plan makes them) enabled, or the mapping sets
+	// accountEnabled itself.
+	settled := map[string]bool{}
 	for _, d := range rejectCollisions(p, desired) {
 		if cp, exists := owned[d.Anchor]; exists {
+			p.Matched++
 			c := *cp
 			changes := diff(d, c)
-			if _, mapped := d.Properties["accountEnabled"]; !mapped && c.Properties["accountEnabled"] == "false" {
-				if _, removed := policy.Disabled[d.Anchor]; removed {
+			_, mapped := d.Properties["accountEnabled"]
+			if !mapped && c.Properties["accountEnabled"] == "false" {
+				if _, removed := policy.Disabled[d.Anchor]; removed && policy.Mode != ModeCreateOnly {
 					// guestsync disabled it when the account left; the
 					// account is back, and the mapping does not say
 					// otherwise.
 					changes = append(changes, Change{Property: "accountEnabled", Old: "false", New: "true"})
+					settled[d.Anchor] = true
 				}
+			} else {
+				settled[d.Anchor] = true
 			}
 			if len(changes) == 0 {
 				p.Unchanged++
@@ -153,18 +162,29 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 		p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, DN: d.SourceDN,
 			UserPrincipalName: d.Properties["userPrincipalName"], Guest: &g})
 	}
+	// The clocks that run on: those of guests still guestsync's (in the
+	// tenant or its recycle bin, so that a restored guest is enabled
+	// again), minus the returned ones.
+	clocks := map[string]time.Time{}
+	for a, t := range policy.Disabled {
+		_, live := owned[a]
+		_, binned := recycled[a]
+		if (live || binned) && !settled[a] {
+			clocks[a] = t
+		}
+	}
 	if policy.Mode == ModeSync || policy.Mode == "" {
-		removals(p, desired, owned, absence, policy)
-	} else if len(policy.Disabled) > 0 {
-		// No removals in this mode, but the clocks keep running.
-		p.GraceClocks = maps.Clone(policy.Disabled)
+		removals(p, desired, owned, absence, policy, clocks)
+	}
+	if len(clocks) > 0 {
+		p.GraceClocks = clocks
 	}
 	return p
 }
 
 // removals adds the removal of every owned guest whose account is gone,
 // in anchor order, and the grace clocks to keep.
-func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, absence Absence, policy Policy) {
+func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, absence Absence, policy Policy, clocks map[string]time.Time) {
 	present := make(map[string]bool, len(desired)+len(absence.Keep))
 	for _, d := range desired {
 		present[d.Anchor] = true
@@ -205,7 +225,7 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 		a := Action{Anchor: anchor, DN: why.DN, ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Reason: why.Reason}
 		switch policy.Removal {
 		case RemoveNone:
-			continue
+			continue // the clocks that run, run on
 		case RemoveDelete:
 			a.Kind = Delete
 		default:
@@ -224,12 +244,9 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 			default:
 				p.Waiting++ // disabled, in its grace period
 			}
-			if a.Kind != Delete {
-				if p.GraceClocks == nil {
-					p.GraceClocks = map[string]time.Time{}
-				}
-				p.GraceClocks[anchor] = since
-			}
+			// Kept after a delete too: the guest waits in the recycle bin,
+			// and one restored there is enabled again.
+			clocks[anchor] = since
 			if a.Kind == "" {
 				continue
 			}

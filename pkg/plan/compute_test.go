@@ -323,9 +323,9 @@ func TestRemovals(t *testing.T) {
 		{"removal delete", desired, full, Policy{Now: now, Removal: RemoveDelete},
 			want{kinds: map[string]Kind{"TEVGVA==": Delete, "T0ZG": Delete}}},
 		{"removal none", desired, full, Policy{Now: now, Removal: RemoveNone}, want{}},
-		{"past the grace period: deleted, clock dropped", desired, full,
+		{"past the grace period: deleted, its clock kept for the recycle bin", desired, full,
 			Policy{Now: now, DeleteAfter: month, Disabled: map[string]time.Time{"T0ZG": now.Add(-month)}},
-			want{kinds: map[string]Kind{"TEVGVA==": Disable, "T0ZG": Delete}, clocks: map[string]time.Time{"TEVGVA==": now}}},
+			want{kinds: map[string]Kind{"TEVGVA==": Disable, "T0ZG": Delete}, clocks: map[string]time.Time{"TEVGVA==": now, "T0ZG": now.Add(-month)}}},
 		{"within the grace period: waiting, clock kept", desired, full,
 			Policy{Now: now, DeleteAfter: month, Disabled: map[string]time.Time{"T0ZG": now.Add(-time.Hour)}},
 			want{kinds: map[string]Kind{"TEVGVA==": Disable}, waiting: 1,
@@ -402,11 +402,73 @@ func TestGraceClocksSurviveIncrementalReads(t *testing.T) {
 	assert.Equal(t, Delete, p.Actions[0].Kind)
 	assert.Equal(t, "T0xE", p.Actions[0].Anchor)
 	assert.Contains(t, p.Actions[0].Reason, "gone from the source since 2026-10-25T02:00:00Z")
-	assert.Equal(t, map[string]time.Time{"T0ZG": now.Add(-time.Hour)}, p.GraceClocks,
-		"the waiting guest keeps its clock; the deleted one and the one no longer owned lose theirs")
+	assert.Equal(t, map[string]time.Time{"T0ZG": now.Add(-time.Hour), "T0xE": now.Add(-month)}, p.GraceClocks,
+		"the waiting and the deleted guests keep their clocks; the one no longer guestsync's loses it")
 	assert.Equal(t, 1, p.Waiting)
 
 	p = Compute([]guest.Guest{changed}, current, Absence{}, Policy{Now: now, Mode: ModeUpsertOnly, Disabled: clocks})
-	assert.Equal(t, clocks, p.GraceClocks)
+	assert.Equal(t, map[string]time.Time{"T0ZG": now.Add(-time.Hour), "T0xE": now.Add(-month)}, p.GraceClocks)
 	assert.False(t, p.HasChanges())
+}
+
+// TestGraceClocksStopOnlyWhenTheGuestIsBack covers the review's cases: a
+// clock stops when its guest is matched and enabled (or re-enabled by this
+// plan, or the mapping sets accountEnabled), and runs on while the
+// returning entry is skipped, under removal none, in create-only mode,
+// and while the guest is in the recycle bin.
+func TestGraceClocksStopOnlyWhenTheGuestIsBack(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	since := now.Add(-time.Hour)
+	back := g("QkFDSw==", "back@partners.contoso.com")
+	disabled := withID(g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false"), "id-back")
+	binned := disabled
+	binned.Deleted = true
+	clocks := map[string]time.Time{"QkFDSw==": since}
+	kept := map[string]time.Time{"QkFDSw==": since}
+	tests := []struct {
+		name    string
+		desired []guest.Guest
+		current []guest.Guest
+		absence Absence
+		policy  Policy
+		want    map[string]time.Time
+		kinds   []Kind
+	}{
+		{"back: re-enabled, clock stops", []guest.Guest{back}, []guest.Guest{disabled}, Absence{Full: true},
+			Policy{Now: now, Disabled: clocks}, nil, []Kind{Update}},
+		{"back but its entry failed to map: clock runs on", nil, []guest.Guest{disabled},
+			Absence{Full: true, Keep: []string{"QkFDSw=="}}, Policy{Now: now, Disabled: clocks}, kept, nil},
+		{"removal none: clock runs on", nil, []guest.Guest{disabled}, Absence{Full: true},
+			Policy{Now: now, Removal: RemoveNone, Disabled: clocks}, kept, nil},
+		{"create-only: not re-enabled, clock runs on", []guest.Guest{back}, []guest.Guest{disabled}, Absence{Full: true},
+			Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, kept, nil},
+		{"in the recycle bin, back: restored, clock runs on to re-enable it next run", []guest.Guest{back}, []guest.Guest{binned},
+			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, kept, []Kind{Restore}},
+		{"the mapping sets accountEnabled: the mapping decides, clock stops",
+			[]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")}, []guest.Guest{disabled},
+			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Compute(tt.desired, tt.current, tt.absence, tt.policy)
+			var kinds []Kind
+			for _, a := range p.Actions {
+				kinds = append(kinds, a.Kind)
+			}
+			assert.Equal(t, tt.kinds, kinds)
+			assert.Equal(t, tt.want, p.GraceClocks)
+		})
+	}
+}
+
+func TestRemovalsCountDisablingUpdates(t *testing.T) {
+	t.Parallel()
+	p := &Plan{Actions: []Action{
+		{Kind: Disable}, {Kind: Delete}, {Kind: Create},
+		{Kind: Update, Changes: []Change{{Property: "displayName", New: "x"}, {Property: "accountEnabled", Old: "true", New: "False"}}},
+		{Kind: Update, Changes: []Change{{Property: "accountEnabled", Old: "false", New: "true"}}},
+	}}
+	assert.Equal(t, 3, p.Removals())
 }

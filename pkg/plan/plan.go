@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"strings"
 	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
@@ -75,6 +76,10 @@ type Plan struct {
 	// Incremental is set when the source was read for its changes only:
 	// Unchanged and OutOfScope then count the changed entries alone.
 	Incremental bool `json:"incremental,omitempty"`
+	// Matched counts the desired guests that matched a guest guestsync
+	// owns: after a full read, none at all while it owns some means a
+	// changed anchor, scope or owner rather than everyone leaving.
+	Matched int `json:"matched"`
 	// Waiting counts the removed guests that are disabled and waiting out
 	// the grace period before they are deleted.
 	Waiting int `json:"waiting,omitempty"`
@@ -84,9 +89,24 @@ type Plan struct {
 	GraceClocks map[string]time.Time `json:"graceClocks,omitempty"`
 }
 
-// Removals counts the disables and deletes: what the removal threshold
-// limits.
-func (p *Plan) Removals() int { return p.Count(Disable) + p.Count(Delete) }
+// Removals counts what the removal threshold limits: disables, deletes,
+// and updates that set accountEnabled to false (a broken source attribute
+// must not disable everyone through updates either).
+func (p *Plan) Removals() int {
+	n := p.Count(Disable) + p.Count(Delete)
+	for _, a := range p.Actions {
+		if a.Kind != Update && a.Kind != Adopt {
+			continue
+		}
+		for _, c := range a.Changes {
+			if c.Property == "accountEnabled" && strings.EqualFold(c.New, "false") {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
 
 // Count returns how many actions of kind k the plan holds.
 func (p *Plan) Count(k Kind) int {

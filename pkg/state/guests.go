@@ -107,7 +107,7 @@ func (g *guestReader) all() ([]guest.Guest, error) {
 	if g.err == nil && n > 1<<26 {
 		return nil, fmt.Errorf("%d guests is not a plausible count", n)
 	}
-	out := make([]guest.Guest, 0, n)
+	out := make([]guest.Guest, 0, min(n, 1<<16)) // grows as guests really come
 	for i := 0; i < n && g.err == nil; i++ {
 		var x guest.Guest
 		flags, err := g.r.ReadByte()
@@ -119,7 +119,7 @@ func (g *guestReader) all() ([]guest.Guest, error) {
 		x.ID, x.Anchor, x.SourceDN = g.str(), g.str(), g.str()
 		props := g.uvarint()
 		if props > 0 && g.err == nil {
-			x.Properties = make(map[string]string, props)
+			x.Properties = make(map[string]string, min(props, 64))
 		} else {
 			x.Properties = map[string]string{}
 		}

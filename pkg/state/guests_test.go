@@ -1,9 +1,11 @@
 package state
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,6 +50,41 @@ func TestGuestsFileRoundTripAndDamage(t *testing.T) {
 	require.NoError(t, os.WriteFile(cut, append([]byte("guestsync guests 9\n"), data[len(guestsMagic):]...), 0o600))
 	_, err = readGuests(cut)
 	assert.ErrorContains(t, err, "not a guestsync guests file")
+}
+
+// TestGuestsFileWithLyingCounts: counts and lengths that promise far more
+// than the file holds fail fast, without allocating what they promise.
+func TestGuestsFileWithLyingCounts(t *testing.T) {
+	t.Parallel()
+	uv := func(n uint64) []byte { return binary.AppendUvarint(nil, n) }
+	cat := func(parts ...[]byte) []byte {
+		var out []byte
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	str := func(s string) []byte { return cat(uv(uint64(len(s))), []byte(s)) }
+	tests := map[string][]byte{
+		"64M guests":        cat([]byte(guestsMagic), uv(1<<26)),
+		"a billion guests":  cat([]byte(guestsMagic), uv(1<<30)),
+		"64M properties":    cat([]byte(guestsMagic), uv(1), []byte{1}, str("id"), str(""), str(""), uv(1<<26)),
+		"a 1 GB string":     cat([]byte(guestsMagic), uv(1), []byte{1}, uv(1<<30)),
+		"a 100 MB string":   cat([]byte(guestsMagic), uv(1), []byte{1}, uv(100<<20)),
+		"no trailer":        cat([]byte(guestsMagic), uv(0)),
+		"more than counted": cat([]byte(guestsMagic), uv(0), []byte{1}, str("id")),
+	}
+	dir := t.TempDir()
+	for name, data := range tests {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := readGuests(path)
+		runtime.ReadMemStats(&after)
+		assert.Error(t, err, name)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "%s: allocated %d bytes", name, after.TotalAlloc-before.TotalAlloc)
+	}
 }
 
 // BenchmarkGuestsFile100k reads and writes the guests of a 100,000-guest

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
@@ -65,6 +66,20 @@ type Target struct {
 	// Disabled are the grace clocks: since when each removed guest (by
 	// anchor) has been gone from the source and disabled.
 	Disabled map[string]time.Time `json:"disabled,omitempty"`
+}
+
+// LastSuccess reads only when a sync last succeeded, from the state file
+// alone (not the tenant's guests); the zero time when unknown.
+func LastSuccess(path string) time.Time {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	var s struct {
+		LastSuccess time.Time `json:"lastSuccess"`
+	}
+	_ = json.Unmarshal(data, &s)
+	return s.LastSuccess
 }
 
 // Load reads the state file; a missing file is an empty state (first run).
@@ -144,10 +159,11 @@ func (s *State) removeStaleGuests(path string) {
 	for _, t := range s.Targets {
 		keep[t.GuestsFile] = true
 	}
-	old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), filepath.Base(path)+".guests-*"))
-	for _, f := range old {
-		if !keep[filepath.Base(f)] {
-			os.Remove(f)
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	prefix := filepath.Base(path) + ".guests-"
+	for _, e := range entries {
+		if name := e.Name(); strings.HasPrefix(name, prefix) && !keep[name] {
+			os.Remove(filepath.Join(filepath.Dir(path), name))
 		}
 	}
 }
