@@ -255,6 +255,16 @@ policy: {deleteAfter: %s, removalThreshold: 3}
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
 	assert.True(t, strings.Contains(out, `"Partner One (again)"`), out)
+
+	// A plan made with --full is applied with a full read: the deletion
+	// only a full read sees is in both.
+	d.remove(dns["lp1"])
+	code, out, stderr = l.run("plan", "--full", "--out", planFile)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "- disable guest lp1@partners.contoso.com")
+	code, out, stderr = l.run("apply", planFile)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "1 disabled, 0 failed")
 }
 
 // deadAddr is a loopback address where nothing listens.

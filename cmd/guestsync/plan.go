@@ -111,6 +111,9 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 				return withCode(exitUsage, fmt.Errorf("%s is not a plan saved by 'guestsync plan --out': %w", args[0], err))
 			}
 			opts.expect = &saved
+			// Read as the plan was read: a plan made with --full (or on a
+			// first run) needs a full read to be the same plan.
+			opts.full = !saved.Incremental
 			return a.runEngine(cmd, true, opts)
 		},
 	}
