@@ -457,6 +457,14 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		// the next run reads every guest instead.
 		ts.DeltaLink = ""
 	}
+	// One config, one tenant: what is kept under another key (an old
+	// Graph URL or owner) would only be read, and its guests loaded, on
+	// every run.
+	for key := range st.Targets {
+		if key != tr.key {
+			delete(st.Targets, key)
+		}
+	}
 	if known || tr.next != nil || ts.Disabled != nil {
 		st.Targets[tr.key] = ts
 	}

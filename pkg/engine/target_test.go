@@ -178,6 +178,17 @@ func TestDeltaTargetResyncFullAndFailures(t *testing.T) {
 	assert.Equal(t, "", tenant.rounds[len(tenant.rounds)-1], "--full reads every guest")
 	e.Full = false
 
+	// A target kept under another key (an old URL or owner) is dropped.
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	st.Targets["graph https://old.example owner x"] = state.Target{DeltaLink: "old"}
+	require.NoError(t, st.Save(e.StatePath))
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Len(t, st.Targets, 1)
+
 	// Failed actions: the source's watermark and last success stay, the
 	// tenant's position moves on.
 	tenant.set("u2", "displayName", "Bob (edited)")
