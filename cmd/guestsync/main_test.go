@@ -95,6 +95,10 @@ func TestPlanWritesNothingAndSyncConverges(t *testing.T) {
 	assert.Contains(t, out, "Applied: 27 created")
 	assert.Equal(t, 27, sim.Stats().Users)
 	assert.Contains(t, stderr, `"upn":"zoe.lefevre@partners.contoso.com"`, "json logs on stderr name each guest")
+	assert.Contains(t, stderr, `"msg":"graph.owner is the default: if another guestsync`)
+	code, _, stderr = guestsync(t, map[string]string{"GUESTSYNC_GRAPH_OWNER": "fabrikam-ad"}, "plan", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "graph.owner is the default")
 
 	writes := sim.Stats().Writes
 	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)
