@@ -106,6 +106,18 @@ func incrementalEngine(t *testing.T, src *changeSource, tn *tenant) *Engine {
 	return &Engine{Source: src, Mapping: m, Target: tn, StatePath: filepath.Join(t.TempDir(), "state.json")}
 }
 
+// syncedEngine is an engine over a change-reading source with ann and
+// bob, after a first sync into an empty tenant.
+func syncedEngine(t *testing.T) (*Engine, *changeSource, *tenant) {
+	t.Helper()
+	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
+	tn := &tenant{guests: map[string]guest.Guest{}}
+	e := incrementalEngine(t, src, tn)
+	_, err := e.Run(context.Background(), true)
+	require.NoError(t, err)
+	return e, src, tn
+}
+
 func TestIncrementalRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -144,11 +156,7 @@ func TestIncrementalRuns(t *testing.T) {
 func TestFailedActionsKeepTheOldWatermark(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
+	e, src, tn := syncedEngine(t)
 
 	changed := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
 	changed.Attributes["cn"] = []string{"Bob Changed"}
@@ -171,11 +179,7 @@ func TestFailedActionsKeepTheOldWatermark(t *testing.T) {
 func TestEmptySourceAfterEntriesIsIncomplete(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
+	e, src, tn := syncedEngine(t)
 
 	src.entries, e.Full = nil, true
 	applied := tn.applied
@@ -215,11 +219,7 @@ func TestConcurrentRunIsRefused(t *testing.T) {
 func TestDeletedEntryDisablesItsGuestAndItsReturnReEnablesIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
+	e, src, tn := syncedEngine(t)
 	bob := entry("bob", "22222222-2222-2222-2222-222222222222", "Partner")
 	gone := bob
 	gone.Deleted = true
@@ -303,11 +303,7 @@ func TestRemovalRails(t *testing.T) {
 func TestEmptyOrFailedReadsRemoveNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
+	e, src, tn := syncedEngine(t)
 
 	// A fresh state (say, the file was lost) and an empty source: the
 	// "shrank" guard has nothing to compare with, the empty-read rule

@@ -56,12 +56,8 @@ func TestInterruptedApplyIsNotASuccess(t *testing.T) {
 func TestPreviewApplyActsOnOneAccountOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
+	e, src, tn := syncedEngine(t)
 	e.Policy.DeleteAfter = time.Hour
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
 	// bob was removed long ago and is still disabled, with a clock past
 	// its grace period.
 	bob := e.Mapping.Map(entries[1]).Guest.Anchor
@@ -101,11 +97,7 @@ func TestInitialGuestsKeepsTheLastCopy(t *testing.T) {
 func TestRailWhenNoAccountMatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
-	e := incrementalEngine(t, src, tn)
-	_, err := e.Run(ctx, true)
-	require.NoError(t, err)
+	e, src, tn := syncedEngine(t)
 	// The anchor attribute changed: every account looks new, every guest
 	// gone.
 	src.entries = []source.Entry{
@@ -113,7 +105,7 @@ func TestRailWhenNoAccountMatches(t *testing.T) {
 		entry("bob", "bbbbbbbb-2222-2222-2222-222222222222", "Partner"),
 	}
 	e.Full = true
-	_, err = e.Run(ctx, true)
+	_, err := e.Run(ctx, true)
 	var rail *RailError
 	require.ErrorAs(t, err, &rail)
 	assert.Contains(t, err.Error(), "no account in the source matches any of the 2 guests guestsync owns")
