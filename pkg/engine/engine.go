@@ -306,9 +306,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (*plan.
 		}
 	}
 	readStart := time.Now()
-	prev, entries := st.Sources[e.sourceKey()], 0
-	expected := prev.Entries
-	if prev.Watermark != "" && !e.Full {
+	key, since := howToRead(e.Source, st, e.Full)
+	entries, expected := 0, st.Sources[key].Entries
+	if since != "" {
 		expected = 0 // only changes will come: how many is not known
 	}
 	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {

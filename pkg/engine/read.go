@@ -10,13 +10,19 @@ import (
 	"github.com/guestsync/guestsync/pkg/state"
 )
 
-// sourceKey is the source's key in the state file, "" for a reader that
-// keeps no state.
-func (e *Engine) sourceKey() string {
-	if cr, ok := e.Source.(source.ChangeReader); ok {
-		return cr.Key()
+// howToRead is how the next read of src goes: the key under which its
+// state is kept ("" for a reader that keeps none), and the watermark to
+// read changes since ("" for a full read: no watermark stored, or full).
+func howToRead(src source.Reader, st *state.State, full bool) (key, since string) {
+	cr, ok := src.(source.ChangeReader)
+	if !ok {
+		return "", ""
 	}
-	return ""
+	key = cr.Key()
+	if !full {
+		since = st.Sources[key].Watermark
+	}
+	return key, since
 }
 
 // readSource reads the source fully, or only its changes when it can and a
@@ -27,22 +33,19 @@ func (e *Engine) readSource(ctx context.Context, st *state.State, fn func(source
 }
 
 func readSource(ctx context.Context, src source.Reader, st *state.State, full bool, log *slog.Logger, fn func(source.Entry) error) (source.Result, string, error) {
-	cr, incremental := src.(source.ChangeReader)
-	if !incremental {
+	key, since := howToRead(src, st, full)
+	switch {
+	case key == "":
 		res, err := src.Read(ctx, fn)
 		return res, "", err
-	}
-	key := cr.Key()
-	prev := st.Sources[key]
-	if prev.Watermark != "" && !full {
+	case since != "":
 		log.Info("reading changes since the last run", "source", key)
-		res, err := cr.ReadChanges(ctx, prev.Watermark, fn)
+		res, err := src.(source.ChangeReader).ReadChanges(ctx, since, fn)
 		return res, key, err
-	}
-	if full && prev.Watermark != "" {
+	case full && st.Sources[key].Watermark != "":
 		log.Info("full read requested", "source", key)
 	}
-	res, err := cr.Read(ctx, fn)
+	res, err := src.Read(ctx, fn)
 	return res, key, err
 }
 
