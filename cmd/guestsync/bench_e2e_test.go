@@ -36,16 +36,14 @@ func BenchmarkNoChangeRun(b *testing.B) {
 	if os.Getenv("GUESTSYNC_BENCH") == "" {
 		b.Skip("set GUESTSYNC_BENCH=1 (make bench)")
 	}
-	url, base := os.Getenv("GUESTSYNC_TEST_SLAPD_URL"), os.Getenv("GUESTSYNC_TEST_SLAPD_BASEDN")
-	if url == "" {
-		b.Skip("no test slapd: run through .ci/with-testservers (make bench)")
-	}
+	s := slapdEnv(b)
+	url, base := s["URL"], s["BASEDN"]
 	dir := b.TempDir()
 	mappingPath := filepath.Join(dir, "mapping.yaml")
 	must(b, os.WriteFile(mappingPath, []byte(slapdMapping), 0o600))
 	m, err := mapping.Load(mappingPath)
 	must(b, err)
-	readerCfg := ldap.Config{URL: url, BindDN: os.Getenv("GUESTSYNC_TEST_SLAPD_BINDDN"), BindPassword: os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"),
+	readerCfg := ldap.Config{URL: url, BindDN: s["BINDDN"], BindPassword: s["PASSWORD"],
 		AllowInsecureBind: true, BaseDN: "ou=Partners," + base, Filter: "(employeeType=Partner)", PageSize: 1000, Timeout: time.Minute}
 
 	// The tenant: one guest per partner, as guestsync would have made it.
@@ -66,14 +64,14 @@ state: {file: state.json}
 	for b.Loop() {
 		must(b, os.RemoveAll(filepath.Join(dir, "state.json")))
 		writes := sim.Stats().Writes
-		full := runMeasured(b, cfg, dir)
+		full := runMeasured(b, cfg, dir, s["PASSWORD"])
 		if w := sim.Stats().Writes - writes; w != 0 {
 			b.Fatalf("the no-change run made %d writes", w)
 		}
 
-		changeAccounts(b, url, base, 100)
+		changeAccounts(b, s, 100)
 		writes = sim.Stats().Writes
-		incr := runMeasured(b, cfg, dir)
+		incr := runMeasured(b, cfg, dir, s["PASSWORD"])
 		if w := sim.Stats().Writes - writes; w != 100 {
 			b.Fatalf("the incremental run made %d writes, want 100", w)
 		}
@@ -106,13 +104,13 @@ type measured struct {
 
 // runMeasured runs `guestsync sync` as a process of its own (see
 // TestMain) and measures it.
-func runMeasured(b *testing.B, cfg, dir string) measured {
+func runMeasured(b *testing.B, cfg, dir, bindPassword string) measured {
 	b.Helper()
 	metrics := filepath.Join(dir, "run.prom")
 	cmd := exec.Command(os.Args[0], "sync", "--config", cfg, "--log-level", "warn", "--metrics-file", metrics)
 	peakFile := filepath.Join(dir, "peak")
 	cmd.Env = childEnv("GUESTSYNC_TEST_PEAK_FILE="+peakFile,
-		"GUESTSYNC_LDAP_BINDPASSWORD="+os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"))
+		"GUESTSYNC_LDAP_BINDPASSWORD="+bindPassword)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	wall := time.Since(start)
@@ -172,15 +170,15 @@ func seedTenant(b *testing.B, cfg ldap.Config, m *mapping.Mapping) []byte {
 
 // changeAccounts gives n partners a new cn (so a new displayName), as the
 // slapd admin.
-func changeAccounts(b *testing.B, url, base string, n int) {
+func changeAccounts(b *testing.B, s map[string]string, n int) {
 	b.Helper()
-	conn, err := goldap.DialURL(url)
+	conn, err := goldap.DialURL(s["URL"])
 	must(b, err)
 	defer conn.Close()
-	must(b, conn.Bind(os.Getenv("GUESTSYNC_TEST_SLAPD_ADMINDN"), os.Getenv("GUESTSYNC_TEST_SLAPD_ADMINPASSWORD")))
+	must(b, conn.Bind(s["ADMINDN"], s["ADMINPASSWORD"]))
 	stamp := time.Now().Format("150405.000000")
 	for i := 1; i <= n; i++ {
-		req := goldap.NewModifyRequest(fmt.Sprintf("uid=partner%05d,ou=Partners,%s", i*7, base), nil)
+		req := goldap.NewModifyRequest(fmt.Sprintf("uid=partner%05d,ou=Partners,%s", i*7, s["BASEDN"]), nil)
 		req.Replace("cn", []string{fmt.Sprintf("Partner %d (changed %s)", i, stamp)})
 		must(b, conn.Modify(req))
 	}

@@ -13,18 +13,34 @@ import (
 	"github.com/guestsync/guestsync/pkg/graphsim"
 )
 
-// slapdEnv returns the harness's connection details; see .ci/testservers.
-func slapdEnv(t *testing.T) map[string]string {
+// slapdEnv returns the harness's slapd connection details; see
+// .ci/testservers.
+func slapdEnv(t testing.TB) map[string]string {
+	t.Helper()
+	return serverEnv(t, "SLAPD", "URL", "LDAPS_URL", "CAFILE", "BINDDN", "PASSWORD", "ADMINDN", "ADMINPASSWORD", "BASEDN", "USERS")
+}
+
+// sambaEnv returns the harness's Samba AD connection details.
+func sambaEnv(t testing.TB) map[string]string {
+	t.Helper()
+	return serverEnv(t, "SAMBA", "URL", "LDAPS_URL", "CAFILE", "BINDDN", "PASSWORD", "ADMINDN", "ADMINPASSWORD", "BASEDN")
+}
+
+// serverEnv reads GUESTSYNC_TEST_<server>_<key> for each key. Without the
+// harness (LDAPS_URL unset) the test is skipped, or failed under CI, where
+// the real-server tests may not be skipped.
+func serverEnv(t testing.TB, server string, keys ...string) map[string]string {
 	t.Helper()
 	env := map[string]string{}
-	for _, k := range []string{"URL", "LDAPS_URL", "CAFILE", "BINDDN", "PASSWORD", "BASEDN", "USERS"} {
-		env[k] = os.Getenv("GUESTSYNC_TEST_SLAPD_" + k)
+	for _, k := range keys {
+		env[k] = os.Getenv("GUESTSYNC_TEST_" + server + "_" + k)
 	}
 	if env["LDAPS_URL"] == "" {
+		how := "GUESTSYNC_TEST_" + server + "_LDAPS_URL is not set: run the tests through .ci/with-testservers (make test)"
 		if os.Getenv("CI") == "true" {
-			t.Fatal("GUESTSYNC_TEST_SLAPD_LDAPS_URL is not set: run the tests through .ci/with-testservers (make test)")
+			t.Fatal(how)
 		}
-		t.Skip("no test slapd: run through .ci/with-testservers (make test)")
+		t.Skip(how)
 	}
 	return env
 }

@@ -41,17 +41,26 @@ func needSlapd(t testing.TB) slapdEnv {
 		password: os.Getenv("GUESTSYNC_TEST_SLAPD_PASSWORD"),
 		baseDN:   os.Getenv("GUESTSYNC_TEST_SLAPD_BASEDN"),
 	}
-	if env.url == "" {
-		const how = "GUESTSYNC_TEST_SLAPD_URL is not set: run the tests with .ci/with-testservers"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how + " (CI=true: the real-server tests may not be skipped)")
-		}
-		t.Skip(how)
-	}
+	needServer(t, "GUESTSYNC_TEST_SLAPD_URL")
 	users, err := strconv.Atoi(os.Getenv("GUESTSYNC_TEST_SLAPD_USERS"))
 	require.NoError(t, err, "GUESTSYNC_TEST_SLAPD_USERS")
 	env.users = users
 	return env
+}
+
+// needServer skips the test when the harness's variable is not set (go
+// test run by hand), and fails it under CI, where the real-server tests
+// may not be skipped.
+func needServer(t testing.TB, variable string) {
+	t.Helper()
+	if os.Getenv(variable) != "" {
+		return
+	}
+	how := variable + " is not set: run the tests with .ci/with-testservers"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(how + " (CI=true: the real-server tests may not be skipped)")
+	}
+	t.Skip(how)
 }
 
 // partners is the configuration the tests share: the Partners OU over the
