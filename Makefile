@@ -22,6 +22,7 @@ test: fmt-check vet
 	.ci/with-testservers $(GO) test -count=1 $(PKGS)
 	cd third_party/asn1-ber && $(GO) vet . && $(GO) test -count=1 .
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=5s -fuzzminimizetime=0 ./pkg/mapping/expr
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=5s -fuzzminimizetime=0 ./pkg/source/ldap
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg mappings examples third_party); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -39,9 +40,10 @@ bench:
 	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 GUESTSYNC_BENCH=1 \
 		.ci/with-testservers $(GO) test -p 1 -run='^$$' -bench=. -benchmem $(PKGS)
 
-## fuzz: a longer run of the expression parser's fuzz target.
+## fuzz: longer runs of the expression parser's and the entry decoder's fuzz targets.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=2m ./pkg/mapping/expr
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=2m ./pkg/source/ldap
 
 clean:
 	rm -rf bin

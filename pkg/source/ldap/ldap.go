@@ -25,7 +25,6 @@
 package ldap
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -137,7 +136,9 @@ type session struct {
 	r    *Reader
 	url  *url.URL
 	conn *goldap.Conn
-	aux  *goldap.Conn
+	// tap takes the entries of the searches that stream on conn.
+	tap *entryTap
+	aux *goldap.Conn
 	// stops undo the context.AfterFunc that close the connections when
 	// the read's context ends.
 	stops []func() bool
@@ -161,7 +162,7 @@ type aside struct{ s *session }
 func (a aside) readEntry(ctx context.Context, dn string, attrs []string) (*goldap.Entry, error) {
 	s := a.s
 	if s.aux == nil {
-		conn, err := s.r.dial(ctx, s.url)
+		conn, _, err := s.r.dial(ctx, s.url)
 		if err != nil {
 			return nil, err
 		}
@@ -184,12 +185,12 @@ func (s *session) close() {
 // openSession dials u and binds. Closing the connection is what
 // interrupts a bind or a read in progress when ctx is done.
 func (r *Reader) openSession(ctx context.Context, u *url.URL) (*session, error) {
-	conn, err := r.dial(ctx, u)
+	conn, tap, err := r.dial(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	return &session{r: r, url: u, conn: conn, stops: []func() bool{stop}}, nil
+	return &session{r: r, url: u, conn: conn, tap: tap, stops: []func() bool{stop}}, nil
 }
 
 // connect tries each URL in turn and returns a session on the first that
@@ -213,7 +214,7 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 
 // dial connects to u, upgrades to TLS if asked, and binds. Bind failures
 // are returned as they are: another URL would be the same directory.
-func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, error) {
+func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap, error) {
 	timeout := r.cfg.Timeout
 	addr := u.Host
 	if u.Port() == "" {
@@ -232,36 +233,42 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, error) {
 		c, err = dialer.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
-	conn := goldap.NewConn(bufferedConn{c, bufio.NewReaderSize(c, readBuffer)}, u.Scheme == "ldaps")
-	conn.Start()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
 	// One deadline for StartTLS and bind. go-ldap's own per-request timeout
 	// is left off: while it is set, go-ldap silently drops responses that
 	// the caller is too slow to take (see search.go).
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
+		c.Close()
+		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+	}
+	tlsUp := u.Scheme == "ldaps"
+	if r.cfg.StartTLS && u.Scheme == "ldap" {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		tc, err := startTLS(ctx, c, r.tlsFor(u))
+		stop()
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
+		}
+		c, tlsUp = tc, true
 	}
 
-	if r.cfg.StartTLS && u.Scheme == "ldap" {
-		if err := conn.StartTLS(r.tlsFor(u)); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
-		}
-	}
+	tap := newEntryTap(c)
+	conn := goldap.NewConn(tap, tlsUp)
+	conn.Start()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	if err := r.bind(conn); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
+		return nil, nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
-	return conn, nil
+	return conn, tap, nil
 }
 
 // bind authenticates conn as configured.
@@ -334,17 +341,7 @@ func (r *Reader) explainBind(err error) error {
 }
 
 // readBuffer is how much of a server's answer one read from the socket may
-// take. go-ldap reads through a 4 KiB buffer, so that a directory read was
-// one system call per few entries; 64 KiB makes it one per page's worth of
-// dozens.
+// take (the tap's buffer). go-ldap reads through a 4 KiB buffer, so that a
+// directory read was one system call per few entries; 64 KiB makes it one
+// per page's worth of dozens.
 const readBuffer = 64 << 10
-
-// bufferedConn is a connection whose reads go through a larger buffer.
-// StartTLS wraps it like any connection, so the buffer holds raw bytes
-// and nothing read ahead is lost.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -113,7 +113,8 @@ func (rs *readState) searchBase(ctx context.Context, s *session, b base, hops in
 	before := rs.stats.entries
 	req := newSearch(b.dn, b.scope, rs.filter, r.cfg.requestedAttributes())
 	pages, err := r.runSearch(ctx, s.conn, req, !r.cfg.NoPaging, searchHandlers{
-		entry:    func(e *goldap.Entry) error { return rs.take(ctx, s, e) },
+		tap:      s.tap,
+		record:   func(e tappedEntry) error { return rs.take(ctx, s, e) },
 		referral: func(ref string) error { rs.referral(s, b, ref, hops); return nil },
 	})
 	if err != nil {
@@ -129,16 +130,17 @@ func (rs *readState) searchBase(ctx context.Context, s *session, b base, hops in
 }
 
 // take passes e to fn unless it is out of scope or was delivered already.
-func (rs *readState) take(ctx context.Context, s *session, ge *goldap.Entry) error {
+func (rs *readState) take(ctx context.Context, s *session, te tappedEntry) error {
+	e := te.Entry
 	r := rs.r
 	if len(r.excludes) > 0 || rs.members != nil || rs.seen != nil {
-		dn, err := goldap.ParseDN(ge.DN)
+		dn, err := goldap.ParseDN(e.DN)
 		if err != nil {
-			return fmt.Errorf("entry %q: its DN does not parse, so its scope cannot be checked: %w", ge.DN, err)
+			return fmt.Errorf("entry %q: its DN does not parse, so its scope cannot be checked: %w", e.DN, err)
 		}
 		if ex, ok := excludedBy(dn, r.excludes); ok {
 			rs.stats.excluded++
-			r.log.Debug("ldap entry excluded", "dn", ge.DN, "excludeDN", ex.dn)
+			r.log.Debug("ldap entry excluded", "dn", e.DN, "excludeDN", ex.dn)
 			return nil
 		}
 		if rs.members != nil || rs.seen != nil {
@@ -149,7 +151,7 @@ func (rs *readState) take(ctx context.Context, s *session, ge *goldap.Entry) err
 			}
 			if _, ok := rs.seen[key]; ok {
 				rs.stats.duplicates++
-				r.log.Debug("ldap entry already read", "dn", ge.DN, "url", s.url.String())
+				r.log.Debug("ldap entry already read", "dn", e.DN, "url", s.url.String())
 				return nil
 			}
 			if rs.seen != nil {
@@ -157,11 +159,14 @@ func (rs *readState) take(ctx context.Context, s *session, ge *goldap.Entry) err
 			}
 		}
 	}
-	e := toEntry(ge)
-	if err := completeRanges(ctx, aside{s}, &e, r.cfg.requestedAttributes()); err != nil {
-		return err
+	if te.options {
+		if err := completeRanges(ctx, aside{s}, &e, r.cfg.requestedAttributes()); err != nil {
+			return err
+		}
 	}
-	r.reportUndecodable(e)
+	if te.notText {
+		r.reportUndecodable(e)
+	}
 	if err := rs.fn(e); err != nil {
 		return &callbackError{fmt.Errorf("entry %q: %w", e.DN, err)}
 	}

@@ -29,7 +29,12 @@ func (e *callbackError) Unwrap() error { return e.err }
 
 // searchHandlers receive what a search returns, in order.
 type searchHandlers struct {
-	entry    func(*goldap.Entry) error
+	entry func(*goldap.Entry) error
+	// With tap and record set, the tap takes the entries off the
+	// connection and record receives them instead of entry (see tap.go);
+	// referrals then come after the entries of their page.
+	tap      *entryTap
+	record   func(tappedEntry) error
 	referral func(string) error
 	// done, if set, receives the controls of each page's final result
 	// (DirSync's cookie comes there).
@@ -45,7 +50,13 @@ func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.S
 		req.Controls = append(req.Controls, paging)
 	}
 	for page := 1; ; page++ {
-		cookie, err := r.page(ctx, conn, req, h)
+		var cookie []byte
+		var err error
+		if h.tap != nil && h.record != nil {
+			cookie, err = r.tappedPage(ctx, conn, req, h)
+		} else {
+			cookie, err = r.page(ctx, conn, req, h)
+		}
 		if err != nil {
 			return page, err
 		}
@@ -132,6 +143,123 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	return cookie, nil
+}
+
+// tappedPage is page for a search whose entries the tap takes: they come
+// in batches through the sink while go-ldap delivers the rest (referrals,
+// then the result that ends the page), which a goroutine collects. The
+// tap sends every entry before it lets go-ldap read the result, so once
+// the result is in, the entries left are those in the sink's buffer.
+func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) ([]byte, error) {
+	pageCtx, cancel := context.WithCancel(ctx)
+	// The watchdog counts only the time the tap waits for the server:
+	// entries held in a batch, and a slow fn, do not count.
+	// answered: the page's result is in, and the tap's waiting is for
+	// whatever comes next; over: the page is done.
+	var timedOut, answered, over atomic.Bool
+	start := time.Now()
+	var watchdog *time.Timer
+	watchdog = time.AfterFunc(time.Hour, func() {
+		if over.Load() || answered.Load() {
+			return
+		}
+		waited := h.tap.waitingFor(start)
+		if waited >= r.cfg.Timeout {
+			timedOut.Store(true)
+			cancel()
+			return
+		}
+		watchdog.Reset(r.cfg.Timeout - waited)
+	})
+	watchdog.Reset(r.cfg.Timeout)
+	sink := h.tap.attach()
+	resp := conn.SearchAsync(pageCtx, req, responseBuffer)
+	var refs []string
+	var controls []goldap.Control
+	var strays int // entries the tap let through: none, or a bug
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer answered.Store(true)
+		for resp.Next() {
+			switch {
+			case resp.Entry() != nil:
+				strays++
+			case resp.Referral() != "":
+				refs = append(refs, resp.Referral())
+			default:
+				controls = resp.Controls()
+			}
+		}
+	}()
+	defer func() {
+		over.Store(true)
+		watchdog.Stop()
+		close(sink.stop)
+		cancel()
+		<-finished
+		h.tap.detach(sink)
+	}()
+
+	take := func(b tapBatch) error {
+		if b.err != nil {
+			return b.err
+		}
+		for _, e := range b.entries {
+			if err := h.record(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+wait:
+	for {
+		select {
+		case b := <-sink.batches:
+			if err := take(b); err != nil {
+				return nil, err
+			}
+		case <-finished:
+			break wait
+		}
+	}
+	for {
+		select {
+		case b := <-sink.batches:
+			if err := take(b); err != nil {
+				return nil, err
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if err := resp.Err(); err != nil {
+		return nil, err
+	}
+	if timedOut.Load() {
+		return nil, fmt.Errorf("no answer from the server for %s", r.cfg.Timeout)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if strays > 0 {
+		// Never a short read: the read fails and nothing is removed.
+		return nil, fmt.Errorf("internal error: %d entries of the page escaped the entry tap", strays)
+	}
+	for _, ref := range refs {
+		if err := h.referral(ref); err != nil {
+			return nil, err
+		}
+	}
+	var cookie []byte
+	if c, ok := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
+		cookie = c.Cookie
+	}
+	if h.done != nil {
+		h.done(controls)
 	}
 	return cookie, nil
 }
