@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
+
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
@@ -40,9 +42,6 @@ type entryTap struct {
 	in *bufio.Reader
 	// pass is how much of the current message is still go-ldap's to read.
 	pass int
-	// scratch holds an entry larger than the read buffer while it is
-	// decoded.
-	scratch []byte
 
 	// waitingSince is when the tap began to wait for the server (Unix
 	// nanoseconds), or 0 while it is not waiting.
@@ -228,17 +227,15 @@ func (t *entryTap) next() error {
 		}
 		msg = string(b)
 	} else {
-		if cap(t.scratch) < total {
-			t.scratch = make([]byte, total)
+		// Read as it arrives: a length is only what the server claims.
+		if ber.MaxPacketLengthBytes > 0 && int64(total) > ber.MaxPacketLengthBytes {
+			return fmt.Errorf("the server sent an entry of %d bytes, more than the limit of %d", total, ber.MaxPacketLengthBytes)
 		}
-		b := t.scratch[:total]
-		if _, err := io.ReadFull(t.in, b); err != nil {
+		var b strings.Builder
+		if _, err := io.CopyN(&b, t.in, int64(total)); err != nil {
 			return err
 		}
-		msg = string(b)
-		if total > 4*readBuffer {
-			t.scratch = nil // a huge entry's buffer is not kept
-		}
+		msg = b.String()
 	}
 	e, err := decodeEntry(msg, hdr)
 	if err != nil {

@@ -282,6 +282,12 @@ func TestTapFailuresAreReadErrors(t *testing.T) {
 			},
 			wants: "the server sent a malformed search result entry: its DN: invalid length 0x80",
 		},
+		"absurd length": {
+			after: func(id int64) []byte {
+				return []byte{0x30, 0x84, 0x80, 0, 0, 0x10, 0x02, 0x01, byte(id), 0x64, 0x84, 0x7f, 0xff, 0xff, 0xff}
+			},
+			wants: "the server sent an entry of 2147483670 bytes, more than the limit of 2147483647",
+		},
 		"not LDAP": {
 			after: func(int64) []byte { return []byte("HTTP/1.1 400 Bad Request\r\n\r\n") },
 			wants: "the server sent something that is not an LDAP message (first byte 0x48)",
