@@ -88,11 +88,12 @@ func (r *Reader) csnStart(ctx context.Context, s *session, d rootDSE, prev *wate
 		r.log.Debug("ldap search", "purpose", "watermark: the highest entryCSN or modifyTimestamp in scope",
 			"command", r.searchCommand(b.dn, b.scope, filter, req.Attributes, !r.cfg.NoPaging))
 		_, err := r.runSearch(ctx, s.conn, req, !r.cfg.NoPaging, searchHandlers{
-			entry: func(e *goldap.Entry) error {
-				if v := e.GetAttributeValue("entryCSN"); v > maxCSN {
+			tap: s.tap,
+			record: func(e tappedEntry) error {
+				if v, _ := e.First("entryCSN"); v > maxCSN {
 					maxCSN = v
 				}
-				if v := e.GetAttributeValue("modifyTimestamp"); v != "" {
+				if v, _ := e.First("modifyTimestamp"); v != "" {
 					if t, err := ad.GeneralizedTime(v); err == nil && t.After(maxT) {
 						maxT, maxTime = t, v
 					}
