@@ -155,7 +155,11 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) ([]byte, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	// The watchdog counts only the time the tap waits for the server:
-	// entries held in a batch, and a slow fn, do not count.
+	// entries held in a batch, and a slow fn, do not count. It bounds each
+	// wait on the socket, so a server that sends a byte now and then
+	// keeps a page alive; TCP keepalive and the server's own limits end
+	// a dead one. Entries still in the tap's batch when the watchdog or a
+	// cancel ends the page are not delivered (the read fails anyway).
 	// answered: the page's result is in, and the tap's waiting is for
 	// whatever comes next; over: the page is done.
 	var timedOut, answered, over atomic.Bool
@@ -225,6 +229,13 @@ wait:
 			break wait
 		}
 	}
+	// After a timeout or a cancel, fn gets no more entries.
+	if timedOut.Load() {
+		return nil, fmt.Errorf("no answer from the server for %s", r.cfg.Timeout)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for {
 		select {
 		case b := <-sink.batches:
@@ -237,12 +248,6 @@ wait:
 		break
 	}
 	if err := resp.Err(); err != nil {
-		return nil, err
-	}
-	if timedOut.Load() {
-		return nil, fmt.Errorf("no answer from the server for %s", r.cfg.Timeout)
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if strays > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -36,7 +37,9 @@ import (
 // The tap frames the stream by message and looks at each message's
 // operation. It takes entries only while a sink is attached, which a page
 // of a search does before it sends its request and undoes after its
-// result: one search at a time runs on a tapped connection (see aside).
+// result, and only those with the message ID of that request (go-ldap
+// drops any other, as it always did): one search at a time streams on a
+// tapped connection (see aside).
 type entryTap struct {
 	net.Conn
 	in *bufio.Reader
@@ -96,6 +99,9 @@ type tappedEntry struct {
 
 // entrySink receives the entries of one page of one search.
 type entrySink struct {
+	// id is the message ID of the search, once its request is written;
+	// -1 before.
+	id      atomic.Int64
 	batches chan tapBatch
 	// stop is closed when the search stops taking entries: the rest are
 	// dropped, as go-ldap drops results nobody waits for.
@@ -120,6 +126,8 @@ const (
 	berOctetString = 0x04
 	berSequence    = 0x30
 	berSet         = 0x31
+	// SearchRequest ::= [APPLICATION 3] SEQUENCE, constructed.
+	berSearchRequest = 0x63
 	// SearchResultEntry ::= [APPLICATION 4] SEQUENCE, constructed.
 	berSearchResultEntry = 0x64
 )
@@ -134,6 +142,7 @@ func newEntryTap(c net.Conn) *entryTap {
 // the search request.
 func (t *entryTap) attach() *entrySink {
 	s := &entrySink{batches: make(chan tapBatch, 2), stop: make(chan struct{})}
+	s.id.Store(-1)
 	t.mu.Lock()
 	t.sink = s
 	t.mu.Unlock()
@@ -177,10 +186,11 @@ func (t *entryTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// next reads the header of the next message. An entry for the sink is
-// read whole and decoded; any other message is left for go-ldap.
+// next reads the header of the next message. An entry for the sink's
+// search is read whole and decoded; any other message is left for
+// go-ldap.
 func (t *entryTap) next() error {
-	head, err := t.in.Peek(2)
+	head, err := t.in.Peek(1)
 	if err != nil {
 		return err
 	}
@@ -192,26 +202,16 @@ func (t *entryTap) next() error {
 	if head[0] != berSequence {
 		return fmt.Errorf("the server sent something that is not an LDAP message (first byte %#02x)", head[0])
 	}
-	size, hdr := int(head[1]), 2
-	if size&0x80 != 0 {
-		// Long form (X.690 8.1.3.5); LDAP never uses the indefinite form
-		// (RFC 4511 section 5.1).
-		k := size & 0x7f
-		if k == 0 || k > 4 {
-			return fmt.Errorf("the server sent an LDAP message with an invalid length (%#02x)", head[1])
-		}
-		b, err := t.in.Peek(2 + k)
-		if err != nil {
-			return err
-		}
-		size = 0
-		for _, c := range b[2:] {
-			size = size<<8 | int(c)
-		}
-		hdr += k
+	size, n, err := t.peekLength(1)
+	if err != nil {
+		return fmt.Errorf("the server sent an LDAP message with %w", err)
 	}
-	total := hdr + size
-	if sink == nil || !t.isEntry(hdr, total) {
+	hdr := 1 + n
+	if size > uint64(maxMessage()-hdr) {
+		return fmt.Errorf("the server sent an LDAP message of %d bytes, more than the limit of %d", size, maxMessage())
+	}
+	total := hdr + int(size)
+	if sink == nil || !t.isEntryFor(sink.id.Load(), hdr, total) {
 		if sink != nil {
 			sink.flush() // entries go before the result that ends them
 		}
@@ -228,9 +228,6 @@ func (t *entryTap) next() error {
 		msg = string(b)
 	} else {
 		// Read as it arrives: a length is only what the server claims.
-		if ber.MaxPacketLengthBytes > 0 && int64(total) > ber.MaxPacketLengthBytes {
-			return fmt.Errorf("the server sent an entry of %d bytes, more than the limit of %d", total, ber.MaxPacketLengthBytes)
-		}
 		var b strings.Builder
 		if _, err := io.CopyN(&b, t.in, int64(total)); err != nil {
 			return err
@@ -252,23 +249,101 @@ func (t *entryTap) next() error {
 	return nil
 }
 
-// isEntry reports whether the message whose content starts at hdr is a
-// SearchResultEntry. A message too short to say is not.
-func (t *entryTap) isEntry(hdr, total int) bool {
+// maxMessage is the largest message the tap reads: asn1-ber's limit, as
+// go-ldap would apply it, within what an int holds on any platform.
+func maxMessage() int {
+	limit := int64(math.MaxInt32 - 16)
+	if l := ber.MaxPacketLengthBytes; l > 0 && l < limit {
+		limit = l
+	}
+	return int(limit)
+}
+
+// peekLength decodes the BER length (X.690 8.1.3) at offset at of the
+// buffered stream, and says how many bytes encode it. LDAP never uses
+// the indefinite form (RFC 4511 section 5.1).
+func (t *entryTap) peekLength(at int) (length uint64, size int, err error) {
+	b, err := t.in.Peek(at + 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	first := b[at]
+	if first&0x80 == 0 {
+		return uint64(first), 1, nil
+	}
+	k := int(first & 0x7f)
+	if k == 0 || k > 8 {
+		return 0, 0, fmt.Errorf("an invalid length (%#02x)", first)
+	}
+	b, err = t.in.Peek(at + 1 + k)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range b[at+1:] {
+		length = length<<8 | uint64(c)
+	}
+	return length, 1 + k, nil
+}
+
+// isEntryFor reports whether the message whose content starts at hdr is
+// a SearchResultEntry with message ID id. A message too short to say is
+// not.
+func (t *entryTap) isEntryFor(id int64, hdr, total int) bool {
 	// LDAPMessage ::= SEQUENCE { messageID INTEGER (0..maxInt), protocolOp ...
-	if total < hdr+3 {
+	if id < 0 || total < hdr+3 {
 		return false
 	}
-	b, err := t.in.Peek(hdr + 2)
-	if err != nil || b[hdr] != berInteger || b[hdr+1]&0x80 != 0 {
+	b, err := t.in.Peek(hdr + 1)
+	if err != nil || b[hdr] != berInteger {
 		return false
 	}
-	op := hdr + 2 + int(b[hdr+1])
+	idLen, n, err := t.peekLength(hdr + 1)
+	if err != nil || idLen == 0 || idLen > 4 {
+		return false
+	}
+	op := hdr + 1 + n + int(idLen)
 	if op >= total {
 		return false
 	}
 	b, err = t.in.Peek(op + 1)
-	return err == nil && b[op] == berSearchResultEntry
+	if err != nil || b[op] != berSearchResultEntry {
+		return false
+	}
+	got := int64(0)
+	for _, c := range b[op-int(idLen) : op] {
+		got = got<<8 | int64(c)
+	}
+	return got == id
+}
+
+// Write notes the message ID of the search request sent while a sink
+// waits for it: the tap takes the entries of that search only. go-ldap
+// writes each request whole, in one call.
+func (t *entryTap) Write(p []byte) (int, error) {
+	if sink := t.current(); sink != nil && sink.id.Load() < 0 {
+		if id, ok := searchRequestID(p); ok {
+			sink.id.Store(id)
+		}
+	}
+	return t.Conn.Write(p)
+}
+
+// searchRequestID returns the message ID of msg if it is a SearchRequest.
+func searchRequestID(msg []byte) (int64, bool) {
+	s := string(msg)
+	start, end, err := berElement(s, 0, len(s), berSequence)
+	if err != nil {
+		return 0, false
+	}
+	idStart, idEnd, err := berElement(s, start, end, berInteger)
+	if err != nil || idEnd == idStart || idEnd-idStart > 4 || s[idStart]&0x80 != 0 || idEnd >= end || s[idEnd] != berSearchRequest {
+		return 0, false
+	}
+	id := int64(0)
+	for i := idStart; i < idEnd; i++ {
+		id = id<<8 | int64(s[i])
+	}
+	return id, true
 }
 
 func (s *entrySink) add(e tappedEntry) {

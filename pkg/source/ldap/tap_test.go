@@ -286,7 +286,7 @@ func TestTapFailuresAreReadErrors(t *testing.T) {
 			after: func(id int64) []byte {
 				return []byte{0x30, 0x84, 0x80, 0, 0, 0x10, 0x02, 0x01, byte(id), 0x64, 0x84, 0x7f, 0xff, 0xff, 0xff}
 			},
-			wants: "the server sent an entry of 2147483670 bytes, more than the limit of 2147483647",
+			wants: "the server sent an LDAP message of 2147483664 bytes, more than the limit of 2147483631",
 		},
 		"not LDAP": {
 			after: func(int64) []byte { return []byte("HTTP/1.1 400 Bad Request\r\n\r\n") },
@@ -322,6 +322,30 @@ func TestTapFailuresAreReadErrors(t *testing.T) {
 			assert.Equal(t, 2, seen)
 		})
 	}
+}
+
+// TestTapTakesOnlyItsSearchsEntries: an entry with another message ID
+// (a stale search's, or an unsolicited one) is not the page's; go-ldap
+// drops it, as it would without the tap.
+func TestTapTakesOnlyItsSearchsEntries(t *testing.T) {
+	t.Parallel()
+	url := scriptedServer(t, func(id int64, w io.Writer) error {
+		var buf bytes.Buffer
+		buf.Write(encodeMessage(id, entryOp(scriptedDN(0), attr{"cn", []string{"mine"}})))
+		buf.Write(encodeMessage(id+7, entryOp(scriptedDN(1), attr{"cn", []string{"stale"}})))
+		buf.Write(encodeMessage(0, entryOp(scriptedDN(2), attr{"cn", []string{"unsolicited"}})))
+		buf.Write(encodeMessage(id, entryOp(scriptedDN(3), attr{"cn", []string{"mine"}})))
+		buf.Write(encodeMessage(id, resultOp(goldap.ApplicationSearchResultDone, 0, "")))
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+	r, err := New(tapConfig(url), nil)
+	require.NoError(t, err)
+	var dns []string
+	res, err := r.Read(context.Background(), func(e source.Entry) error { dns = append(dns, e.DN); return nil })
+	require.NoError(t, err)
+	assert.True(t, res.Complete)
+	assert.Equal(t, []string{scriptedDN(0), scriptedDN(3)}, dns)
 }
 
 // TestTapStopsOnCallbackError: an error from fn ends the read at once and
