@@ -180,10 +180,17 @@ policy: {deleteAfter: %s, removalThreshold: 3}
 	assert.Equal(t, 8, l.sim.Stats().Users, "a rename is never delete + create")
 
 	// Removal: OpenLDAP's incremental read cannot see deletions; the full
-	// read finds the account gone and disables its guest, and once the
-	// grace period is over the next full read deletes it.
+	// read (here the periodic one, source.fullReadEvery) finds the account
+	// gone and disables its guest, and once the grace period is over the
+	// next full read deletes it.
 	d.remove(dns["lp3"])
-	out = l.sync("--full")
+	out = l.sync()
+	assert.Contains(t, out, "No changes: 0 guests up to date")
+	assert.Contains(t, out, "(incremental read")
+	l.env["GUESTSYNC_SOURCE_FULLREADEVERY"] = "1ns" // the last full read is older than that
+	out = l.sync()
+	delete(l.env, "GUESTSYNC_SOURCE_FULLREADEVERY")
+	assert.NotContains(t, out, "(incremental read")
 	assert.Contains(t, out, "- disable guest lp3@partners.contoso.com")
 	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 disabled, 0 failed")
 	out = l.sync("--full")

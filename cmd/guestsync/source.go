@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -82,7 +83,8 @@ values that are not valid UTF-8.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			res, err := engine.ReadSource(contextOf(cmd), src, c.State.File, full, log, write)
+			rp := engine.ReadPolicy{Full: full, Every: c.Source.FullReadEvery, Now: time.Now()}
+			res, err := engine.ReadSource(contextOf(cmd), src, c.State.File, rp, log, write)
 			if ferr := flush(); err == nil {
 				err = ferr
 			}

@@ -44,7 +44,7 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	pol := c.Policy
-	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File,
+	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File, FullReadEvery: c.Source.FullReadEvery,
 		Policy: plan.Policy{Adopt: c.Graph.Adopt, Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
 		Rails:  engine.Rails{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }

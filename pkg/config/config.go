@@ -32,6 +32,13 @@ type Config struct {
 type Source struct {
 	// Kind is "ldap" or "ldif".
 	Kind string `yaml:"kind" mapstructure:"kind"`
+	// FullReadEvery makes a run read the whole source, although a
+	// watermark for an incremental read is stored, when the last full
+	// read is older than this (168h: a week); 0 leaves it to --full.
+	// Incremental reads do not see every deletion: OpenLDAP's entryCSN
+	// sees none, nor accounts that left the filter; DirSync under an
+	// ordinary account sees no deletions. A full read finds them.
+	FullReadEvery time.Duration `yaml:"fullReadEvery" mapstructure:"fullreadevery"`
 }
 
 // LDIF is a file export (ldifde -f, ldapsearch -LLL) read instead of a
@@ -193,7 +200,7 @@ type Policy struct {
 func Defaults() Config {
 	return Config{
 		Version: FormatVersion,
-		Source:  Source{Kind: "ldap"},
+		Source:  Source{Kind: "ldap", FullReadEvery: 7 * 24 * time.Hour},
 		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph: Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15",

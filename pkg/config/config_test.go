@@ -285,6 +285,30 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
+func TestSourceFullReadEvery(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "ldap.secret", "pw")
+	env := map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}
+	c, err := Load(write(t, dir, "a.yaml", ldapConfig), fakeEnv(t, env))
+	require.NoError(t, err)
+	assert.Equal(t, 168*time.Hour, c.Source.FullReadEvery, "a week by default")
+
+	c, err = Load(write(t, dir, "b.yaml", strings.Replace(ldapConfig, "  kind: ldap\n", "  kind: ldap\n  fullReadEvery: 0s\n", 1)), fakeEnv(t, env))
+	require.NoError(t, err)
+	assert.Zero(t, c.Source.FullReadEvery, "0: only with --full")
+
+	env["GUESTSYNC_SOURCE_FULLREADEVERY"] = "24h"
+	c, err = Load(write(t, dir, "c.yaml", ldapConfig), fakeEnv(t, env))
+	require.NoError(t, err)
+	assert.Equal(t, 24*time.Hour, c.Source.FullReadEvery)
+
+	env["GUESTSYNC_SOURCE_FULLREADEVERY"] = "-1h"
+	_, err = Load(write(t, dir, "d.yaml", ldapConfig), fakeEnv(t, env))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "source.fullReadEvery: must be 0 (only with --full) or a positive duration such as 168h (a week)")
+}
+
 func TestEveryCloudNameHasAGraphRoot(t *testing.T) {
 	t.Parallel()
 	for _, name := range CloudNames() {

@@ -67,6 +67,9 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 	default:
 		bad("source.kind", "must be ldap or ldif (got %q)", c.Source.Kind)
 	}
+	if c.Source.FullReadEvery < 0 {
+		bad("source.fullReadEvery", "must be 0 (only with --full) or a positive duration such as 168h (a week)")
+	}
 	return p.ps
 }
 

@@ -49,6 +49,12 @@ type Engine struct {
 	StatePath string
 	// Full forces a full read even when a watermark is stored.
 	Full bool
+	// FullReadEvery makes a read full when the last complete full read is
+	// older than this (0: only when Full is set). Incremental reads do not
+	// see every deletion or every account that left the scope (OpenLDAP's
+	// entryCSN sees none, DirSync under an ordinary account no
+	// deletions); a full read finds them by absence.
+	FullReadEvery time.Duration
 	// Policy is what the plan may do besides creating and updating owned
 	// guests: adoption, the mode, removals and their grace period (Now
 	// and the grace clocks are filled in by the engine).
@@ -306,12 +312,13 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (*plan.
 		}
 	}
 	readStart := time.Now()
-	key, since := howToRead(e.Source, st, e.Full)
+	rp := e.readPolicy() // once: the clock must not decide twice
+	key, since, _ := howToRead(e.Source, st, rp)
 	entries, expected := 0, st.Sources[key].Entries
 	if since != "" {
 		expected = 0 // only changes will come: how many is not known
 	}
-	read, key, err := e.readSource(ctx, st, func(entry source.Entry) error {
+	read, key, err := readSource(ctx, e.Source, st, rp, e.log(), func(entry source.Entry) error {
 		entries++
 		if entries%100 == 0 {
 			e.progress("read source", entries, expected)

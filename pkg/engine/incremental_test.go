@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -328,4 +329,106 @@ func TestChangedSourceKeyStartsWithAFullRead(t *testing.T) {
 	_, err = e.Run(ctx, true)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"full", "full"}, src.calls)
+}
+
+// TestFullReadEvery: a run reads the whole source once the last full read
+// is older than FullReadEvery, although a watermark is stored, and the
+// deletion only a full read can see is then found; applying a reviewed
+// incremental plan reads as the plan did, whatever the clock says.
+func TestFullReadEvery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	e, src, tn := syncedEngine(t)
+	e.Now = func() time.Time { return clock }
+	e.FullReadEvery = 7 * 24 * time.Hour
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	first := st.Sources[src.key].FullReadAt
+	require.False(t, first.IsZero())
+
+	// A day after the first sync: changes only.
+	clock = first.Add(24 * time.Hour)
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.True(t, run.Read.Incremental)
+	assert.Equal(t, "changes:w1", src.calls[len(src.calls)-1])
+
+	// bob leaves; incremental reads of this source do not see it. A week
+	// after the last full read the run reads everything, and bob's guest
+	// is disabled.
+	src.entries = entries[:1]
+	clock = first.Add(7*24*time.Hour + time.Minute)
+	plan1, _, err := e.Plan(ctx)
+	require.NoError(t, err)
+	assert.False(t, plan1.Incremental, "plan reads as the next run would")
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.False(t, run.Read.Incremental)
+	assert.Equal(t, "full", src.calls[len(src.calls)-1])
+	require.Equal(t, 1, run.Plan.Count(plan.Disable), "%+v", run.Plan.Actions)
+	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].DN)
+	assert.Equal(t, "not in the source's complete read", run.Plan.Actions[0].Reason)
+	assert.Equal(t, "false", tn.guests[run.Plan.Actions[0].Anchor].Properties["accountEnabled"])
+	st, err = state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Equal(t, clock, st.Sources[src.key].FullReadAt, "the clock starts again")
+
+	// The next day: changes only again.
+	clock = clock.Add(24 * time.Hour)
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.True(t, run.Read.Incremental)
+
+	// A plan reviewed before the week is out is applied after it on an
+	// incremental read, as it was made.
+	reviewed, _, err := e.Plan(ctx)
+	require.NoError(t, err)
+	require.True(t, reviewed.Incremental)
+	clock = clock.Add(8 * 24 * time.Hour)
+	e.Expect = reviewed
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, "changes:w1", src.calls[len(src.calls)-1])
+	e.Expect = nil
+
+	// 0 leaves it to Full.
+	e.FullReadEvery = 0
+	clock = clock.Add(365 * 24 * time.Hour)
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.True(t, run.Read.Incremental)
+}
+
+func TestHowToRead(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	week := 7 * 24 * time.Hour
+	src := &changeSource{key: "k"}
+	cases := map[string]struct {
+		stored     state.Source
+		rp         ReadPolicy
+		since, why string
+	}{
+		"nothing stored":         {rp: ReadPolicy{Every: week, Now: now}},
+		"recent full read":       {stored: state.Source{Watermark: "w", FullReadAt: now.Add(-time.Hour)}, rp: ReadPolicy{Every: week, Now: now}, since: "w"},
+		"full read a week ago":   {stored: state.Source{Watermark: "w", FullReadAt: now.Add(-week)}, rp: ReadPolicy{Every: week, Now: now}, why: "the last full read was 168h0m0s ago, source.fullReadEvery is 168h0m0s"},
+		"no full read on record": {stored: state.Source{Watermark: "w"}, rp: ReadPolicy{Every: week, Now: now}, why: "no full read on record (source.fullReadEvery)"},
+		"never by the clock":     {stored: state.Source{Watermark: "w"}, rp: ReadPolicy{Now: now}, since: "w"},
+		"--full":                 {stored: state.Source{Watermark: "w", FullReadAt: now}, rp: ReadPolicy{Full: true, Every: week, Now: now}, why: "full read requested"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			st := &state.State{Sources: map[string]state.Source{}}
+			if tc.stored.Watermark != "" {
+				st.Sources["k"] = tc.stored
+			}
+			key, since, why := howToRead(src, st, tc.rp)
+			assert.Equal(t, "k", key)
+			assert.Equal(t, tc.since, since)
+			assert.Equal(t, tc.why, why)
+		})
+	}
+	key, since, why := howToRead(fakeSource{}, &state.State{}, ReadPolicy{Full: true})
+	assert.Equal(t, [3]string{}, [3]string{key, since, why}, "a reader without watermarks is always read whole")
 }

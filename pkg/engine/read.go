@@ -10,30 +10,57 @@ import (
 	"github.com/guestsync/guestsync/pkg/state"
 )
 
+// ReadPolicy says when a read is full although a watermark is stored.
+type ReadPolicy struct {
+	// Full: always.
+	Full bool
+	// Every: when the last complete full read is older than this (0:
+	// never for that reason), measured at Now.
+	Every time.Duration
+	Now   time.Time
+}
+
+// readPolicy is the engine's: a reviewed plan is applied on a read made
+// as the plan's was (Full says which), never turned full by the clock.
+func (e *Engine) readPolicy() ReadPolicy {
+	rp := ReadPolicy{Full: e.Full, Every: e.FullReadEvery, Now: e.now()}
+	if e.Expect != nil {
+		rp.Every = 0
+	}
+	return rp
+}
+
 // howToRead is how the next read of src goes: the key under which its
-// state is kept ("" for a reader that keeps none), and the watermark to
-// read changes since ("" for a full read: no watermark stored, or full).
-func howToRead(src source.Reader, st *state.State, full bool) (key, since string) {
+// state is kept ("" for a reader that keeps none), the watermark to read
+// changes since ("" for a full read: none stored, or the policy's), and
+// why a stored watermark is not used ("" when it is, or there is none).
+func howToRead(src source.Reader, st *state.State, rp ReadPolicy) (key, since, why string) {
 	cr, ok := src.(source.ChangeReader)
 	if !ok {
-		return "", ""
+		return "", "", ""
 	}
 	key = cr.Key()
-	if !full {
-		since = st.Sources[key].Watermark
+	prev := st.Sources[key]
+	switch {
+	case prev.Watermark == "":
+		return key, "", ""
+	case rp.Full:
+		return key, "", "full read requested"
+	case rp.Every > 0 && prev.FullReadAt.IsZero():
+		return key, "", "no full read on record (source.fullReadEvery)"
+	case rp.Every > 0 && rp.Now.Sub(prev.FullReadAt) >= rp.Every:
+		return key, "", fmt.Sprintf("the last full read was %s ago, source.fullReadEvery is %s",
+			rp.Now.Sub(prev.FullReadAt).Round(time.Minute), rp.Every)
 	}
-	return key, since
+	return key, prev.Watermark, ""
 }
 
-// readSource reads the source fully, or only its changes when it can and a
-// watermark is stored and Full is not set. It returns the key under which
-// the source's state is kept ("" for a reader that keeps none).
-func (e *Engine) readSource(ctx context.Context, st *state.State, fn func(source.Entry) error) (source.Result, string, error) {
-	return readSource(ctx, e.Source, st, e.Full, e.log(), fn)
-}
-
-func readSource(ctx context.Context, src source.Reader, st *state.State, full bool, log *slog.Logger, fn func(source.Entry) error) (source.Result, string, error) {
-	key, since := howToRead(src, st, full)
+// readSource reads the source fully, or only its changes when it can, a
+// watermark is stored, and rp does not ask for a full read. It returns
+// the key under which the source's state is kept ("" for a reader that
+// keeps none).
+func readSource(ctx context.Context, src source.Reader, st *state.State, rp ReadPolicy, log *slog.Logger, fn func(source.Entry) error) (source.Result, string, error) {
+	key, since, why := howToRead(src, st, rp)
 	switch {
 	case key == "":
 		res, err := src.Read(ctx, fn)
@@ -42,17 +69,17 @@ func readSource(ctx context.Context, src source.Reader, st *state.State, full bo
 		log.Info("reading changes since the last run", "source", key)
 		res, err := src.(source.ChangeReader).ReadChanges(ctx, since, fn)
 		return res, key, err
-	case full && st.Sources[key].Watermark != "":
-		log.Info("full read requested", "source", key)
+	case why != "":
+		log.Info("full read", "source", key, "why", why)
 	}
 	res, err := src.Read(ctx, fn)
 	return res, key, err
 }
 
 // ReadSource reads the source as the next run would (only its changes when
-// a watermark is stored and full is false), for inspection: it takes no
-// lock and changes no state.
-func ReadSource(ctx context.Context, src source.Reader, statePath string, full bool, log *slog.Logger, fn func(source.Entry) error) (source.Result, error) {
+// a watermark is stored and rp does not make the read full), for
+// inspection: it takes no lock and changes no state.
+func ReadSource(ctx context.Context, src source.Reader, statePath string, rp ReadPolicy, log *slog.Logger, fn func(source.Entry) error) (source.Result, error) {
 	st := &state.State{Sources: map[string]state.Source{}}
 	if statePath != "" {
 		var err error
@@ -60,7 +87,7 @@ func ReadSource(ctx context.Context, src source.Reader, statePath string, full b
 			return source.Result{}, err
 		}
 	}
-	res, key, err := readSource(ctx, src, st, full, log, fn)
+	res, key, err := readSource(ctx, src, st, rp, log, fn)
 	if err == nil {
 		res = guardRead(res, st.Sources[key])
 	}
