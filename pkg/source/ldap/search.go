@@ -165,6 +165,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 	var timedOut, answered, over atomic.Bool
 	start := time.Now()
 	var watchdog *time.Timer
+	// Armed below, once watchdog is set: the function re-arms it.
 	watchdog = time.AfterFunc(time.Hour, func() {
 		if over.Load() || answered.Load() {
 			return
@@ -236,16 +237,15 @@ wait:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for {
+	for drained := false; !drained; {
 		select {
 		case b := <-sink.batches:
 			if err := take(b); err != nil {
 				return nil, err
 			}
-			continue
 		default:
+			drained = true
 		}
-		break
 	}
 	if err := resp.Err(); err != nil {
 		return nil, err
