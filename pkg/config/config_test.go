@@ -239,41 +239,47 @@ func TestGraphCloudsAndCertificates(t *testing.T) {
 
 func TestInvitationRedirectDefaultsToTheTenantsMyApps(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	write(t, dir, "ldap.secret", "pw")
-	env := fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"})
-	c, err := Load(write(t, dir, "a.yaml", ldapConfig), env)
+	c, err := loadLDAP(t, "a.yaml", ldapConfig, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "https://myapplications.microsoft.com/?tenantid=11111111-2222-3333-4444-555555555555", c.Graph.Invitation.RedirectURL)
 
 	set := strings.Replace(ldapConfig, "graph:\n", "graph:\n  invitation: {redirectURL: \"https://partners.example.com/welcome\"}\n", 1)
-	c, err = Load(write(t, dir, "b.yaml", set), env)
+	c, err = loadLDAP(t, "b.yaml", set, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "https://partners.example.com/welcome", c.Graph.Invitation.RedirectURL, "a configured URL wins")
 
 	noTenant := "version: 1\nsource: {kind: ldif}\nldif: {path: x.ldif}\ngraph: {auth: default}\n"
-	c, err = Load(write(t, dir, "c.yaml", noTenant), env)
+	c, err = loadLDAP(t, "c.yaml", noTenant, nil)
 	require.NoError(t, err)
 	assert.Empty(t, c.Graph.Invitation.RedirectURL, "no tenant, no default: invite mode is then refused")
 }
 
-func TestPolicy(t *testing.T) {
-	t.Parallel()
+// loadLDAP loads the config text from name, next to an ldap.secret, with
+// a client secret and vars in the environment.
+func loadLDAP(t *testing.T, name, text string, vars map[string]string) (*Config, error) {
+	t.Helper()
 	dir := t.TempDir()
 	write(t, dir, "ldap.secret", "pw")
 	env := map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}
-	c, err := Load(write(t, dir, "a.yaml", ldapConfig), fakeEnv(t, env))
+	for k, v := range vars {
+		env[k] = v
+	}
+	return Load(write(t, dir, name, text), fakeEnv(t, env))
+}
+
+func TestPolicy(t *testing.T) {
+	t.Parallel()
+	c, err := loadLDAP(t, "a.yaml", ldapConfig, nil)
 	require.NoError(t, err)
 	assert.Equal(t, Policy{Mode: "sync", Removal: "disable", DeleteAfter: 720 * time.Hour, RemovalThreshold: 500}, c.Policy, "defaults")
 
-	env["GUESTSYNC_POLICY_DELETEAFTER"] = "168h"
 	set := ldapConfig + "policy:\n  mode: upsert-only\n  removal: delete\n  removalThreshold: 50\n  removalThresholdPercent: 10\n"
-	c, err = Load(write(t, dir, "b.yaml", set), fakeEnv(t, env))
+	c, err = loadLDAP(t, "b.yaml", set, map[string]string{"GUESTSYNC_POLICY_DELETEAFTER": "168h"})
 	require.NoError(t, err)
 	assert.Equal(t, Policy{Mode: "upsert-only", Removal: "delete", DeleteAfter: 168 * time.Hour, RemovalThreshold: 50, RemovalThresholdPercent: 10}, c.Policy)
 
 	bad := ldapConfig + "policy:\n  mode: mirror\n  removal: purge\n  removalThreshold: 0\n  removalThresholdPercent: 120\n"
-	_, err = Load(write(t, dir, "c.yaml", bad), fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}))
+	_, err = loadLDAP(t, "c.yaml", bad, nil)
 	require.Error(t, err)
 	for _, want := range []string{
 		`c.yaml:16:9: policy.mode: must be sync, upsert-only or create-only (got "mirror")`,
@@ -287,24 +293,19 @@ func TestPolicy(t *testing.T) {
 
 func TestSourceFullReadEvery(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	write(t, dir, "ldap.secret", "pw")
-	env := map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}
-	c, err := Load(write(t, dir, "a.yaml", ldapConfig), fakeEnv(t, env))
+	c, err := loadLDAP(t, "a.yaml", ldapConfig, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 168*time.Hour, c.Source.FullReadEvery, "a week by default")
 
-	c, err = Load(write(t, dir, "b.yaml", strings.Replace(ldapConfig, "  kind: ldap\n", "  kind: ldap\n  fullReadEvery: 0s\n", 1)), fakeEnv(t, env))
+	c, err = loadLDAP(t, "b.yaml", strings.Replace(ldapConfig, "  kind: ldap\n", "  kind: ldap\n  fullReadEvery: 0s\n", 1), nil)
 	require.NoError(t, err)
 	assert.Zero(t, c.Source.FullReadEvery, "0: only with --full")
 
-	env["GUESTSYNC_SOURCE_FULLREADEVERY"] = "24h"
-	c, err = Load(write(t, dir, "c.yaml", ldapConfig), fakeEnv(t, env))
+	c, err = loadLDAP(t, "c.yaml", ldapConfig, map[string]string{"GUESTSYNC_SOURCE_FULLREADEVERY": "24h"})
 	require.NoError(t, err)
 	assert.Equal(t, 24*time.Hour, c.Source.FullReadEvery)
 
-	env["GUESTSYNC_SOURCE_FULLREADEVERY"] = "-1h"
-	_, err = Load(write(t, dir, "d.yaml", ldapConfig), fakeEnv(t, env))
+	_, err = loadLDAP(t, "d.yaml", ldapConfig, map[string]string{"GUESTSYNC_SOURCE_FULLREADEVERY": "-1h"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "source.fullReadEvery: must be 0 (only with --full) or a positive duration such as 168h (a week)")
 }

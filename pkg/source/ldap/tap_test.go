@@ -265,21 +265,11 @@ func TestTapFailuresAreReadErrors(t *testing.T) {
 			wants: `the server sent a malformed search result entry "cn=Odd,ou=Partners": its attribute value: tag 0x05 where 0x04 belongs`,
 		},
 		"DN longer than its entry": {
-			after: func(id int64) []byte {
-				b := encodeMessage(id, entryOp("cn=Long", attr{"cn", []string{"x"}}))
-				i := bytes.Index(b, []byte("cn=Long"))
-				b[i-1] = 0x7f
-				return b
-			},
+			after: func(id int64) []byte { return withDNLength(id, "cn=Long", 0x7f) },
 			wants: "the server sent a malformed search result entry: its DN: truncated",
 		},
 		"indefinite length": {
-			after: func(id int64) []byte {
-				b := encodeMessage(id, entryOp("cn=Indefinite", attr{"cn", []string{"x"}}))
-				i := bytes.Index(b, []byte("cn=Indefinite"))
-				b[i-1] = 0x80
-				return b
-			},
+			after: func(id int64) []byte { return withDNLength(id, "cn=Indefinite", 0x80) },
 			wants: "the server sent a malformed search result entry: its DN: invalid length 0x80",
 		},
 		"absurd length": {
@@ -348,8 +338,15 @@ func TestTapTakesOnlyItsSearchsEntries(t *testing.T) {
 	assert.Equal(t, []string{scriptedDN(0), scriptedDN(3)}, dns)
 }
 
-// TestTapStopsOnCallbackError: an error from fn ends the read at once and
-// leaves the connection usable for nothing else; the tap drops the rest.
+// withDNLength is an entry for dn whose DN claims the length byte b.
+func withDNLength(id int64, dn string, b byte) []byte {
+	msg := encodeMessage(id, entryOp(dn, attr{"cn", []string{"x"}}))
+	msg[bytes.Index(msg, []byte(dn))-1] = b
+	return msg
+}
+
+// TestTapStopsOnCallbackError: an error from fn ends the read at once,
+// with no entry after it delivered.
 func TestTapStopsOnCallbackError(t *testing.T) {
 	t.Parallel()
 	url := scriptedServer(t, func(id int64, w io.Writer) error {
