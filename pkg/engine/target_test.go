@@ -105,14 +105,22 @@ func (d *deltaTenant) Apply(_ context.Context, actions []plan.Action) []plan.Res
 	return out
 }
 
-func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+// deltaEngine is an engine with a state file over the shared entries and
+// a tenant read through change tracking.
+func deltaEngine(t *testing.T) (*Engine, *deltaTenant) {
+	t.Helper()
 	tenant := newDeltaTenant()
 	src := fakeSource{entries: entries, result: source.Result{Entries: len(entries), Complete: true}}
 	e := newEngine(t, src, &fakeTarget{})
 	e.Target = tenant
 	e.StatePath = filepath.Join(t.TempDir(), "state.json")
+	return e, tenant
+}
+
+func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, tenant := deltaEngine(t)
 
 	run, err := e.Run(ctx, true)
 	require.NoError(t, err)
@@ -157,11 +165,7 @@ func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
 func TestDeltaTargetResyncFullAndFailures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tenant := newDeltaTenant()
-	src := fakeSource{entries: entries, result: source.Result{Entries: len(entries), Complete: true}}
-	e := newEngine(t, src, &fakeTarget{})
-	e.Target = tenant
-	e.StatePath = filepath.Join(t.TempDir(), "state.json")
+	e, tenant := deltaEngine(t)
 	_, err := e.Run(ctx, true)
 	require.NoError(t, err)
 
