@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -217,24 +216,9 @@ func newTenantWith(t *testing.T, opts graphsim.Options) *tenant {
 }
 
 // clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = graphsim.SteppedClock
 
-func newClock() *clock { return &clock{t: fixedNow()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return graphsim.NewSteppedClock(fixedNow()) }
 
 // follow GETs an absolute link returned by the emulator.
 func (tn *tenant) follow(link string, headers ...string) *response {

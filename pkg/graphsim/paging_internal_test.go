@@ -75,18 +75,23 @@ func describe(entries []deltaEntry) []string {
 	return out
 }
 
-type steppedClock struct {
+// SteppedClock is a clock that moves only when a test advances it. It is
+// exported for the graphsim_test package's tests too (helpers_test.go).
+type SteppedClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *steppedClock) Now() time.Time {
+// NewSteppedClock is a clock standing at t.
+func NewSteppedClock(t time.Time) *SteppedClock { return &SteppedClock{t: t} }
+
+func (c *SteppedClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *steppedClock) Advance(d time.Duration) {
+func (c *SteppedClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -103,7 +108,7 @@ func TestPagingAnswersLikeScans(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	const scale = 43200 // the 30-day retention lasts 60 s, the lag 5 s
-	clk := &steppedClock{t: time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC)}
+	clk := NewSteppedClock(time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC))
 	opts := Options{VerifiedDomains: []string{"contoso.com"}, Now: clk.Now, TimeScale: scale,
 		Faults: Faults{Lag: 5 * time.Second * scale}}
 	s := New(opts)
