@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -71,7 +74,20 @@ func TestKilledSyncConverges(t *testing.T) {
 	// so a duplicate would show as a failed create.
 	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"},
 		Faults: graphsim.Faults{Latency: 20 * time.Millisecond}})
-	srv := httptest.NewServer(sim)
+	// The emulator counts its open connections: once the killed process's
+	// last one is closed, every request it sent has been answered (net/http
+	// runs a connection's handler before the connection closes).
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
 	defer srv.Close()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mapping.yaml"), []byte(slapdMapping), 0o600))
@@ -108,13 +124,15 @@ wait:
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	<-exited
 	// Requests the process sent before it died still finish in the
-	// emulator (as they would in Graph): count once they have.
-	before := sim.Stats().Users
-	for settled := false; !settled; {
-		time.Sleep(100 * time.Millisecond)
-		now := sim.Stats().Users
-		settled, before = now == before, now
+	// emulator (as they would in Graph): count once they have, that is once
+	// its connections are closed. Waiting for the count of users to stand
+	// still for a while was not enough on a loaded CI machine: a create
+	// landed after the next sync had read the tenant, and failed there as a
+	// duplicate anchor.
+	for settle := time.Now().Add(time.Minute); open.Load() > 0; time.Sleep(10 * time.Millisecond) {
+		require.True(t, time.Now().Before(settle), "the killed process's connections to the emulator are still open after a minute")
 	}
+	before := sim.Stats().Users
 	t.Logf("killed after %d of %d creates", before, n)
 	require.Less(t, before, n, "the kill came before the end")
 	require.Greater(t, before, 0)
