@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
@@ -258,18 +259,38 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 // have done the work (504 or a lost answer), the retry's "already exists"
 // (create) or "not found" (delete, restore) is that attempt's effect: a
 // create is then confirmed by finding the anchor on a user with the mark.
+//
+// A create that clashes (over any property: Graph names one) while its
+// anchor is already on a user with the mark, with no earlier attempt of
+// this run to explain it, was made by an earlier run that the
+// tenant read did not show: a run killed with requests in flight (they
+// still finish in Graph), or a create the tenant's listing has not caught
+// up with (Graph's reads are eventually consistent). That guest is this
+// sync's, so it is brought up to the planned properties (see adoptCreated)
+// rather than reported as a failure a re-run would only repeat.
 func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Result) {
-	if o.failure != nil && o.ambiguous {
-		switch {
-		case a.Kind == plan.Create && conflict(o):
-			if id := c.findOwned(ctx, a.Guest.Anchor); id != "" {
+	if o.failure != nil && a.Kind == plan.Create && conflict(o) {
+		// After a lost answer the guest may still be replicating, so the
+		// search waits it out; otherwise the clash is with a user that
+		// existed before this request, and one look is enough (a clash
+		// over the UPN with another person is a common failure, not worth
+		// waiting on).
+		patience := time.Duration(0)
+		if o.ambiguous {
+			patience = c.opts.LagTimeout
+		}
+		if id := c.findOwned(ctx, a.Guest.Anchor, patience); id != "" {
+			if o.ambiguous {
 				c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
 				r.ObjectID = id
 				return
 			}
-		case (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound:
-			o.failure = nil
+			c.adoptCreated(ctx, o, a, id, r)
+			return
 		}
+	}
+	if o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound {
+		o.failure = nil
 	}
 	if o.failure != nil {
 		r.Failure = o.failure
@@ -284,4 +305,33 @@ func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Resul
 		r.ObjectID = created.ID
 	}
 	c.log.Info(string(a.Kind)+" done", "upn", a.UserPrincipalName, "id", r.ObjectID)
+}
+
+// adoptCreated finishes a create whose guest an earlier run made (see
+// settle): one PATCH with the planned properties, so that the guest is as
+// this plan has it whichever run's values it was created with. The result
+// is a create done, with the guest's id; a failed PATCH is the create's
+// failure, naming the guest found.
+func (c *Client) adoptCreated(ctx context.Context, o *op, a plan.Action, id string, r *plan.Result) {
+	u, err := toUser(a.Guest.Properties)
+	var p *op
+	if err == nil {
+		p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(id), u)
+	}
+	if err != nil {
+		r.Failure = &plan.Failure{Message: fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %v", id, err)}
+		c.log.Warn("create failed", "upn", a.UserPrincipalName, "dn", a.DN, "error", r.Failure.Error())
+		return
+	}
+	c.run(ctx, []*op{p})
+	if p.failure != nil {
+		f := *p.failure
+		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", id, f.Message)
+		r.Failure = &f
+		c.log.Warn("create failed", "upn", a.UserPrincipalName, "dn", a.DN, "error", f.Error())
+		return
+	}
+	r.ObjectID = id
+	c.log.Info("create done: the guest already existed, made by an earlier run the tenant read did not show; brought up to the plan",
+		"upn", a.UserPrincipalName, "id", id)
 }

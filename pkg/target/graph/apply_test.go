@@ -286,3 +286,47 @@ func TestDeltaTextValue(t *testing.T) {
 		assert.Equal(t, tt.null, null, tt.raw)
 	}
 }
+
+// A create whose anchor an earlier run already put on a guest (a killed run
+// whose requests finished, or a listing that had not caught up) finishes as
+// that guest brought up to the plan; the anchor on another owner's user, or
+// a clash on another property, stays a failure and nothing is touched.
+func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, _ := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
+	other, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "test"})
+	require.NoError(t, err)
+	for _, r := range c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")}) {
+		require.Nil(t, r.Failure)
+	}
+	for _, r := range other.Apply(ctx, []plan.Action{create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")}) {
+		require.Nil(t, r.Failure)
+	}
+	cur, err := c.Current(ctx)
+	require.NoError(t, err)
+	before := byNickname(t, cur)
+
+	again := create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe")
+	again.Guest.Properties["displayName"] = "Zoe Neumann"
+	eve := create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")
+	eve.Guest.Properties["displayName"] = "Not yours"
+	clash := create("RERERERERERERERERERERA==", "max") // max's UPN, another anchor
+	res := c.Apply(ctx, []plan.Action{again, eve, clash})
+	require.Len(t, res, 3)
+
+	require.Nil(t, res[0].Failure)
+	assert.Equal(t, before["zoe"].ID, res[0].ObjectID, "the guest the earlier run made")
+	require.NotNil(t, res[1].Failure)
+	assert.Contains(t, res[1].Failure.Message, "already exists")
+	require.NotNil(t, res[2].Failure)
+	assert.Contains(t, res[2].Failure.Message, "property userPrincipalName already exists")
+
+	cur, err = c.Current(ctx)
+	require.NoError(t, err)
+	after := byNickname(t, cur)
+	assert.Equal(t, "Zoe Neumann", after["zoe"].Properties["displayName"], "brought up to the plan")
+	assert.Equal(t, "Partner eve", after["eve"].Properties["displayName"], "another owner's guest is untouched")
+	assert.Equal(t, "Partner max", after["max"].Properties["displayName"])
+	assert.Equal(t, 3, sim.Stats().Users)
+}

@@ -119,15 +119,16 @@ func (c *Client) remember(g guest.Guest) {
 
 // findOwned returns the id of the user with this anchor and guestsync's
 // mark, or "" (replication lag may hide a user created a moment ago: the
-// lookup retries a missing one like the invitation's PATCH does).
-func (c *Client) findOwned(ctx context.Context, anchor string) string {
+// lookup retries a missing one for up to patience, like the invitation's
+// PATCH does; with none it looks once).
+func (c *Client) findOwned(ctx context.Context, anchor string, patience time.Duration) string {
 	filter := "onPremisesImmutableId eq '" + strings.ReplaceAll(anchor, "'", "''") + "'"
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 			Filter: &filter, Select: []string{"id", c.owner.selectField()},
 		},
 	}
-	deadline := time.Now().Add(c.opts.LagTimeout)
+	deadline := time.Now().Add(patience)
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		resp, err := c.usersBuilder().Get(ctx, cfg)
 		if err == nil {
