@@ -142,8 +142,10 @@ func New(opts Options) (*Client, error) {
 	if opts.LagTimeout <= 0 {
 		opts.LagTimeout = 30 * time.Second
 	}
+	// Writes in flight: Concurrency batches and, beside them, Concurrency
+	// invitations' PATCHes.
 	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts,
-		pace: newPacer(opts.WriteBudget, opts.WriteWindow, time.Now), known: map[string]bool{}}, nil
+		pace: newPacer(opts.WriteBudget, opts.WriteWindow, opts.Concurrency*(maxBatch+1), time.Now), known: map[string]bool{}}, nil
 }
 
 // StaticToken is a credential that always returns the same bearer token:

@@ -8,9 +8,10 @@ import (
 
 // pacer keeps Apply under Graph's per-application write budget (identity
 // and access: 3,000 writes per 150 s, a token bucket) instead of bouncing
-// off 429s. It is a token bucket of the same size and refill rate, started
-// full as Graph's is. A write takes its token before it is sent, so Graph's
-// bucket, charged later, always holds at least as many tokens as this one,
+// off 429s. It is a token bucket with Graph's refill rate, started full as
+// Graph's is, but inFlight tokens smaller (see newPacer). A write takes its
+// token before it is sent and Graph charges it when it arrives, so Graph's
+// bucket always holds at least the tokens of the writes on their way,
 // unless someone else spends the budget (another app instance, an earlier
 // run a moment ago): then Graph answers 429 and throttled empties the
 // bucket and pauses every sender for the Retry-After, after which the
@@ -26,9 +27,22 @@ type pacer struct {
 	paused time.Time // no tokens before this (a 429's Retry-After)
 }
 
-func newPacer(budget int, window time.Duration, now func() time.Time) *pacer {
-	return &pacer{capacity: float64(budget), rate: float64(budget) / window.Seconds(), now: now,
-		tokens: float64(budget), last: now()}
+// newPacer returns a pacer for budget writes per window, with at most
+// inFlight writes sent and not yet answered at any time.
+//
+// Why the bucket is smaller than Graph's: while Graph's bucket is full it
+// forgoes its refill, and a bucket of the same size here, charged earlier,
+// does not; a write held up on its way (a loaded machine, a slow network)
+// then finds Graph's bucket short by what it forwent, and a budget matched
+// exactly drew 429s. With inFlight tokens fewer, this bucket plus the
+// writes on their way never exceed Graph's capacity, so Graph's bucket is
+// full only when it holds more than all of them, and every write arrives to
+// at least its own token. (The bucket still holds one whole batch when the
+// budget is too small for that margin.)
+func newPacer(budget int, window time.Duration, inFlight int, now func() time.Time) *pacer {
+	capacity := float64(max(budget-inFlight, min(budget, maxBatch)))
+	return &pacer{capacity: capacity, rate: float64(budget) / window.Seconds(), now: now,
+		tokens: capacity, last: now()}
 }
 
 // take waits until n tokens are available and takes them. A request needs
