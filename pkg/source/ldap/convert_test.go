@@ -3,7 +3,9 @@ package ldap
 import (
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -41,11 +43,16 @@ func TestToEntryKeepsBinaryValues(t *testing.T) {
 // deadAddr returns a loopback address where nothing listens.
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// A socket bound to the port and not listening: connecting to it is
+	// refused, and no other test can take the port meanwhile (a listener
+	// closed again would free it for the many that open ports at once).
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 func TestUndecodableTextIsReportedPerEntry(t *testing.T) {

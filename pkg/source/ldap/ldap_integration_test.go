@@ -253,13 +253,15 @@ func TestSlapdSlowConsumer(t *testing.T) {
 	t.Parallel()
 	env := needSlapd(t)
 	cfg := env.partners()
-	cfg.Timeout = 500 * time.Millisecond
+	// Timeout is short for a shared slapd under load, but leaves the
+	// server's own waits room: fn sleeps past it, twice.
+	cfg.Timeout = 1500 * time.Millisecond
 	r, err := New(cfg, nil)
 	require.NoError(t, err)
 	n := 0
 	res, err := r.Read(context.Background(), func(source.Entry) error {
 		if n++; n == 1 || n == 2500 {
-			time.Sleep(800 * time.Millisecond)
+			time.Sleep(2 * time.Second)
 		}
 		return nil
 	})

@@ -88,7 +88,7 @@ func (env sambaEnv) config(change func(*Config)) Config {
 		BaseDN:       "OU=Partners," + env.baseDN,
 		Filter:       sambaPartnerFilter,
 		PageSize:     500,
-		Timeout:      10 * time.Second,
+		Timeout:      30 * time.Second, // parallel tests' writes (OU deletes) can hold Samba's readers for seconds
 	}
 	if change != nil {
 		change(&cfg)

@@ -187,17 +187,20 @@ func TestTapDeliversWhatGoLDAPDecodes(t *testing.T) {
 // than Timeout fails the read.
 func TestTapWatchdogCountsOnlyWaitsForTheServer(t *testing.T) {
 	t.Parallel()
-	const timeout = 300 * time.Millisecond
+	// A second: each wait of the trickle is far enough below it that a
+	// loaded machine's scheduling delays (a goroutine woken 100 ms late)
+	// do not add up to a timeout.
+	const timeout = time.Second
 	cases := map[string]struct {
 		gaps  []time.Duration // before each entry
 		slow  time.Duration   // fn's time for each entry
 		wants string          // error, or "" for a complete read
 	}{
-		// 8 × 100 ms is well past Timeout, but no single wait is.
-		"trickle":      {gaps: repeat(8, 100*time.Millisecond)},
-		"slow fn":      {gaps: repeat(3, 0), slow: 2 * timeout},
-		"silent":       {gaps: []time.Duration{0, 0, 4 * timeout}, wants: "no answer from the server for 300ms"},
-		"silent first": {gaps: []time.Duration{4 * timeout}, wants: "no answer from the server for 300ms"},
+		// 8 × 150 ms is past Timeout, but no single wait is near it.
+		"trickle":      {gaps: repeat(8, 150*time.Millisecond)},
+		"slow fn":      {gaps: repeat(2, 0), slow: timeout + 200*time.Millisecond},
+		"silent":       {gaps: []time.Duration{0, 0, 2 * timeout}, wants: "no answer from the server for 1s"},
+		"silent first": {gaps: []time.Duration{2 * timeout}, wants: "no answer from the server for 1s"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
