@@ -145,10 +145,12 @@ func initialGuests(changes []guest.Change) []guest.Guest {
 
 // mergeChanges applies one round's changes to the guests known before it
 // and returns every guest after it, ordered by id. A change to an id that
-// is not known is a new guest only when it says it is one (a full
-// representation carries userType); a partial update of an unknown user
-// is a member's, and is left out. (A member turned guest arrives with its
-// changed properties only; the next --full read fills in the rest.)
+// is not known is a new guest only when it says it is one (it carries
+// userType Guest); one without userType is a member's, and is left out.
+// Graph sends a changed user with every selected property that has a value
+// unless asked for "Prefer: return=minimal" (user: delta, request headers:
+// "Default: return the same properties as initial delta request"), which
+// guestsync does not ask, so a member turned guest arrives whole.
 func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
 	byID := make(map[string]guest.Guest, len(known)+len(changes))
 	for _, g := range known {
