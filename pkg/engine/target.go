@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -82,17 +83,14 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		if link != "" {
 			base, fullAt = prev.Guests, prev.FullReadAt
 		}
-		var guests []guest.Guest
+		guests, changed := base, false
 		switch {
 		case link == "":
-			guests = initialGuests(changes)
+			guests, changed = initialGuests(changes), true
 		case len(changes) > 0:
-			guests = mergeChanges(base, changes)
-		default:
-			guests = base
+			guests, changed = mergeChanges(base, changes)
 		}
-		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt,
-			GuestsChanged: link == "" || len(changes) > 0}
+		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt, GuestsChanged: changed}
 		if !out.next.GuestsChanged {
 			out.next.GuestsFile = prev.GuestsFile
 		}
@@ -151,7 +149,11 @@ func initialGuests(changes []guest.Change) []guest.Guest {
 // unless asked for "Prefer: return=minimal" (user: delta, request headers:
 // "Default: return the same properties as initial delta request"), which
 // guestsync does not ask, so a member turned guest arrives whole.
-func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
+//
+// changed is false when the round changed none of the guests (a tenant's
+// members change all the time, and their changes come too): known is then
+// returned as it is, and the state need not write the guests again.
+func mergeChanges(known []guest.Guest, changes []guest.Change) (out []guest.Guest, changed bool) {
 	byID := make(map[string]guest.Guest, len(known)+len(changes))
 	for _, g := range known {
 		byID[strings.ToLower(g.ID)] = g
@@ -161,19 +163,37 @@ func mergeChanges(known []guest.Guest, changes []guest.Change) []guest.Guest {
 		prev, ok := byID[id]
 		switch {
 		case ch.Removed:
-			delete(byID, id)
+			if ok {
+				delete(byID, id)
+				changed = true
+			}
 		case ok:
-			byID[id] = ch.ApplyTo(prev)
+			next := ch.ApplyTo(prev)
+			if !sameGuest(prev, next) {
+				byID[id] = next
+				changed = true
+			}
 		case ch.IsGuest: // new: what the round carried is all there is
 			g := ch.Guest
 			g.ID = ch.ID
 			byID[id] = g
+			changed = true
 		}
 	}
-	out := make([]guest.Guest, 0, len(byID))
+	if !changed {
+		return known, false
+	}
+	out = make([]guest.Guest, 0, len(byID))
 	for _, g := range byID {
 		out = append(out, g)
 	}
 	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	return out, true
+}
+
+// sameGuest reports whether a change left a guest as it was.
+func sameGuest(a, b guest.Guest) bool {
+	return a.ID == b.ID && a.Anchor == b.Anchor && a.SourceDN == b.SourceDN && a.Owned == b.Owned &&
+		a.Deleted == b.Deleted && maps.Equal(a.Properties, b.Properties) &&
+		slices.Equal(a.CreateOnly, b.CreateOnly) && slices.Equal(a.Redacted, b.Redacted)
 }

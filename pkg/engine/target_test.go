@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -218,12 +219,13 @@ func TestMergeChanges(t *testing.T) {
 		{ID: "b", Owned: true, Properties: map[string]string{"mail": "b@x", "displayName": "B"}},
 		{ID: "a", Properties: map[string]string{"mail": "a@x"}},
 	}
-	got := mergeChanges(known, []guest.Change{
+	got, changed := mergeChanges(known, []guest.Change{
 		{ID: "A", Removed: true}, // ids compare without case
 		{ID: "b", Present: []string{"displayName"}},
 		{ID: "c", IsGuest: true, AnchorPresent: true, Guest: guest.Guest{Anchor: "QUFB"}},
 		{ID: "member", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}},
 	})
+	assert.True(t, changed)
 	ids := make([]string, len(got))
 	for i, g := range got {
 		ids[i] = g.ID
@@ -233,4 +235,62 @@ func TestMergeChanges(t *testing.T) {
 	assert.True(t, got[0].Owned)
 	assert.Equal(t, "QUFB", got[1].Anchor)
 	assert.Equal(t, "b", strings.ToLower(got[0].ID))
+}
+
+// TestMergeChangesOfNoGuest: a round whose changes leave every guest as it
+// was (members changed, members left, a guest's unchanged values sent
+// again) changes nothing, so the state does not write the guests again.
+func TestMergeChangesOfNoGuest(t *testing.T) {
+	t.Parallel()
+	known := []guest.Guest{
+		{ID: "a", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "a@x", "displayName": "A"}},
+		{ID: "b", Properties: map[string]string{"mail": "b@x"}},
+	}
+	got, changed := mergeChanges(known, []guest.Change{
+		{ID: "member-1", Removed: true}, // turned member, or was one
+		{ID: "member-2", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}},
+		{ID: "a", IsGuest: true, Present: []string{"displayName", "mail"}, AnchorPresent: true, OwnerPresent: true,
+			Guest: guest.Guest{Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "a@x", "displayName": "A"}}},
+	})
+	assert.False(t, changed)
+	assert.Equal(t, known, got)
+
+	_, changed = mergeChanges(known, []guest.Change{{ID: "b", Present: []string{"mail"}, Guest: guest.Guest{Properties: map[string]string{"mail": "b2@x"}}}})
+	assert.True(t, changed, "a value changed")
+	_, changed = mergeChanges(known, []guest.Change{{ID: "b", OwnerPresent: true, Guest: guest.Guest{Owned: true, Properties: map[string]string{}}}})
+	assert.True(t, changed, "the mark came")
+	_, changed = mergeChanges(known, []guest.Change{{ID: "B", Removed: true}})
+	assert.True(t, changed, "a guest left")
+}
+
+// TestMemberChangesKeepTheGuestsFile: a round that changes no guest (only
+// members changed) moves the link on and leaves the guests file alone.
+func TestMemberChangesKeepTheGuestsFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, tenant := deltaEngine(t)
+	for range 2 { // creates, then the round that brings them back
+		_, err := e.Run(ctx, true)
+		require.NoError(t, err)
+	}
+	before, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	file := before.Targets["fake tenant"].GuestsFile
+	require.NotEmpty(t, file)
+	info, err := os.Stat(filepath.Join(filepath.Dir(e.StatePath), file))
+	require.NoError(t, err)
+
+	tenant.log = append(tenant.log, guest.Change{ID: "member-1", Removed: true},
+		guest.Change{ID: "member-2", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}})
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.False(t, run.Plan.HasChanges())
+	after, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.NotEqual(t, before.Targets["fake tenant"].DeltaLink, after.Targets["fake tenant"].DeltaLink, "the link moved on")
+	assert.Equal(t, file, after.Targets["fake tenant"].GuestsFile, "the same guests file")
+	again, err := os.Stat(filepath.Join(filepath.Dir(e.StatePath), file))
+	require.NoError(t, err)
+	assert.Equal(t, info.ModTime(), again.ModTime(), "not written again")
+	assert.Len(t, after.Targets["fake tenant"].Guests, 2)
 }
