@@ -279,7 +279,13 @@ func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Resul
 		if o.ambiguous {
 			patience = c.opts.LagTimeout
 		}
-		if id := c.findOwned(ctx, a.Guest.Anchor, patience); id != "" {
+		id, member := c.findOwned(ctx, a.Guest.Anchor, patience)
+		if member != "" {
+			f := *o.failure
+			f.Message += fmt.Sprintf(" The anchor is on user %s, which carries this sync's mark but is a member now; guestsync leaves members alone.", member)
+			o.failure = &f
+		}
+		if id != "" {
 			if o.ambiguous {
 				c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
 				r.ObjectID = id

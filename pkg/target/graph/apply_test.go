@@ -340,4 +340,29 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	assert.Equal(t, "Partner eve", after["eve"].Properties["displayName"], "another owner's guest is untouched")
 	assert.Equal(t, "Partner max", after["max"].Properties["displayName"])
 	assert.Equal(t, 3, sim.Stats().Users)
+
+	// A guest of this sync turned member is out of guestsync's view: its
+	// anchor fails the create, with why, and the member is not touched.
+	req, err := http.NewRequest(http.MethodPatch, c.base+"/users/"+after["max"].ID, strings.NewReader(`{"userType":"Member"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer t0ken")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	member := create("QkJCQkJCQkJCQkJCQkJCQg==", "max")
+	member.Guest.Properties["displayName"] = "Max Guest"
+	res = c.Apply(ctx, []plan.Action{member})
+	require.NotNil(t, res[0].Failure)
+	assert.Contains(t, res[0].Failure.Message, "The anchor is on user "+after["max"].ID+", which carries this sync's mark but is a member now")
+	req, err = http.NewRequest(http.MethodGet, c.base+"/users/"+after["max"].ID+"?$select=displayName", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer t0ken")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var got struct{ DisplayName string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	assert.Equal(t, "Partner max", got.DisplayName, "the member is not touched")
 }
