@@ -13,6 +13,7 @@ import (
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/guestsync/guestsync/pkg/plan"
@@ -257,6 +258,11 @@ func (c *Client) postBatch(ctx context.Context, items []batchItem) (map[string]b
 	ri.UrlTemplate = "{+baseurl}/$batch"
 	ri.Headers.TryAdd("Accept", "application/json")
 	ri.SetStreamContentAndContentType(body, "application/json")
+	// Not the SDK's retries: its handler would resend a batch answered 503
+	// or 504 out of run's sight, which must know that a 504's creates may
+	// have been carried out (op.ambiguous) and must take the resend's
+	// tokens from the pacer. run retries instead.
+	ri.AddRequestOptions([]abs.RequestOption{&khttp.RetryHandlerOptions{ShouldRetry: noRetry}})
 	raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
 	if err != nil {
 		return nil, err
@@ -343,3 +349,5 @@ func conflict(o *op) bool {
 	return o.failure != nil && o.status == http.StatusBadRequest &&
 		strings.Contains(o.failure.Message, "already exists")
 }
+
+func noRetry(time.Duration, int, *http.Request, *http.Response) bool { return false }
