@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
@@ -85,6 +84,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 	}()
 	c.run(ctx, ops)
 	wg.Wait()
+	c.lookUpClashes(ctx, ops, actions)
 	for _, o := range ops {
 		c.settle(ctx, o, actions[o.action], &results[o.action])
 	}
@@ -255,47 +255,108 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 	return u, nil
 }
 
+// lookUpClashes looks, for every create that clashed (over any property:
+// Graph names one) with no earlier attempt of this run to explain it, for a
+// user with the create's anchor and this sync's mark, and brings the guests
+// it finds up to the plan. Such a guest was made by an earlier run that the
+// tenant read did not show: a run killed with requests in flight (they
+// still finish in Graph), or a create the tenant's listing has not caught
+// up with (Graph's reads are eventually consistent). It is this sync's, so
+// its create finishes as an update of it rather than as a failure a re-run
+// would only repeat. A user that carries the mark but is a member now is
+// left alone, and named in the failure.
+//
+// The lookups, then the updates, go out in batches like every other
+// request: a run whose mapping clashes over UPNs with a thousand other
+// users pays a few batches for it, not a thousand round trips.
+func (c *Client) lookUpClashes(ctx context.Context, ops []*op, actions []plan.Action) {
+	var lookups []*op
+	for _, o := range ops {
+		a := actions[o.action]
+		if o.failure == nil || o.ambiguous || a.Kind != plan.Create || !conflict(o) {
+			continue
+		}
+		q := url.Values{}
+		q.Set("$filter", "onPremisesImmutableId eq '"+strings.ReplaceAll(a.Guest.Anchor, "'", "''")+"'")
+		q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
+		lookups = append(lookups, &op{action: o.action, method: http.MethodGet,
+			url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20"), clashOf: o})
+	}
+	if len(lookups) == 0 {
+		return
+	}
+	c.run(ctx, lookups)
+	var updates []*op
+	for _, l := range lookups {
+		o, a := l.clashOf, actions[l.action]
+		if l.failure != nil {
+			continue // the clash stands as it was
+		}
+		var found struct {
+			Value []struct {
+				ID       string             `json:"id"`
+				UserType string             `json:"userType"`
+				Anchor   string             `json:"onPremisesImmutableId"`
+				Attrs    map[string]*string `json:"onPremisesExtensionAttributes"`
+			} `json:"value"`
+		}
+		if json.Unmarshal(l.resp, &found) != nil {
+			continue
+		}
+		for _, u := range found.Value {
+			// Graph's eq ignores case; guestsync's anchors do not.
+			if mark := u.Attrs[c.owner.attribute]; u.ID == "" || u.Anchor != a.Guest.Anchor || mark == nil || *mark != c.owner.mark {
+				continue
+			}
+			if u.UserType != "Guest" {
+				f := *o.failure
+				f.Message += fmt.Sprintf(" The anchor is on user %s, which carries this sync's mark but is a member now; guestsync leaves members alone.", u.ID)
+				o.failure = &f
+				break
+			}
+			o.earlier = u.ID
+			body, err := toUser(a.Guest.Properties)
+			var p *op
+			if err == nil {
+				p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(u.ID), body)
+			}
+			if err != nil {
+				p = &op{failure: &plan.Failure{Message: err.Error()}}
+			} else {
+				updates = append(updates, p)
+			}
+			p.action = o.action
+			o.update = p
+			break
+		}
+	}
+	c.run(ctx, updates)
+}
+
 // settle turns a finished op into its result. When an earlier attempt may
 // have done the work (504 or a lost answer), the retry's "already exists"
 // (create) or "not found" (delete, restore) is that attempt's effect: a
 // create is then confirmed by finding the anchor on a user with the mark.
-//
-// A create that clashes (over any property: Graph names one) while its
-// anchor is already on a user with the mark, with no earlier attempt of
-// this run to explain it, was made by an earlier run that the
-// tenant read did not show: a run killed with requests in flight (they
-// still finish in Graph), or a create the tenant's listing has not caught
-// up with (Graph's reads are eventually consistent). That guest is this
-// sync's, so it is brought up to the planned properties (see adoptCreated)
-// rather than reported as a failure a re-run would only repeat.
+// A create whose guest an earlier run made was updated by lookUpClashes.
 func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Result) {
-	if o.failure != nil && a.Kind == plan.Create && conflict(o) {
-		// After a lost answer the guest may still be replicating, so the
-		// search waits it out; otherwise the clash is with a user that
-		// existed before this request, and one look is enough (a clash
-		// over the UPN with another person is a common failure, not worth
-		// waiting on).
-		patience := time.Duration(0)
-		if o.ambiguous {
-			patience = c.opts.LagTimeout
-		}
-		id, member := c.findOwned(ctx, a.Guest.Anchor, patience)
-		if member != "" {
-			f := *o.failure
-			f.Message += fmt.Sprintf(" The anchor is on user %s, which carries this sync's mark but is a member now; guestsync leaves members alone.", member)
-			o.failure = &f
-		}
-		if id != "" {
-			if o.ambiguous {
-				c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
-				r.ObjectID = id
-				return
-			}
-			c.adoptCreated(ctx, o, a, id, r)
+	switch {
+	case o.update != nil && o.update.failure != nil:
+		f := *o.update.failure
+		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", o.earlier, f.Message)
+		o.failure = &f
+	case o.update != nil:
+		r.ObjectID = o.earlier
+		c.log.Info("create done: the guest already existed, made by an earlier run the tenant read did not show; brought up to the plan",
+			"upn", a.UserPrincipalName, "id", o.earlier)
+		return
+	case o.failure != nil && o.ambiguous && a.Kind == plan.Create && conflict(o):
+		// The guest may still be replicating: the search waits it out.
+		if id := c.findOwned(ctx, a.Guest.Anchor, c.opts.LagTimeout); id != "" {
+			c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
+			r.ObjectID = id
 			return
 		}
-	}
-	if o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound {
+	case o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound:
 		o.failure = nil
 	}
 	if o.failure != nil {
@@ -311,33 +372,4 @@ func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Resul
 		r.ObjectID = created.ID
 	}
 	c.log.Info(string(a.Kind)+" done", "upn", a.UserPrincipalName, "id", r.ObjectID)
-}
-
-// adoptCreated finishes a create whose guest an earlier run made (see
-// settle): one PATCH with the planned properties, so that the guest is as
-// this plan has it whichever run's values it was created with. The result
-// is a create done, with the guest's id; a failed PATCH is the create's
-// failure, naming the guest found.
-func (c *Client) adoptCreated(ctx context.Context, o *op, a plan.Action, id string, r *plan.Result) {
-	u, err := toUser(a.Guest.Properties)
-	var p *op
-	if err == nil {
-		p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(id), u)
-	}
-	if err != nil {
-		r.Failure = &plan.Failure{Message: fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %v", id, err)}
-		c.log.Warn("create failed", "upn", a.UserPrincipalName, "dn", a.DN, "error", r.Failure.Error())
-		return
-	}
-	c.run(ctx, []*op{p})
-	if p.failure != nil {
-		f := *p.failure
-		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", id, f.Message)
-		r.Failure = &f
-		c.log.Warn("create failed", "upn", a.UserPrincipalName, "dn", a.DN, "error", f.Error())
-		return
-	}
-	r.ObjectID = id
-	c.log.Info("create done: the guest already existed, made by an earlier run the tenant read did not show; brought up to the plan",
-		"upn", a.UserPrincipalName, "id", id)
 }

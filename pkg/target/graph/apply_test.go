@@ -305,7 +305,7 @@ func TestDeltaTextValue(t *testing.T) {
 func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, sim, _ := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
+	c, sim, tl := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
 	other, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "test"})
 	require.NoError(t, err)
 	for _, r := range c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")}) {
@@ -323,8 +323,11 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	eve := create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")
 	eve.Guest.Properties["displayName"] = "Not yours"
 	clash := create("RERERERERERERERERERERA==", "max") // max's UPN, another anchor
+	gets, batches := tl.get("GET 200"), tl.get("POST 200")
 	res := c.Apply(ctx, []plan.Action{again, eve, clash})
 	require.Len(t, res, 3)
+	assert.Equal(t, gets, tl.get("GET 200"), "no lookup of its own")
+	assert.Equal(t, batches+3, tl.get("POST 200"), "one batch for the creates, one for the three lookups, one for zoe's update")
 
 	require.Nil(t, res[0].Failure)
 	assert.Equal(t, before["zoe"].ID, res[0].ObjectID, "the guest the earlier run made")

@@ -57,6 +57,13 @@ type op struct {
 	status  int // final status; 0 when failed without an answer
 	resp    json.RawMessage
 	failure *plan.Failure
+
+	// A create's clash with a guest an earlier run made (lookUpClashes):
+	// clashOf is the create a lookup is for; earlier is the guest found,
+	// update the PATCH that brought it up to the plan.
+	clashOf *op
+	earlier string
+	update  *op
 }
 
 type batchItem struct {

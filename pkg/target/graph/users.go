@@ -120,13 +120,12 @@ func (c *Client) remember(g guest.Guest) {
 // findOwned returns the id of the user with this anchor and guestsync's
 // mark, or "" (replication lag may hide a user created a moment ago: the
 // lookup retries a missing one for up to patience, like the invitation's
-// PATCH does; with none it looks once). member is set, and id is "", when
-// that user is no longer a guest: guestsync leaves members alone, as its
-// listings do (userType eq 'Guest').
+// PATCH does). A user with the mark that is a member now is not taken:
+// guestsync leaves members alone, as its listings do (userType eq 'Guest').
 //
 // Graph's eq on onPremisesImmutableId ignores case and guestsync's anchors
 // do not, so the anchor is compared again.
-func (c *Client) findOwned(ctx context.Context, anchor string, patience time.Duration) (id, member string) {
+func (c *Client) findOwned(ctx context.Context, anchor string, patience time.Duration) string {
 	filter := "onPremisesImmutableId eq '" + strings.ReplaceAll(anchor, "'", "''") + "'"
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
@@ -138,25 +137,22 @@ func (c *Client) findOwned(ctx context.Context, anchor string, patience time.Dur
 		resp, err := c.usersBuilder().Get(ctx, cfg)
 		if err == nil {
 			for _, u := range resp.GetValue() {
-				if u.GetId() == nil || !c.owner.owns(u) || deref(u.GetOnPremisesImmutableId()) != anchor {
-					continue
+				if u.GetId() != nil && c.owner.owns(u) && deref(u.GetOnPremisesImmutableId()) == anchor &&
+					deref(u.GetUserType()) == "Guest" {
+					return *u.GetId()
 				}
-				if deref(u.GetUserType()) != "Guest" {
-					return "", *u.GetId()
-				}
-				return *u.GetId(), ""
 			}
 			if len(resp.GetValue()) > 0 {
-				return "", ""
+				return ""
 			}
 		}
 		wait := c.backoff(attempt)
 		if time.Now().Add(wait).After(deadline) {
-			return "", ""
+			return ""
 		}
 		time.Sleep(wait)
 	}
-	return "", ""
+	return ""
 }
 
 // failure extracts Graph's error code, message and request id.
