@@ -143,10 +143,12 @@ func byNickname(t *testing.T, gs []guest.Guest) map[string]guest.Guest {
 	return out
 }
 
-func TestDisableDeleteRestore(t *testing.T) {
-	t.Parallel()
+// twoOwners is a tenant with guests zoe and max of owner "prod" (the
+// client returned) and eve of owner "test", by mailNickname.
+func twoOwners(t *testing.T) (*Client, *graphsim.Server, *tally, map[string]guest.Guest) {
+	t.Helper()
 	ctx := context.Background()
-	c, sim, _ := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
+	c, sim, tl := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
 	other, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "test"})
 	require.NoError(t, err)
 	for _, r := range c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")}) {
@@ -157,7 +159,13 @@ func TestDisableDeleteRestore(t *testing.T) {
 	}
 	cur, err := c.Current(ctx)
 	require.NoError(t, err)
-	g := byNickname(t, cur)
+	return c, sim, tl, byNickname(t, cur)
+}
+
+func TestDisableDeleteRestore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, _, g := twoOwners(t)
 	zoe, max, eve := g["zoe"].ID, g["max"].ID, g["eve"].ID
 
 	res := c.Apply(ctx, []plan.Action{
@@ -171,7 +179,7 @@ func TestDisableDeleteRestore(t *testing.T) {
 		require.NotNil(t, r.Failure, "another owner's guest is refused")
 		assert.Contains(t, r.Failure.Message, "ownership mark")
 	}
-	cur, err = c.Current(ctx)
+	cur, err := c.Current(ctx)
 	require.NoError(t, err)
 	g = byNickname(t, cur)
 	assert.Equal(t, "false", g["zoe"].Properties["accountEnabled"])
@@ -305,18 +313,7 @@ func TestDeltaTextValue(t *testing.T) {
 func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, sim, tl := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
-	other, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "test"})
-	require.NoError(t, err)
-	for _, r := range c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")}) {
-		require.Nil(t, r.Failure)
-	}
-	for _, r := range other.Apply(ctx, []plan.Action{create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")}) {
-		require.Nil(t, r.Failure)
-	}
-	cur, err := c.Current(ctx)
-	require.NoError(t, err)
-	before := byNickname(t, cur)
+	c, sim, tl, before := twoOwners(t)
 
 	again := create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe")
 	again.Guest.Properties["displayName"] = "Zoe Neumann"
@@ -336,7 +333,7 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	require.NotNil(t, res[2].Failure)
 	assert.Contains(t, res[2].Failure.Message, "property userPrincipalName already exists")
 
-	cur, err = c.Current(ctx)
+	cur, err := c.Current(ctx)
 	require.NoError(t, err)
 	after := byNickname(t, cur)
 	assert.Equal(t, "Zoe Neumann", after["zoe"].Properties["displayName"], "brought up to the plan")
