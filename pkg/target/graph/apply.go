@@ -351,7 +351,7 @@ func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Resul
 		return
 	case o.failure != nil && o.ambiguous && a.Kind == plan.Create && conflict(o):
 		// The guest may still be replicating: the search waits it out.
-		if id := c.findOwned(ctx, a.Guest.Anchor, c.opts.LagTimeout); id != "" {
+		if id := c.findOwned(ctx, a.Guest.Anchor); id != "" {
 			c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
 			r.ObjectID = id
 			return

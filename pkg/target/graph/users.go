@@ -119,20 +119,20 @@ func (c *Client) remember(g guest.Guest) {
 
 // findOwned returns the id of the user with this anchor and guestsync's
 // mark, or "" (replication lag may hide a user created a moment ago: the
-// lookup retries a missing one for up to patience, like the invitation's
+// lookup retries a missing one for up to LagTimeout, like the invitation's
 // PATCH does). A user with the mark that is a member now is not taken:
 // guestsync leaves members alone, as its listings do (userType eq 'Guest').
 //
 // Graph's eq on onPremisesImmutableId ignores case and guestsync's anchors
 // do not, so the anchor is compared again.
-func (c *Client) findOwned(ctx context.Context, anchor string, patience time.Duration) string {
+func (c *Client) findOwned(ctx context.Context, anchor string) string {
 	filter := "onPremisesImmutableId eq '" + strings.ReplaceAll(anchor, "'", "''") + "'"
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 			Filter: &filter, Select: []string{"id", "userType", "onPremisesImmutableId", c.owner.selectField()},
 		},
 	}
-	deadline := time.Now().Add(patience)
+	deadline := time.Now().Add(c.opts.LagTimeout)
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		resp, err := c.usersBuilder().Get(ctx, cfg)
 		if err == nil {
