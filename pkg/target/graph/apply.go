@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
@@ -86,7 +87,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 	wg.Wait()
 	c.lookUpClashes(ctx, ops, actions)
 	for _, o := range ops {
-		c.settle(ctx, o, actions[o.action], &results[o.action])
+		c.settle(o, actions[o.action], &results[o.action])
 	}
 
 	out := results[:0]
@@ -256,106 +257,136 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 }
 
 // lookUpClashes looks, for every create that clashed (over any property:
-// Graph names one) with no earlier attempt of this run to explain it, for a
-// user with the create's anchor and this sync's mark, and brings the guests
-// it finds up to the plan. Such a guest was made by an earlier run that the
+// Graph names one), for a user with the create's anchor and this sync's
+// mark that is still a guest, and records it in the create's op (found).
+//
+// After a lost answer (op.ambiguous: a 504, a dropped connection) the
+// guest is this run's own earlier attempt; it may still be replicating, so
+// a lookup that finds no user is repeated, backing off, for up to
+// LagTimeout. Otherwise the guest was made by an earlier run that the
 // tenant read did not show: a run killed with requests in flight (they
 // still finish in Graph), or a create the tenant's listing has not caught
 // up with (Graph's reads are eventually consistent). It is this sync's, so
-// its create finishes as an update of it rather than as a failure a re-run
-// would only repeat. A user that carries the mark but is a member now is
-// left alone, and named in the failure.
+// it is brought up to the plan (op.update, a PATCH) and its create
+// finishes as done rather than as a failure a re-run would only repeat. A
+// user that carries the mark but is a member now is left alone, and named
+// in the failure.
 //
 // The lookups, then the updates, go out in batches like every other
 // request: a run whose mapping clashes over UPNs with a thousand other
 // users pays a few batches for it, not a thousand round trips.
 func (c *Client) lookUpClashes(ctx context.Context, ops []*op, actions []plan.Action) {
-	var lookups []*op
+	var clashes []*op
 	for _, o := range ops {
-		a := actions[o.action]
-		if o.failure == nil || o.ambiguous || a.Kind != plan.Create || !conflict(o) {
-			continue
+		if o.failure != nil && actions[o.action].Kind == plan.Create && conflict(o) {
+			clashes = append(clashes, o)
 		}
-		q := url.Values{}
-		q.Set("$filter", "onPremisesImmutableId eq '"+strings.ReplaceAll(a.Guest.Anchor, "'", "''")+"'")
-		q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
-		lookups = append(lookups, &op{action: o.action, method: http.MethodGet,
-			url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20"), clashOf: o})
 	}
-	if len(lookups) == 0 {
-		return
-	}
-	c.run(ctx, lookups)
+	deadline := time.Now().Add(c.opts.LagTimeout)
 	var updates []*op
-	for _, l := range lookups {
-		o, a := l.clashOf, actions[l.action]
-		if l.failure != nil {
-			continue // the clash stands as it was
+	for attempt := 1; len(clashes) > 0; attempt++ {
+		lookups := make([]*op, len(clashes))
+		for i, o := range clashes {
+			q := url.Values{}
+			q.Set("$filter", "onPremisesImmutableId eq '"+strings.ReplaceAll(actions[o.action].Guest.Anchor, "'", "''")+"'")
+			q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
+			lookups[i] = &op{action: o.action, method: http.MethodGet, url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20")}
 		}
-		var found struct {
-			Value []struct {
-				ID       string             `json:"id"`
-				UserType string             `json:"userType"`
-				Anchor   string             `json:"onPremisesImmutableId"`
-				Attrs    map[string]*string `json:"onPremisesExtensionAttributes"`
-			} `json:"value"`
-		}
-		if json.Unmarshal(l.resp, &found) != nil {
-			continue
-		}
-		for _, u := range found.Value {
-			// Graph's eq ignores case; guestsync's anchors do not.
-			if mark := u.Attrs[c.owner.attribute]; u.ID == "" || u.Anchor != a.Guest.Anchor || mark == nil || *mark != c.owner.mark {
-				continue
-			}
-			if u.UserType != "Guest" {
+		c.run(ctx, lookups)
+		var again []*op
+		for i, o := range clashes {
+			a := actions[o.action]
+			id, member, seen := c.ownGuest(lookups[i], a.Guest.Anchor)
+			switch {
+			case id != "" && o.ambiguous:
+				o.found = id
+			case id != "":
+				o.found = id
+				o.update = c.updateOp(o.action, id, a)
+				if o.update.failure == nil {
+					updates = append(updates, o.update)
+				}
+			case member != "":
 				f := *o.failure
-				f.Message += fmt.Sprintf(" The anchor is on user %s, which carries this sync's mark but is a member now; guestsync leaves members alone.", u.ID)
+				f.Message += fmt.Sprintf(" The anchor is on user %s, which carries this sync's mark but is a member now; guestsync leaves members alone.", member)
 				o.failure = &f
-				break
+			case !seen && o.ambiguous:
+				again = append(again, o)
 			}
-			o.earlier = u.ID
-			body, err := toUser(a.Guest.Properties)
-			var p *op
-			if err == nil {
-				p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(u.ID), body)
-			}
-			if err != nil {
-				p = &op{failure: &plan.Failure{Message: err.Error()}}
-			} else {
-				updates = append(updates, p)
-			}
-			p.action = o.action
-			o.update = p
+		}
+		wait := c.backoff(attempt)
+		if len(again) == 0 || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
 			break
 		}
+		time.Sleep(wait)
+		clashes = again
 	}
 	c.run(ctx, updates)
+}
+
+// ownGuest reads a lookup's answer: the id of the user with exactly this
+// anchor (Graph's eq ignores case; guestsync's anchors do not) and this
+// sync's mark, when a guest, or its id as member when it is a member now.
+// seen is false when the lookup failed or found no user at all.
+func (c *Client) ownGuest(l *op, anchor string) (id, member string, seen bool) {
+	var found struct {
+		Value []struct {
+			ID       string             `json:"id"`
+			UserType string             `json:"userType"`
+			Anchor   string             `json:"onPremisesImmutableId"`
+			Attrs    map[string]*string `json:"onPremisesExtensionAttributes"`
+		} `json:"value"`
+	}
+	if l.failure != nil || json.Unmarshal(l.resp, &found) != nil {
+		return "", "", false
+	}
+	for _, u := range found.Value {
+		if mark := u.Attrs[c.owner.attribute]; u.ID == "" || u.Anchor != anchor || mark == nil || *mark != c.owner.mark {
+			continue
+		}
+		if u.UserType != "Guest" {
+			return "", u.ID, true
+		}
+		return u.ID, "", true
+	}
+	return "", "", len(found.Value) > 0
+}
+
+// updateOp is the PATCH that brings a guest an earlier run made up to a
+// create's planned properties; a body that cannot be built is its failure.
+func (c *Client) updateOp(action int, id string, a plan.Action) *op {
+	body, err := toUser(a.Guest.Properties)
+	var p *op
+	if err == nil {
+		p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(id), body)
+	}
+	if err != nil {
+		p = &op{failure: &plan.Failure{Message: err.Error()}}
+	}
+	p.action = action
+	return p
 }
 
 // settle turns a finished op into its result. When an earlier attempt may
 // have done the work (504 or a lost answer), the retry's "already exists"
 // (create) or "not found" (delete, restore) is that attempt's effect: a
-// create is then confirmed by finding the anchor on a user with the mark.
-// A create whose guest an earlier run made was updated by lookUpClashes.
-func (c *Client) settle(ctx context.Context, o *op, a plan.Action, r *plan.Result) {
+// create is confirmed by lookUpClashes finding the anchor on a guest with
+// the mark. A create whose guest an earlier run made was updated there.
+func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
 	switch {
 	case o.update != nil && o.update.failure != nil:
 		f := *o.update.failure
-		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", o.earlier, f.Message)
+		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", o.found, f.Message)
 		o.failure = &f
 	case o.update != nil:
-		r.ObjectID = o.earlier
+		r.ObjectID = o.found
 		c.log.Info("create done: the guest already existed, made by an earlier run the tenant read did not show; brought up to the plan",
-			"upn", a.UserPrincipalName, "id", o.earlier)
+			"upn", a.UserPrincipalName, "id", o.found)
 		return
-	case o.failure != nil && o.ambiguous && a.Kind == plan.Create && conflict(o):
-		// The guest may still be replicating: the search waits it out.
-		if id := c.findOwned(ctx, a.Guest.Anchor); id != "" {
-			c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", id)
-			r.ObjectID = id
-			return
-		}
+	case o.found != "":
+		r.ObjectID = o.found
+		c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", o.found)
+		return
 	case o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound:
 		o.failure = nil
 	}

@@ -58,12 +58,11 @@ type op struct {
 	resp    json.RawMessage
 	failure *plan.Failure
 
-	// A create's clash with a guest an earlier run made (lookUpClashes):
-	// clashOf is the create a lookup is for; earlier is the guest found,
-	// update the PATCH that brought it up to the plan.
-	clashOf *op
-	earlier string
-	update  *op
+	// A create that clashed (lookUpClashes): found is the guest with its
+	// anchor and the mark, update the PATCH that brought a guest an
+	// earlier run made up to the plan.
+	found  string
+	update *op
 }
 
 type batchItem struct {

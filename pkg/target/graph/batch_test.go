@@ -200,37 +200,44 @@ func BenchmarkCreate10000(b *testing.B) {
 // TestBatchAnswered504IsRetriedByRun: a $batch carried out and answered
 // 504 is sent again by run, not by the SDK's retry handler, so its creates
 // are known to be ambiguous: their "already exists" is confirmed as this
-// run's own (no update sent, no failure).
+// run's own (no update sent, no failure), also when replication lag hides
+// the new guests from the first lookups.
 func TestBatchAnswered504IsRetriedByRun(t *testing.T) {
 	t.Parallel()
-	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}, Token: "t0ken"})
-	var posts, sent, patches atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$batch") {
-			sim.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		require.NoError(t, err)
-		sent.Add(int32(strings.Count(string(body), `"method":"POST","url":"/users"`)))
-		patches.Add(int32(strings.Count(string(body), `"method":"PATCH"`)))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if posts.Add(1) == 1 {
-			sim.ServeHTTP(httptest.NewRecorder(), r) // carried out...
-			w.WriteHeader(http.StatusGatewayTimeout) // ...and the answer lost
-			return
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), RetryDelay: 5 * time.Millisecond})
-	require.NoError(t, err)
-	res := c.Apply(context.Background(), creates(5))
-	requireAllCreated(t, c, res, 5)
-	// The SDK's handler would have resent the batch itself (up to 3 times)
-	// with the ops not known as ambiguous: their conflicts would then be
-	// taken for an earlier run's guests and updated.
-	assert.Equal(t, int32(10), sent.Load(), "each create sent twice: the batch and run's one resend")
-	assert.Zero(t, patches.Load(), "confirmed as this run's creates, not updated as an earlier run's")
-	assert.Equal(t, 5, sim.Stats().Users)
+	for _, lag := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprintf("lag %v", lag), func(t *testing.T) {
+			t.Parallel()
+			sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"partners.contoso.com"}, Token: "t0ken",
+				Faults: graphsim.Faults{Lag: lag}})
+			var posts, sent, patches atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$batch") {
+					sim.ServeHTTP(w, r)
+					return
+				}
+				body, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				sent.Add(int32(strings.Count(string(body), `"method":"POST","url":"/users"`)))
+				patches.Add(int32(strings.Count(string(body), `"method":"PATCH"`)))
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if posts.Add(1) == 1 {
+					sim.ServeHTTP(httptest.NewRecorder(), r) // carried out...
+					w.WriteHeader(http.StatusGatewayTimeout) // ...and the answer lost
+					return
+				}
+				sim.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), RetryDelay: 5 * time.Millisecond})
+			require.NoError(t, err)
+			res := c.Apply(context.Background(), creates(5))
+			requireAllCreated(t, c, res, 5)
+			// The SDK's handler would have resent the batch itself (up to 3
+			// times) with the ops not known as ambiguous: their conflicts
+			// would then be taken for an earlier run's guests and updated.
+			assert.Equal(t, int32(10), sent.Load(), "each create sent twice: the batch and run's one resend")
+			assert.Zero(t, patches.Load(), "confirmed as this run's creates, not updated as an earlier run's")
+			assert.Equal(t, 5, sim.Stats().Users)
+		})
+	}
 }

@@ -117,44 +117,6 @@ func (c *Client) remember(g guest.Guest) {
 	c.mu.Unlock()
 }
 
-// findOwned returns the id of the user with this anchor and guestsync's
-// mark, or "" (replication lag may hide a user created a moment ago: the
-// lookup retries a missing one for up to LagTimeout, like the invitation's
-// PATCH does). A user with the mark that is a member now is not taken:
-// guestsync leaves members alone, as its listings do (userType eq 'Guest').
-//
-// Graph's eq on onPremisesImmutableId ignores case and guestsync's anchors
-// do not, so the anchor is compared again.
-func (c *Client) findOwned(ctx context.Context, anchor string) string {
-	filter := "onPremisesImmutableId eq '" + strings.ReplaceAll(anchor, "'", "''") + "'"
-	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
-			Filter: &filter, Select: []string{"id", "userType", "onPremisesImmutableId", c.owner.selectField()},
-		},
-	}
-	deadline := time.Now().Add(c.opts.LagTimeout)
-	for attempt := 1; ctx.Err() == nil; attempt++ {
-		resp, err := c.usersBuilder().Get(ctx, cfg)
-		if err == nil {
-			for _, u := range resp.GetValue() {
-				if u.GetId() != nil && c.owner.owns(u) && deref(u.GetOnPremisesImmutableId()) == anchor &&
-					deref(u.GetUserType()) == "Guest" {
-					return *u.GetId()
-				}
-			}
-			if len(resp.GetValue()) > 0 {
-				return ""
-			}
-		}
-		wait := c.backoff(attempt)
-		if time.Now().Add(wait).After(deadline) {
-			return ""
-		}
-		time.Sleep(wait)
-	}
-	return ""
-}
-
 // failure extracts Graph's error code, message and request id.
 func failure(err error) *plan.Failure {
 	var oe *odataerrors.ODataError
@@ -205,12 +167,4 @@ func getRetrying[T any](ctx context.Context, get func() (T, error)) (T, error) {
 		}
 		delay *= 2
 	}
-}
-
-// deref is *s, or "" for nil.
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
