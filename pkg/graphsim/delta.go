@@ -2,6 +2,8 @@ package graphsim
 
 import (
 	"cmp"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"iter"
@@ -38,20 +40,59 @@ const deltaTokenLifetime = 7 * 24 * time.Hour
 
 const deltaTokenPrefix = "graphsim-delta:"
 
-func (t deltaToken) encode() string {
+// Graph's state tokens are opaque to the client (Graph docs, "Use delta
+// query to track changes in Microsoft Graph data", state tokens: "These
+// tokens are opaque to the client") and only the service that issued one
+// knows its sync state. The emulator's tokens carry their state in the
+// open, so each is signed: an HMAC-SHA256 over the tenant id and the
+// payload, keyed by the instance's deltaKey, which lives in the state file.
+// A token of another instance (another tenant, or the same tenant id
+// started without its state) or an altered one then has no sync state
+// here, and is answered as Graph answers a token whose sync state it no
+// longer has: 400 syncStateNotFound (errSyncStateNotFound). A client that
+// kept a link across a change of tenant starts over instead of reading
+// "no changes" from a tenant that never saw its round.
+
+// deltaMACSize is how much of the HMAC a token carries: 128 bits.
+const deltaMACSize = 16
+
+// deltaKeySize is the length of an instance's signing key.
+const deltaKeySize = 32
+
+func (s *Server) encodeToken(t deltaToken) string {
 	raw, _ := json.Marshal(t) // plain data: cannot fail
-	return base64.RawURLEncoding.EncodeToString(append([]byte(deltaTokenPrefix), raw...))
+	payload := base64.RawURLEncoding.EncodeToString(append([]byte(deltaTokenPrefix), raw...))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(s.tokenMAC(payload))
 }
 
-// parseDeltaToken decodes a token this emulator issued. Graph's tokens are
-// opaque; one it did not issue is rejected with 400 (the exact message is
-// not documented).
-func parseDeltaToken(name, v string) (deltaToken, *graphError) {
+// tokenMAC signs a token's payload for this instance and tenant.
+func (s *Server) tokenMAC(payload string) []byte {
+	s.mu.Lock()
+	key, tenant := s.deltaKey, s.opts.TenantID
+	s.mu.Unlock()
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.ToLower(tenant)))
+	mac.Write([]byte{0})
+	mac.Write([]byte(payload))
+	return mac.Sum(nil)[:deltaMACSize]
+}
+
+// parseDeltaToken decodes a token this emulator issued. One that does not
+// decode at all is a malformed request: 400 Request_BadRequest (Graph does
+// not document the message). One that decodes but that this instance did
+// not sign is 400 syncStateNotFound (see encodeToken).
+func (s *Server) parseDeltaToken(name, v string) (deltaToken, *graphError) {
+	malformed := newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
+	payload, sig, _ := strings.Cut(v, ".")
 	var t deltaToken
-	raw, err := base64.RawURLEncoding.DecodeString(v)
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil || !strings.HasPrefix(string(raw), deltaTokenPrefix) ||
 		json.Unmarshal(raw[len(deltaTokenPrefix):], &t) != nil {
-		return deltaToken{}, newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
+		return deltaToken{}, malformed
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.tokenMAC(payload)) {
+		return deltaToken{}, errSyncStateNotFound()
 	}
 	return t, nil
 }
@@ -100,11 +141,11 @@ func (s *Server) delta(c *call) *graphError {
 	case hasSkip && hasDelta:
 		return newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
 	case hasSkip:
-		if tok, err = parseDeltaToken("$skiptoken", skip); err != nil {
+		if tok, err = s.parseDeltaToken("$skiptoken", skip); err != nil {
 			return err
 		}
 	case hasDelta:
-		if tok, err = parseDeltaToken("$deltatoken", dtok); err != nil {
+		if tok, err = s.parseDeltaToken("$deltatoken", dtok); err != nil {
 			return err
 		}
 		if s.deltaLinkExpired(tok, c.now) {
@@ -151,10 +192,10 @@ func (s *Server) delta(c *call) *graphError {
 	if more {
 		next := tok
 		next.After = page[len(page)-1].key
-		resp["@odata.nextLink"] = link + "$skiptoken=" + next.encode()
+		resp["@odata.nextLink"] = link + "$skiptoken=" + s.encodeToken(next)
 	} else {
 		next := deltaToken{Since: tok.Upto, Select: tok.Select, Issued: c.now.UnixNano(), Epoch: epoch}
-		resp["@odata.deltaLink"] = link + "$deltatoken=" + next.encode()
+		resp["@odata.deltaLink"] = link + "$deltatoken=" + s.encodeToken(next)
 	}
 	c.writeJSON(http.StatusOK, resp)
 	return nil

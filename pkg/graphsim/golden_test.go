@@ -25,6 +25,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var (
 	anyGUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	ticket  = regexp.MustCompile(`ticket%3D[^"%]+`)
+	// deltaKey is the instance's random signing key in a snapshot.
+	deltaKey = regexp.MustCompile(`"deltaKey": "[^"]*"`)
 )
 
 // normalize replaces what changes from run to run: GUIDs (numbered by first
@@ -32,6 +34,7 @@ var (
 func normalize(tn *tenant, text string) string {
 	text = strings.ReplaceAll(text, tn.srv.URL, "http://graphsim.test")
 	text = ticket.ReplaceAllString(text, "ticket%3D<ticket>")
+	text = deltaKey.ReplaceAllString(text, `"deltaKey": "<key>"`)
 	seen := map[string]string{}
 	return anyGUID.ReplaceAllStringFunc(text, func(g string) string {
 		if g == tenantID {

@@ -22,6 +22,7 @@
 package graphsim
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -99,6 +100,7 @@ type Server struct {
 	binOldest  deletedBound            // bounds the deletion times in deleted (purgeExpired)
 	changeSeq  uint64                  // last change number handed out (delta)
 	deltaEpoch uint64                  // bumped by ExpireDeltaTokens: older deltaLinks are expired
+	deltaKey   []byte                  // signs the instance's delta tokens (encodeToken); kept in the state
 	generation uint64                  // bumped by every state change (autosave)
 	saved      uint64                  // generation last written by SaveStateIfChanged
 	stats      Stats
@@ -132,6 +134,8 @@ func New(opts Options) *Server {
 	if s.scale <= 0 {
 		s.scale = 1
 	}
+	s.deltaKey = make([]byte, deltaKeySize)
+	_, _ = rand.Read(s.deltaKey) // crypto/rand.Read never fails (Go 1.24+).
 	s.tenantFixed = s.opts.TenantID != ""
 	if !s.tenantFixed {
 		s.opts.TenantID = newGUID()

@@ -24,15 +24,21 @@ const snapshotVersion = 1
 // what delta needs to continue from saved deltaLinks. Passwords are never
 // written (Graph never returns them either).
 type snapshot struct {
-	Version         int               `json:"version"`
-	TenantID        string            `json:"tenantId"`
-	TenantName      string            `json:"tenantName"`
-	VerifiedDomains []string          `json:"verifiedDomains"`
-	ChangeSeq       uint64            `json:"changeSeq"`
-	DeltaEpoch      uint64            `json:"deltaEpoch,omitempty"` // ExpireDeltaTokens calls so far
-	Users           []snapshotUser    `json:"users"`
-	DeletedUsers    []snapshotUser    `json:"deletedUsers"`
-	Removed         []snapshotRemoval `json:"removed"`
+	Version         int      `json:"version"`
+	TenantID        string   `json:"tenantId"`
+	TenantName      string   `json:"tenantName"`
+	VerifiedDomains []string `json:"verifiedDomains"`
+	ChangeSeq       uint64   `json:"changeSeq"`
+	DeltaEpoch      uint64   `json:"deltaEpoch,omitempty"` // ExpireDeltaTokens calls so far
+	// DeltaKey signs the delta tokens the instance issues (encodeToken),
+	// so that a restart with this state accepts them and another
+	// instance does not. A snapshot without one (written before tokens
+	// were signed) gets a new key: its old links are refused, and a
+	// client starts over with an initial round.
+	DeltaKey     []byte            `json:"deltaKey,omitempty"`
+	Users        []snapshotUser    `json:"users"`
+	DeletedUsers []snapshotUser    `json:"deletedUsers"`
+	Removed      []snapshotRemoval `json:"removed"`
 }
 
 type snapshotUser struct {
@@ -63,7 +69,8 @@ func (s *Server) snapshot() ([]byte, uint64, error) {
 	snap := snapshot{
 		Version: snapshotVersion, TenantID: s.opts.TenantID, TenantName: s.opts.TenantName,
 		VerifiedDomains: append([]string(nil), s.domains...), ChangeSeq: s.changeSeq, DeltaEpoch: s.deltaEpoch,
-		Users: []snapshotUser{}, DeletedUsers: []snapshotUser{}, Removed: []snapshotRemoval{},
+		DeltaKey: s.deltaKey,
+		Users:    []snapshotUser{}, DeletedUsers: []snapshotUser{}, Removed: []snapshotRemoval{},
 	}
 	for _, u := range s.users.ordered() {
 		snap.Users = append(snap.Users, snapUser(u, nil))
@@ -122,6 +129,9 @@ func (s *Server) LoadSnapshot(data []byte) error {
 	if snap.Version != snapshotVersion {
 		return fmt.Errorf("graphsim: snapshot version %d, want %d", snap.Version, snapshotVersion)
 	}
+	if snap.DeltaKey != nil && len(snap.DeltaKey) != deltaKeySize {
+		return fmt.Errorf("graphsim: snapshot: deltaKey has %d bytes, want %d", len(snap.DeltaKey), deltaKeySize)
+	}
 	if s.tenantFixed && snap.TenantID != "" && !strings.EqualFold(snap.TenantID, s.opts.TenantID) {
 		return fmt.Errorf("graphsim: snapshot of tenant %s, not %s", snap.TenantID, s.opts.TenantID)
 	}
@@ -165,6 +175,9 @@ func (s *Server) LoadSnapshot(data []byte) error {
 		s.binOldest.note(d.at)
 	}
 	s.deltaEpoch = snap.DeltaEpoch
+	if snap.DeltaKey != nil {
+		s.deltaKey = snap.DeltaKey
+	}
 	s.generation++
 	s.saved = s.generation
 	return nil

@@ -80,6 +80,7 @@ func TestLoadState(t *testing.T) {
 			`graphsim: snapshot: user a: unknown property "shoeSize"`},
 		{"duplicate", `{"version":1,"users":[{"id":"a","seq":1,"properties":{}},{"id":"A","seq":2,"properties":{}}]}`,
 			"graphsim: snapshot: user A is not unique"},
+		{"short deltaKey", `{"version":1,"deltaKey":"c2hvcnQ="}`, "graphsim: snapshot: deltaKey has 5 bytes, want 32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
