@@ -65,6 +65,7 @@ type Options struct {
 type Client struct {
 	adapter *core.GraphRequestAdapterBase
 	base    string
+	scope   string // the token scope the client asks for
 	log     *slog.Logger
 	owner   owner
 	opts    Options
@@ -144,7 +145,7 @@ func New(opts Options) (*Client, error) {
 	}
 	// Writes in flight: Concurrency batches and, beside them, Concurrency
 	// invitations' PATCHes.
-	return &Client{adapter: adapter, base: base, log: log, owner: own, opts: opts,
+	return &Client{adapter: adapter, base: base, scope: scope, log: log, owner: own, opts: opts,
 		pace: newPacer(opts.WriteBudget, opts.WriteWindow, opts.Concurrency*(maxBatch+1), time.Now), known: map[string]bool{}}, nil
 }
 

@@ -16,10 +16,12 @@ import (
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
-// DeltaKey identifies the change tracking this client does: the tenant's
-// Graph root and the owner id. A state file keeps a delta link and the
-// guests it describes under this key, so a changed URL or owner starts
-// from an initial round.
+// DeltaKey identifies the change tracking this client does: the Graph
+// root and the owner id. A state file keeps a delta link and the guests it
+// describes under this key, so a changed URL or owner starts from an
+// initial round. The root alone does not name a tenant (every tenant of a
+// cloud has the same one): the state also keeps the tenant's id (Tenant),
+// checked on every run.
 func (c *Client) DeltaKey() string {
 	return "graph " + c.base + " owner " + c.owner.mark + " in " + c.owner.attribute
 }
