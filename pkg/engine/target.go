@@ -22,8 +22,14 @@ type DeltaTarget interface {
 	// of the next round; "" starts an initial round that returns every
 	// guest. A link the target no longer accepts is guest.ErrResync.
 	Changes(ctx context.Context, deltaLink string) ([]guest.Change, string, error)
-	// DeltaKey names the tenant and owner a link and its guests belong to.
+	// DeltaKey names the Graph root and owner a link and its guests
+	// belong to.
 	DeltaKey() string
+	// Tenant is the identity of the tenant behind the target now (Graph's
+	// organization id). The same root can lead to another tenant from
+	// one run to the next, and a link and guests remembered of one tenant
+	// say nothing of another.
+	Tenant(ctx context.Context) (string, error)
 }
 
 // targetRead is what readTarget read: the guests a plan matches against,
@@ -64,7 +70,15 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		}
 		out.current = current
 	} else {
+		tenant, err := dt.Tenant(ctx)
+		if err != nil {
+			return out, fmt.Errorf("read target: which tenant: %w", err)
+		}
 		prev, known := st.Targets[out.key]
+		if known && !strings.EqualFold(prev.Tenant, tenant) {
+			e.forgetTenant(prev.Tenant, tenant)
+			prev, known, out.clocks = state.Target{}, false, nil
+		}
 		link := prev.DeltaLink
 		if e.Full || !known {
 			link = ""
@@ -90,7 +104,7 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		case len(changes) > 0:
 			guests, changed = mergeChanges(base, changes)
 		}
-		out.next = &state.Target{DeltaLink: next, Guests: guests, FullReadAt: fullAt, GuestsChanged: changed}
+		out.next = &state.Target{Tenant: tenant, DeltaLink: next, Guests: guests, FullReadAt: fullAt, GuestsChanged: changed}
 		if !out.next.GuestsChanged {
 			out.next.GuestsFile = prev.GuestsFile
 		}
@@ -106,6 +120,23 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		out.current = append(out.current, deleted...)
 	}
 	return out, nil
+}
+
+// forgetTenant says why what the state remembers of the target is not
+// used: it describes another tenant than the one behind the target now
+// (was "" for a state that does not say, written before targets named
+// their tenant). Its link would be refused by this tenant or, worse, read
+// as "nothing changed"; its guests are not this tenant's; its grace
+// clocks belong to the other tenant's guests, and restarting them only
+// delays a removal. The run reads every guest instead.
+func (e *Engine) forgetTenant(was, now string) {
+	if was == "" {
+		e.log().Warn("the state does not say which tenant its guests and change-tracking link belong to; "+
+			"reading every guest, grace clocks start again", "tenant", now)
+		return
+	}
+	e.log().Warn("the tenant behind the Graph URL changed: forgetting the old tenant's guests, "+
+		"change-tracking link and grace clocks, reading every guest", "previousTenant", was, "tenant", now)
 }
 
 // initialGuests are the guests of an initial round, where every user

@@ -28,11 +28,16 @@ type deltaTenant struct {
 	rounds  []string
 	fail    bool // Apply fails every action
 	nextID  int
+	id      string // the tenant's identity (Tenant)
 }
 
-func newDeltaTenant() *deltaTenant { return &deltaTenant{users: map[string]guest.Guest{}} }
+func newDeltaTenant() *deltaTenant {
+	return &deltaTenant{users: map[string]guest.Guest{}, id: "00000000-0000-4000-8000-00000000000a"}
+}
 
 func (d *deltaTenant) DeltaKey() string { return "fake tenant" }
+
+func (d *deltaTenant) Tenant(context.Context) (string, error) { return d.id, nil }
 
 func (d *deltaTenant) Current(context.Context) ([]guest.Guest, error) {
 	return nil, fmt.Errorf("a delta target is not listed in full")

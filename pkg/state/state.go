@@ -19,8 +19,14 @@ import (
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
-// FormatVersion is the state file format this build reads and writes.
-const FormatVersion = 1
+// FormatVersion is the state file format this build writes. It reads
+// FormatVersion and 1, whose targets do not name their tenant (Target.Tenant
+// is empty): the engine trusts none of what such a target remembers and
+// starts it over with an initial round.
+const FormatVersion = 2
+
+// oldestVersion is the oldest format this build reads.
+const oldestVersion = 1
 
 // State is the content of the state file.
 type State struct {
@@ -29,7 +35,8 @@ type State struct {
 	// a changed URL, base or filter starts from a full read.
 	Sources map[string]Source `json:"sources,omitempty"`
 	// Targets is keyed by a target's identity (its Graph root and owner):
-	// the change-tracking position and the guests it describes.
+	// the change-tracking position and the guests it describes, which
+	// hold only for the tenant named by Target.Tenant.
 	Targets map[string]Target `json:"targets,omitempty"`
 	// LastSuccess is when a sync last finished with every action done.
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
@@ -51,6 +58,12 @@ type Source struct {
 // round that gave it, so that a run reads only what changed since; and the
 // grace clocks of removed guests.
 type Target struct {
+	// Tenant is the id of the tenant that everything else here describes
+	// (Graph's organization id). The same URL may lead to another tenant
+	// on another day (a new app registration, an emulator started
+	// afresh); a run that finds another tenant there forgets the rest.
+	// Empty in a state of format 1.
+	Tenant    string `json:"tenant,omitempty"`
 	DeltaLink string `json:"deltaLink"`
 	// Guests are kept in a file of their own next to the state file
 	// (GuestsFile), read and written one guest at a time: 100,000 guests
@@ -95,8 +108,8 @@ func Load(path string) (*State, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("state file %s is damaged (%v): move it aside to start with a full read", path, err)
 	}
-	if s.Version != FormatVersion {
-		return nil, fmt.Errorf("state file %s has version %d; this build reads version %d", path, s.Version, FormatVersion)
+	if s.Version < oldestVersion || s.Version > FormatVersion {
+		return nil, fmt.Errorf("state file %s has version %d; this build reads versions %d to %d", path, s.Version, oldestVersion, FormatVersion)
 	}
 	if s.Sources == nil {
 		s.Sources = map[string]Source{}
