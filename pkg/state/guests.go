@@ -37,43 +37,48 @@ const (
 func writeGuests(path string, guests []guest.Guest) (string, error) {
 	name := fmt.Sprintf("%s.guests-%d", filepath.Base(path), time.Now().UnixNano())
 	err := WriteAtomicFunc(filepath.Join(filepath.Dir(path), name), 0o600, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 256<<10)
-		var num [binary.MaxVarintLen64]byte
-		uvarint := func(n int) { bw.Write(num[:binary.PutUvarint(num[:], uint64(n))]) }
-		str := func(s string) { uvarint(len(s)); bw.WriteString(s) }
-		list := func(l []string) {
-			uvarint(len(l))
-			for _, s := range l {
-				str(s)
-			}
-		}
-		bw.WriteString(guestsMagic)
-		uvarint(len(guests))
-		for i := range guests {
-			g := &guests[i]
-			var flags byte
-			if g.Owned {
-				flags |= 1
-			}
-			if g.Deleted {
-				flags |= 2
-			}
-			bw.WriteByte(flags)
-			str(g.ID)
-			str(g.Anchor)
-			str(g.SourceDN)
-			uvarint(len(g.Properties))
-			for k, v := range g.Properties {
-				str(k)
-				str(v)
-			}
-			list(g.CreateOnly)
-			list(g.Redacted)
-		}
-		bw.WriteString(guestsTrailer)
-		return bw.Flush()
+		return encodeGuests(w, guests)
 	})
 	return name, err
+}
+
+// encodeGuests writes the guests file's content.
+func encodeGuests(w io.Writer, guests []guest.Guest) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var num [binary.MaxVarintLen64]byte
+	uvarint := func(n int) { bw.Write(num[:binary.PutUvarint(num[:], uint64(n))]) }
+	str := func(s string) { uvarint(len(s)); bw.WriteString(s) }
+	list := func(l []string) {
+		uvarint(len(l))
+		for _, s := range l {
+			str(s)
+		}
+	}
+	bw.WriteString(guestsMagic)
+	uvarint(len(guests))
+	for i := range guests {
+		g := &guests[i]
+		var flags byte
+		if g.Owned {
+			flags |= 1
+		}
+		if g.Deleted {
+			flags |= 2
+		}
+		bw.WriteByte(flags)
+		str(g.ID)
+		str(g.Anchor)
+		str(g.SourceDN)
+		uvarint(len(g.Properties))
+		for k, v := range g.Properties {
+			str(k)
+			str(v)
+		}
+		list(g.CreateOnly)
+		list(g.Redacted)
+	}
+	bw.WriteString(guestsTrailer)
+	return bw.Flush()
 }
 
 // readGuests reads a guests file.
@@ -83,16 +88,33 @@ func readGuests(path string) ([]guest.Guest, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := &guestReader{r: bufio.NewReaderSize(f, 256<<10), names: map[string]string{}}
-	out, err := r.all()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	out, err := decodeGuests(f, info.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: guest %d: %w", path, len(out)+1, err)
 	}
 	return out, nil
 }
 
+// minGuestBytes is the size of the smallest guest in a guests file: the
+// flags byte and six empty lengths or counts.
+const minGuestBytes = 7
+
+// decodeGuests reads a guests file's content of size bytes. Counts and
+// lengths are checked against size before anything is allocated for
+// them, so that a damaged file costs at most a small multiple of its own
+// size, whatever its counts promise.
+func decodeGuests(r io.Reader, size int64) ([]guest.Guest, error) {
+	g := &guestReader{r: bufio.NewReaderSize(r, int(min(max(size, 16), 256<<10))), size: size, names: map[string]string{}}
+	return g.all()
+}
+
 type guestReader struct {
 	r     *bufio.Reader
+	size  int64 // of the whole file: no string or count is larger
 	buf   []byte
 	err   error
 	names map[string]string // property names, stored once
@@ -104,10 +126,10 @@ func (g *guestReader) all() ([]guest.Guest, error) {
 		return nil, errors.New("not a guestsync guests file")
 	}
 	n := g.uvarint()
-	if g.err == nil && n > 1<<26 {
-		return nil, fmt.Errorf("%d guests is not a plausible count", n)
+	if g.err == nil && int64(n) > g.size/minGuestBytes {
+		return nil, fmt.Errorf("%d guests do not fit in a file of %d bytes", n, g.size)
 	}
-	out := make([]guest.Guest, 0, min(n, 1<<16)) // grows as guests really come
+	out := make([]guest.Guest, 0, n)
 	for i := 0; i < n && g.err == nil; i++ {
 		var x guest.Guest
 		flags, err := g.r.ReadByte()
@@ -158,8 +180,8 @@ func (g *guestReader) uvarint() int {
 		g.err = err
 		return 0
 	}
-	if n > maxGuestString*64 {
-		g.err = fmt.Errorf("length %d is not plausible", n)
+	if n > uint64(g.size) {
+		g.err = fmt.Errorf("a length or count of %d does not fit in a file of %d bytes", n, g.size)
 		return 0
 	}
 	return int(n)

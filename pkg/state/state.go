@@ -121,7 +121,12 @@ func Load(path string) (*State, error) {
 		if t.GuestsFile == "" {
 			continue
 		}
-		guests, err := readGuests(filepath.Join(filepath.Dir(path), t.GuestsFile))
+		var guests []guest.Guest
+		err := fmt.Errorf("guests file %q is not a file name", t.GuestsFile)
+		if filepath.Base(t.GuestsFile) == t.GuestsFile && t.GuestsFile != "." && t.GuestsFile != ".." {
+			// Only next to the state file, where Save writes them.
+			guests, err = readGuests(filepath.Join(filepath.Dir(path), t.GuestsFile))
+		}
 		if err != nil {
 			// Without its guests the delta link is no use: the next run
 			// reads every guest again (an initial round). The grace

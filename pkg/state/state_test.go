@@ -168,3 +168,38 @@ func TestGuestsFile(t *testing.T) {
 	assert.Empty(t, st.Targets["t"].Guests)
 	assert.Equal(t, clocks, st.Targets["t"].Disabled)
 }
+
+// TestLoadFormat1 reads a state written before targets named their tenant
+// (guestsync 879c0ff): it loads, its targets' Tenant is empty (which the
+// engine does not trust), and Save writes the current format.
+func TestLoadFormat1(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	outside := filepath.Join(t.TempDir(), "state.json")
+	name, err := writeGuests(outside, []guest.Guest{{ID: "1", Properties: map[string]string{}}})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte(`{
+  "version": 1,
+  "sources": {"ldif:/x": {"entries": 3}},
+  "targets": {
+    "graph http://127.0.0.1:1/v1.0 owner guestsync:default in extensionAttribute15": {"deltaLink": "http://127.0.0.1:1/v1.0/users/delta()?$deltatoken=x"},
+    "elsewhere": {"deltaLink": "l", "guestsFile": "../`+filepath.Base(filepath.Dir(outside))+`/`+name+`"}
+  }
+}`), 0o600))
+	s, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, 1, s.Version)
+	for key, target := range s.Targets {
+		assert.Empty(t, target.Tenant, key)
+	}
+	assert.Empty(t, s.Targets["elsewhere"].DeltaLink, "a guests file is read only next to the state file")
+	require.NoError(t, s.Save(path))
+	s, err = Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, FormatVersion, s.Version)
+
+	require.NoError(t, os.WriteFile(path, []byte(`{"version":3}`), 0o600))
+	_, err = Load(path)
+	assert.EqualError(t, err, "state file "+path+" has version 3; this build reads versions 1 to 2")
+}
