@@ -32,9 +32,9 @@ type snapshot struct {
 	DeltaEpoch      uint64   `json:"deltaEpoch,omitempty"` // ExpireDeltaTokens calls so far
 	// DeltaKey signs the delta tokens the instance issues (encodeToken),
 	// so that a restart with this state accepts them and another
-	// instance does not. A snapshot without one (written before tokens
-	// were signed) gets a new key: its old links are refused, and a
-	// client starts over with an initial round.
+	// instance does not. A snapshot without one (an older emulator's)
+	// gets a new key: the links it issued are refused, and a client
+	// starts over with an initial round.
 	DeltaKey     []byte            `json:"deltaKey,omitempty"`
 	Users        []snapshotUser    `json:"users"`
 	DeletedUsers []snapshotUser    `json:"deletedUsers"`

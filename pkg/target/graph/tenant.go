@@ -28,6 +28,11 @@ import (
 // claim instead: the tenant the app signed in to, which is the tenant
 // Graph serves it (Microsoft identity platform docs, "Access token claims
 // reference": access tokens are JWTs, payload claim tid names the tenant).
+//
+// It is one request per run, sent on its own before the round's first
+// page: its answer decides which link that page uses, so putting both in
+// one $batch would send the remembered link to whatever tenant is there
+// before knowing whether it issued it.
 func (c *Client) Tenant(ctx context.Context) (string, error) {
 	id, err := getRetrying(ctx, func() (string, error) { return c.organizationID(ctx) })
 	if err == nil {
