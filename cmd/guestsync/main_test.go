@@ -363,6 +363,7 @@ func partnersLDIF(t *testing.T, n int) string {
 			"userAccountControl: 512\nobjectGUID:: %s\n",
 			i, i, i, i, i, i, i, base64.StdEncoding.EncodeToString(guid))
 	}
+	b.WriteString("\n") // the empty line that ends the last record
 	path := filepath.Join(t.TempDir(), "partners.ldif")
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 	return path

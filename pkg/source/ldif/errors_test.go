@@ -36,9 +36,9 @@ func TestParseErrors(t *testing.T) {
 			want: `bad.ldif:1: unsupported LDIF version "2": only version 1 exists`,
 		},
 		{
-			name:    "version after the first record",
-			in:      "dn: uid=a\n\nversion: 1\n",
-			want:    `bad.ldif:3: record must start with "dn:", found "version:"`,
+			name:    "version other than 1 after the first record",
+			in:      "dn: uid=a\n\nversion: 2\n\n",
+			want:    `bad.ldif:3: unsupported LDIF version "2": only version 1 exists`,
 			entries: 1,
 		},
 		{

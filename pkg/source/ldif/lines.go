@@ -19,16 +19,19 @@ const (
 )
 
 // logicalLine is one line after unfolding, with the number of the physical
-// line it starts on.
+// line it starts on. cut is set when its last physical line is the end of
+// the input with no newline after it: a file cut short ends that way.
 type logicalLine struct {
 	kind lineKind
 	text string
 	no   int
+	cut  bool
 }
 
 type physicalLine struct {
 	text string
 	no   int
+	cut  bool
 }
 
 // lineReader turns a byte stream into logical lines: line endings (LF or
@@ -40,6 +43,11 @@ type lineReader struct {
 	no   int           // physical lines read so far
 	held *physicalLine // one line of lookahead
 	eof  bool
+	// cut is set once the last physical line is read and has no newline.
+	cut bool
+	// marks is told every comment line, for the marks of completeness
+	// that ldapsearch writes as comments.
+	marks *marks
 }
 
 func newLineReader(name string, r io.Reader) *lineReader {
@@ -71,13 +79,15 @@ func (lr *lineReader) physical() (physicalLine, bool, error) {
 		}
 	}
 	lr.no++
+	cut := !strings.HasSuffix(s, "\n")
+	lr.cut = lr.cut || cut
 	s = strings.TrimSuffix(s, "\n")
 	s = strings.TrimSuffix(s, "\r")
 	if lr.no == 1 {
 		// ldifde and Windows editors may start the file with a BOM.
 		s = strings.TrimPrefix(s, "\ufeff")
 	}
-	return physicalLine{text: s, no: lr.no}, true, nil
+	return physicalLine{text: s, no: lr.no, cut: cut}, true, nil
 }
 
 // next returns the next logical line.
@@ -92,12 +102,12 @@ func (lr *lineReader) next() (logicalLine, error) {
 	if strings.TrimLeft(p.text, " ") == "" {
 		// A line of spaces where nothing can be continued is most likely
 		// an "empty" line with trailing blanks: read it as one.
-		return logicalLine{kind: lineBlank, no: p.no}, nil
+		return logicalLine{kind: lineBlank, no: p.no, cut: p.cut}, nil
 	}
 	if p.text[0] == ' ' {
 		return logicalLine{}, lr.errorf(p.no, "continuation line (starting with a space) follows a blank line: there is nothing to continue")
 	}
-	text := p.text
+	text, cut := p.text, p.cut
 	var folded *strings.Builder
 	for {
 		q, ok, err := lr.physical()
@@ -116,13 +126,17 @@ func (lr *lineReader) next() (logicalLine, error) {
 			folded.WriteString(text)
 		}
 		folded.WriteString(q.text[1:])
+		cut = q.cut
 	}
 	if folded != nil {
 		text = folded.String()
 	}
-	kind := lineContent
+	ln := logicalLine{kind: lineContent, text: text, no: p.no, cut: cut}
 	if text[0] == '#' {
-		kind = lineComment
+		ln.kind = lineComment
+		if lr.marks != nil {
+			lr.marks.comment(ln)
+		}
 	}
-	return logicalLine{kind: kind, text: text, no: p.no}, nil
+	return ln, nil
 }

@@ -2,16 +2,20 @@ package ldif
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
-// record is one parsed entry and the line its dn: is on.
+// record is one parsed entry and the line its dn: is on; result is set
+// when it is not an entry but ldapsearch's search result ("search: 2",
+// "result: 0 Success").
 type record struct {
-	entry source.Entry
-	line  int
+	entry  source.Entry
+	line   int
+	result bool
 }
 
 // attrLine is one "name: value" line after decoding.
@@ -21,18 +25,53 @@ type attrLine struct {
 	base64 bool
 }
 
-// readRecord returns the next record, or nil at the end of the input. The
-// first record of a file may be preceded by a "version: 1" line.
-func readRecord(lr *lineReader, first bool) (*record, error) {
+// cutShort is the input ending inside a record or a line: a file cut
+// short (a copy that ran out of space, an export that was stopped) ends
+// so, and what was read of it cannot be trusted to be all there is.
+type cutShort struct{ why string }
+
+func (c *cutShort) Error() string { return c.why }
+
+const reExport = "it looks cut short (a copy that ran out of space, an export that was stopped): export it again"
+
+// cutInRecord is the input ending inside the record that starts at line.
+func cutInRecord(lr *lineReader, line int, dn string) error {
+	return &cutShort{fmt.Sprintf("%s:%d: the export ends inside the record for %q, with no empty line after it: %s; if the file is whole, end it with an empty line",
+		lr.name, line, dn, reExport)}
+}
+
+// cutInResult is the input ending inside ldapsearch's search result
+// record that starts at line.
+func cutInResult(lr *lineReader, line int) error {
+	return &cutShort{fmt.Sprintf("%s:%d: the export ends inside ldapsearch's search result, with no empty line after it: %s; if the file is whole, end it with an empty line",
+		lr.name, line, reExport)}
+}
+
+// cutInLine is the input ending inside line, before a record has a DN.
+func cutInLine(lr *lineReader, line int) error {
+	return &cutShort{fmt.Sprintf("%s:%d: the export ends inside this line, with no newline after it: %s; if the file is whole, end it with a newline",
+		lr.name, line, reExport)}
+}
+
+// readRecord returns the next record, or nil at the end of the input. A
+// record ends with an empty line: one that ends at the end of the input
+// is a *cutShort error. A
+// record may be preceded by a "version: 1" line: at the start of the file,
+// and where ldapsearch -L writes it again, after each page of a paged
+// search.
+func readRecord(lr *lineReader) (*record, error) {
 	ln, err := nextContent(lr)
 	if err != nil || ln.kind == lineEOF {
 		return nil, err
 	}
 	a, err := parseAttr(lr, ln)
 	if err != nil {
-		return nil, err
+		return nil, orCut(lr, ln, err)
 	}
-	if first && strings.EqualFold(a.name, "version") {
+	if strings.EqualFold(a.name, "version") {
+		if ln.cut {
+			return nil, cutInLine(lr, ln.no)
+		}
 		if strings.TrimSpace(a.value) != "1" {
 			return nil, lr.errorf(ln.no, "unsupported LDIF version %q: only version 1 exists", a.value)
 		}
@@ -40,11 +79,17 @@ func readRecord(lr *lineReader, first bool) (*record, error) {
 			return nil, err
 		}
 		if a, err = parseAttr(lr, ln); err != nil {
-			return nil, err
+			return nil, orCut(lr, ln, err)
 		}
 	}
+	if strings.EqualFold(a.name, "search") && !ln.cut {
+		return readResult(lr, ln)
+	}
 	if !strings.EqualFold(a.name, "dn") {
-		return nil, lr.errorf(ln.no, "record must start with \"dn:\", found %q", a.name+":")
+		return nil, orCut(lr, ln, lr.errorf(ln.no, "record must start with \"dn:\", found %q", a.name+":"))
+	}
+	if ln.cut {
+		return nil, cutInLine(lr, ln.no)
 	}
 	if a.base64 && !utf8.ValidString(a.value) {
 		return nil, lr.errorf(ln.no, "dn is not valid UTF-8 after base64 decoding")
@@ -58,9 +103,18 @@ func readRecord(lr *lineReader, first bool) (*record, error) {
 			return nil, err
 		}
 		switch ln.kind {
-		case lineEOF, lineBlank:
+		case lineEOF:
+			return nil, cutInRecord(lr, rec.line, rec.entry.DN)
+		case lineBlank:
 			return rec, nil
-		case lineComment:
+		}
+		if ln.cut {
+			// A line cut in the middle (inside a base64 value, a UTF-8
+			// sequence, a name) is often not valid either: the cut is
+			// what an admin must hear about.
+			return nil, cutInRecord(lr, rec.line, rec.entry.DN)
+		}
+		if ln.kind == lineComment {
 			continue
 		}
 		a, err := parseAttr(lr, ln)
@@ -81,6 +135,53 @@ func readRecord(lr *lineReader, first bool) (*record, error) {
 			return nil, lr.errorf(ln.no, "second dn: in one record (is the blank line before it missing?)")
 		}
 		rec.entry.Add(a.name, a.value)
+	}
+}
+
+// orCut returns err, unless ln, the first line of a record, is the end of
+// a file cut short.
+func orCut(lr *lineReader, ln logicalLine, err error) error {
+	if ln.cut {
+		return cutInLine(lr, ln.no)
+	}
+	return err
+}
+
+// readResult reads ldapsearch's search result record, whose first line
+// ("search: N") is ln, and tells the marks what it says.
+func readResult(lr *lineReader, first logicalLine) (*record, error) {
+	rec := &record{line: first.no, result: true}
+	results := 0
+	for {
+		ln, err := lr.next()
+		if err != nil {
+			return nil, err
+		}
+		switch ln.kind {
+		case lineEOF:
+			return nil, cutInResult(lr, rec.line)
+		case lineBlank:
+			if results == 0 {
+				return nil, lr.errorf(rec.line, "ldapsearch's search result (\"search:\") has no \"result:\" line")
+			}
+			return rec, nil
+		case lineComment:
+			continue
+		}
+		if ln.cut {
+			return nil, cutInResult(lr, rec.line)
+		}
+		a, err := parseAttr(lr, ln)
+		if err != nil {
+			return nil, err
+		}
+		switch strings.ToLower(a.name) {
+		case "result":
+			results++
+			lr.marks.result(ln.no, a.value)
+		case "pagedresults":
+			lr.marks.pagedResults(ln.no, a.value)
+		}
 	}
 }
 

@@ -15,10 +15,14 @@ const lineWidth = 76
 // Writer writes entries as LDIF (RFC 2849) that Parse, ldapadd and ldifde
 // read back unchanged: values that are not SAFE-STRINGs (binary, non-ASCII,
 // leading space, colon or "<", trailing space) are base64-encoded, and
-// long lines are folded.
+// long lines are folded. Every record ends with an empty line, as
+// ldapsearch and ldifde end them: Parse reads a file whose last record
+// has none as cut short.
 type Writer struct {
 	w       *bufio.Writer
 	written int
+	// open: a record is written and its empty line is not.
+	open bool
 }
 
 // NewWriter starts an LDIF stream with its version line.
@@ -29,10 +33,11 @@ func NewWriter(w io.Writer) *Writer {
 // Write writes one entry, attributes in a stable order.
 func (lw *Writer) Write(e source.Entry) error {
 	if lw.written == 0 {
-		lw.w.WriteString("version: 1\n")
+		lw.w.WriteString("version: 1\n\n")
 	}
+	lw.end()
 	lw.written++
-	lw.w.WriteString("\n")
+	lw.open = true
 	lw.line("dn", e.DN)
 	for _, name := range e.Names() {
 		for _, v := range e.Attributes[name] {
@@ -50,8 +55,21 @@ func (lw *Writer) Comment(text string) {
 	lw.w.WriteString("\n")
 }
 
-// Flush writes what is buffered.
-func (lw *Writer) Flush() error { return lw.w.Flush() }
+// Flush ends the last record with its empty line and writes what is
+// buffered. Call it after the last entry: a Comment after Flush comes
+// after the record it was meant for.
+func (lw *Writer) Flush() error {
+	lw.end()
+	return lw.w.Flush()
+}
+
+// end writes the empty line that ends the open record, if there is one.
+func (lw *Writer) end() {
+	if lw.open {
+		lw.w.WriteString("\n")
+		lw.open = false
+	}
+}
 
 func (lw *Writer) line(name, value string) {
 	var l string
