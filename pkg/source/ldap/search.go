@@ -50,20 +50,30 @@ func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.S
 		req.Controls = append(req.Controls, paging)
 	}
 	for page := 1; ; page++ {
-		var cookie []byte
+		var ctl *goldap.ControlPaging
 		var err error
 		if h.tap != nil && h.record != nil {
-			cookie, err = r.tappedPage(ctx, conn, req, h)
+			ctl, err = r.tappedPage(ctx, conn, req, h)
 		} else {
-			cookie, err = r.page(ctx, conn, req, h)
+			ctl, err = r.page(ctx, conn, req, h)
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			return page, err
-		}
-		if paging == nil || len(cookie) == 0 {
+		case paging == nil:
+			return page, nil
+		case ctl == nil:
+			// RFC 2696 section 3: the server returns the control with
+			// every page, its cookie empty on the last. Without it the
+			// end of the results cannot be told from a page (a server
+			// that ignores the control sends everything at once, but a
+			// proxy that drops controls would end the read after one
+			// page and count the rest as gone).
+			return page, fmt.Errorf("the server ended page %d of a paged search without the paged-results control, so the read cannot tell whether more pages follow (RFC 2696 says a server returns it with every page)", page)
+		case len(ctl.Cookie) == 0:
 			return page, nil
 		}
-		paging.SetCookie(cookie)
+		paging.SetCookie(ctl.Cookie)
 	}
 }
 
@@ -90,14 +100,14 @@ func (r *Reader) readEntry(ctx context.Context, conn *goldap.Conn, dn string, at
 }
 
 // page runs one search request, hands its entries and referrals to h as
-// they arrive, and returns the cookie for the next page (none after the
-// last page).
+// they arrive, and returns the paged-results control of its result (nil
+// when there is none; its cookie is empty after the last page).
 //
 // go-ldap's per-request timeout is not used here: while it is set, go-ldap
 // drops a response it cannot deliver within that time, so a slow fn would
 // silently lose entries. Instead a watchdog runs only while we wait for the
 // server, and cancelling the request is an error, never a short page.
-func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) ([]byte, error) {
+func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var timedOut atomic.Bool
@@ -108,7 +118,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 	defer watchdog.Stop()
 
 	resp := conn.SearchAsync(pageCtx, req, responseBuffer)
-	var cookie []byte
+	var paging *goldap.ControlPaging
 	for {
 		watchdog.Reset(r.cfg.Timeout)
 		more := resp.Next()
@@ -127,7 +137,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 			}
 		default:
 			if c, ok := goldap.FindControl(resp.Controls(), goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
-				cookie = c.Cookie
+				paging = c
 			}
 			if h.done != nil {
 				h.done(resp.Controls())
@@ -144,7 +154,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return cookie, nil
+	return paging, nil
 }
 
 // tappedPage is page for a search whose entries the tap takes: they come
@@ -152,7 +162,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 // then the result that ends the page), which a goroutine collects. The
 // tap sends every entry before it lets go-ldap read the result, so once
 // the result is in, the entries left are those in the sink's buffer.
-func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) ([]byte, error) {
+func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	// The watchdog counts only the time the tap waits for the server:
 	// entries held in a batch, and a slow fn, do not count. It bounds each
@@ -259,14 +269,11 @@ wait:
 			return nil, err
 		}
 	}
-	var cookie []byte
-	if c, ok := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging); ok {
-		cookie = c.Cookie
-	}
+	paging, _ := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
 	if h.done != nil {
 		h.done(controls)
 	}
-	return cookie, nil
+	return paging, nil
 }
 
 // explainSearch adds what a result code means for guestsync. base is the
