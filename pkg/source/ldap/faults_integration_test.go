@@ -301,3 +301,52 @@ func TestSlapdChangesReadFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestSambaChangesReadFaults: DirSync and uSNChanged reads of the
+// changes that lose their end fail, or read everything instead (DirSync
+// without its control is taken for a refusal); never a complete read of
+// the changes.
+func TestSambaChangesReadFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mech  string
+		match string // in the request of the search that reads the changes
+		fault fault
+	}{
+		{IncrementalDirSync, "1.2.840.113556.1.4.841", closeBeforeDone},
+		{IncrementalDirSync, "1.2.840.113556.1.4.841", stallBeforeDone},
+		{IncrementalDirSync, "1.2.840.113556.1.4.841", dropRequest},
+		{IncrementalDirSync, "1.2.840.113556.1.4.841", stripControls},
+		{IncrementalUSN, "uSNChanged", closeBeforeDone},
+		{IncrementalUSN, "uSNChanged", stallBeforeDone},
+		{IncrementalUSN, "uSNChanged", stripControls},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mech+", "+tt.fault.String(), func(t *testing.T) {
+			t.Parallel()
+			a := newIncrAD(t)
+			r, err := New(a.config(func(c *Config) { c.Incremental = tt.mech }), nil)
+			require.NoError(t, err)
+			_, mark := changesScenario(t, a, r)
+
+			p := &faultProxy{target: net.JoinHostPort(strings.TrimPrefix(a.env.url, "ldap://"), "389"), match: []byte(tt.match), nth: 1, fault: tt.fault}
+			cfg := a.config(func(c *Config) {
+				c.Incremental = tt.mech
+				c.URL, c.CAFile, c.AllowInsecureBind = "ldap://"+p.start(t), "", true // loopback, test only
+				c.Timeout = 2 * time.Second                                           // the stall never ends
+			})
+			r, err = New(cfg, nil)
+			require.NoError(t, err)
+			res, err := r.ReadChanges(context.Background(), mark, func(source.Entry) error { return nil })
+			require.True(t, p.faulted(), "the fault happened")
+			if err == nil {
+				// Only a read of everything may then succeed.
+				require.True(t, res.Complete)
+				assert.False(t, res.Incremental, "a full read instead of the changes")
+				return
+			}
+			t.Log(err)
+			assert.False(t, res.Complete)
+		})
+	}
+}
