@@ -14,8 +14,10 @@
 // StartTLS unless the configuration explicitly allows otherwise, and it is
 // never logged; a referral never leads from TLS to plain LDAP. A read that
 // cannot vouch for having seen every entry in scope (a dropped connection,
-// a size or time limit anywhere, including group expansion, a referral of
-// the whole search, a referral it may not follow) returns an error with
+// a search whose result never comes or comes late, a page of a paged
+// search that ends without the paged-results control, a size or time
+// limit anywhere, including group expansion, a referral of the whole
+// search, a referral it may not follow) returns an error with
 // Result.Complete false.
 //
 // With Incremental set, the Reader is a source.ChangeReader: ReadChanges
