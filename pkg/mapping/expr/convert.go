@@ -19,23 +19,35 @@ func text(v Value) string {
 
 // mapText applies f to every value of v: a multi-valued input gives a
 // multi-valued output, as Microsoft documents for Trim([proxyAddresses]).
-// Null stays Null; integers, Booleans and date/times become strings.
-func mapText(v Value, f func(string) string) Value {
-	switch v.kind {
-	case KindNull, KindIgnored:
-		return v
-	case KindMulti:
-		out := make([]string, len(v.mv))
-		for i, s := range v.mv {
-			out[i] = f(s)
-		}
-		return Multi(out)
-	}
-	return String(f(text(v)))
+// Null stays Null; integers, Booleans and date/times become strings. It
+// is for functions whose result is about as long as their input, so the
+// input is checked against the limits before f runs.
+func mapText(x evalCtx, v Value, f func(string) string) (Value, error) {
+	return mapTextErr(x, v, func(s string) (string, error) { return f(s), nil })
 }
 
 // mapTextErr is mapText for a function that can fail.
-func mapTextErr(v Value, f func(string) (string, error)) (Value, error) {
+func mapTextErr(x evalCtx, v Value, f func(string) (string, error)) (Value, error) {
+	if err := x.fits(sizeOf(v)); err != nil {
+		return Value{}, err
+	}
+	return mapEach(v, f)
+}
+
+// mapTextOrEmpty is mapText for the functions documented to return "" for
+// a Null string (Left, Mid, Word). Their results are parts of their input,
+// which they do not copy, so only the number of values is checked first.
+func mapTextOrEmpty(x evalCtx, v Value, f func(string) string) (Value, error) {
+	if v.kind == KindNull {
+		return String(""), nil
+	}
+	if err := x.fits(size{values: sizeOf(v).values}); err != nil {
+		return Value{}, err
+	}
+	return mapEach(v, func(s string) (string, error) { return f(s), nil })
+}
+
+func mapEach(v Value, f func(string) (string, error)) (Value, error) {
 	switch v.kind {
 	case KindNull, KindIgnored:
 		return v, nil
@@ -55,15 +67,6 @@ func mapTextErr(v Value, f func(string) (string, error)) (Value, error) {
 		return Value{}, err
 	}
 	return String(r), nil
-}
-
-// mapTextOrEmpty is mapText for the functions documented to return "" for
-// a Null string (Left, Mid, Word).
-func mapTextOrEmpty(v Value, f func(string) string) Value {
-	if v.kind == KindNull {
-		return String("")
-	}
-	return mapText(v, f)
 }
 
 // single returns the one value of a multi-valued v, or v itself; it fails
@@ -106,7 +109,7 @@ func toBool(v Value) (bool, error) {
 		if n, ok := parseInt(s); ok {
 			return n != 0, nil
 		}
-		return false, fmt.Errorf("cannot convert %q to a Boolean", v.s)
+		return false, fmt.Errorf("cannot convert %s to a Boolean", QuoteValue(v.s))
 	}
 	return false, fmt.Errorf("cannot convert a %s to a Boolean", v.kind)
 }
@@ -224,13 +227,18 @@ func compareScalars(l, r *Value) int {
 // appendValues is Append and the & operator: VB's &, in which Null is ""
 // unless both sides are Null. A multi-valued source gets the suffix on
 // every value.
-func appendValues(src, suffix Value) Value {
+// The size of the result is known beforehand and checked first.
+func appendValues(x evalCtx, src, suffix Value) (Value, error) {
 	if src.kind == KindNull && suffix.kind == KindNull {
-		return Value{}
+		return Value{}, nil
 	}
 	sfx := text(suffix)
 	if src.kind == KindNull {
-		return String(sfx)
+		return String(sfx), nil
 	}
-	return mapText(src, func(s string) string { return s + sfx })
+	s := sizeOf(src)
+	if err := x.fits(size{s.values, s.bytes + s.values*len(sfx), s.longest + len(sfx)}); err != nil {
+		return Value{}, err
+	}
+	return mapEach(src, func(s string) (string, error) { return s + sfx, nil })
 }

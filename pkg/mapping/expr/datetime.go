@@ -168,7 +168,7 @@ func dateArg(x evalCtx, c *call, i int) (int64, bool, error) {
 func parseDate(s string, now func() time.Time) (int64, error) {
 	t, err := parseDateText(s, now)
 	if err != nil {
-		return 0, fmt.Errorf("cannot convert %q to a date/time: %w", s, err)
+		return 0, fmt.Errorf("cannot convert %s to a date/time: %w", QuoteValue(s), err)
 	}
 	return t, nil
 }

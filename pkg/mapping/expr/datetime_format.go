@@ -69,7 +69,7 @@ func compileLayout(format string) (layout, error) {
 		case !ok && strings.Contains("yMdhHmsfFtzKg", format):
 			return nil, fmt.Errorf("%q is not a standard date/time format; write %%%s for the custom specifier", format, format)
 		case !ok:
-			return nil, fmt.Errorf("%q is not a standard date/time format", format)
+			return nil, fmt.Errorf("%s is not a standard date/time format", QuoteValue(format))
 		}
 		format = std
 	}
@@ -83,7 +83,7 @@ func compileLayout(format string) (layout, error) {
 				n++
 			}
 			if (ch == 'f' || ch == 'F') && n > maxFractionDigits {
-				return nil, fmt.Errorf("%q: at most %d %c may be used for fractions of a second", format, maxFractionDigits, ch)
+				return nil, fmt.Errorf("%s: at most %d %c may be used for fractions of a second", QuoteValue(format), maxFractionDigits, ch)
 			}
 			l = append(l, layoutItem{spec: ch, n: n})
 			i += n
@@ -111,13 +111,13 @@ func compileLayout(format string) (layout, error) {
 				b.WriteByte(c)
 			}
 			if !closed {
-				return nil, fmt.Errorf("%q: missing closing %c", format, ch)
+				return nil, fmt.Errorf("%s: missing closing %c", QuoteValue(format), ch)
 			}
 			l = append(l, layoutItem{lit: b.String(), quoted: true})
 			i = j
 		case '%':
 			if i+1 == len(format) || format[i+1] == '%' {
-				return nil, fmt.Errorf("%q: %% must be followed by one specifier", format)
+				return nil, fmt.Errorf("%s: %% must be followed by one specifier", QuoteValue(format))
 			}
 			// %c is the single character c as a custom format.
 			_, w := utf8.DecodeRuneInString(format[i+1:])
@@ -129,7 +129,7 @@ func compileLayout(format string) (layout, error) {
 			i += 1 + w
 		case '\\':
 			if i+1 == len(format) {
-				return nil, fmt.Errorf("%q: a format cannot end with \\", format)
+				return nil, fmt.Errorf("%s: a format cannot end with \\", QuoteValue(format))
 			}
 			_, w := utf8.DecodeRuneInString(format[i+1:])
 			l = append(l, layoutItem{lit: format[i+1 : i+1+w], quoted: true})

@@ -62,13 +62,13 @@ func parseDateStyles(s string) (dateStyles, error) {
 		if !found {
 			n, err := strconv.Atoi(name)
 			if err != nil || n < 0 || n > 255 {
-				return 0, fmt.Errorf("%q is not a DateTimeStyles value (such as AllowWhiteSpaces or AssumeUniversal)", part)
+				return 0, fmt.Errorf("%s is not a DateTimeStyles value (such as AllowWhiteSpaces or AssumeUniversal)", QuoteValue(part))
 			}
 			v |= n
 		}
 	}
 	if v&(32|64) == 32|64 || v&128 != 0 && v&(16|32|64) != 0 {
-		return 0, fmt.Errorf("%q combines DateTimeStyles that .NET rejects together", s)
+		return 0, fmt.Errorf("%s combines DateTimeStyles that .NET rejects together", QuoteValue(s))
 	}
 	var st dateStyles
 	if v&1 != 0 {
@@ -126,7 +126,7 @@ func (l layout) parse(s string, st dateStyles, now func() time.Time) (int64, err
 		}
 	}
 	if p.i < len(p.s) {
-		return 0, fmt.Errorf("unexpected %q at the end", p.s[p.i:])
+		return 0, fmt.Errorf("unexpected %s at the end", QuoteValue(p.s[p.i:]))
 	}
 	return p.result(st, now)
 }

@@ -37,13 +37,14 @@ func (e *Error) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.Msg)
 	if line, ok := sourceLine(e.Src, e.Line); ok {
+		line, caret := excerpt(line, e.Col)
 		b.WriteString("\n    ")
 		b.WriteString(line)
 		b.WriteString("\n    ")
 		// Copy tabs so that the caret lines up however tabs are shown.
 		col := 1
 		for _, r := range line {
-			if col >= e.Col {
+			if col >= caret {
 				break
 			}
 			if r == '\t' {
@@ -53,12 +54,36 @@ func (e *Error) Error() string {
 			}
 			col++
 		}
-		for ; col < e.Col; col++ { // a column just past the end of the line
+		for ; col < caret; col++ { // a column just past the end of the line
 			b.WriteByte(' ')
 		}
 		b.WriteByte('^')
 	}
 	return b.String()
+}
+
+// maxExcerpt is how many characters of a source line an error shows: a
+// message quotes the expression once per entry it fails for, and a
+// one-line expression can be as long as its mapping file.
+const maxExcerpt = 120
+
+// excerpt returns at most maxExcerpt characters of line around column col
+// (1-based), with "…" where it was cut, and the caret's column in it.
+func excerpt(line string, col int) (string, int) {
+	runes := []rune(line)
+	if len(runes) <= maxExcerpt {
+		return line, col
+	}
+	lo := max(0, min(col-1-maxExcerpt/2, len(runes)-maxExcerpt))
+	hi := lo + maxExcerpt
+	out, caret := string(runes[lo:hi]), col-lo
+	if lo > 0 {
+		out, caret = "…"+out, caret+1
+	}
+	if hi < len(runes) {
+		out += "…"
+	}
+	return out, caret
 }
 
 // Unwrap returns the underlying cause.

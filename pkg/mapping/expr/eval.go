@@ -26,14 +26,14 @@ type Evaluator struct {
 
 // Eval evaluates e against env with the system clock and crypto/rand.
 func (e *Expr) Eval(env Env) (Value, error) {
-	return evalRoot(e.root, evalCtx{env: env, src: e.src})
+	return evalRoot(e.root, evalCtx{env: env, src: e.src, b: &budget{}})
 }
 
 // Eval evaluates e against env. A failure is an *Error positioned at the
 // call that failed; an expression that used IgnoreFlowIfNullOrEmpty to
 // drop the attribute returns a Value whose Ignored method reports true.
 func (ev *Evaluator) Eval(e *Expr, env Env) (Value, error) {
-	return evalRoot(e.root, evalCtx{env: env, ev: ev, src: e.src})
+	return evalRoot(e.root, evalCtx{env: env, ev: ev, src: e.src, b: &budget{}})
 }
 
 func evalRoot(root node, x evalCtx) (Value, error) {
@@ -59,11 +59,13 @@ type raisedError struct{ msg string }
 func (e *raisedError) Error() string { return e.msg }
 
 // evalCtx is the state of one evaluation. It is small and passed by
-// value, so that an evaluation allocates nothing of its own.
+// value, so that an evaluation allocates nothing of its own but its
+// budget.
 type evalCtx struct {
 	env Env
 	ev  *Evaluator // nil for the defaults
 	src string
+	b   *budget // what the evaluation has built, against the limits
 }
 
 // arg evaluates argument i of c; a missing or empty argument is Null.
@@ -138,11 +140,24 @@ func (n *concat) eval(x evalCtx) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	return appendValues(l, r), nil
+	v, err := appendValues(x, l, r)
+	if err == nil {
+		err = x.charge(sizeOf(v))
+	}
+	if err != nil {
+		return Value{}, &Error{Line: n.p.Line, Col: n.p.Col, Src: x.src, Msg: "&: " + err.Error(), Err: err}
+	}
+	return v, nil
 }
 
+// eval evaluates the call and charges what it built to the evaluation's
+// budget, here for every function: a function whose work before its
+// result grows with its input checks the limits first (x.fits).
 func (n *call) eval(x evalCtx) (Value, error) {
 	v, err := n.fn.eval(x, n)
+	if err == nil && !n.fn.passes {
+		err = x.charge(sizeOf(v))
+	}
 	if err == nil || err == errIgnoreFlow {
 		return v, err
 	}
@@ -151,7 +166,7 @@ func (n *call) eval(x evalCtx) (Value, error) {
 	}
 	e := &Error{Line: n.p.Line, Col: n.p.Col, Src: x.src, Msg: n.fn.name + ": " + err.Error(), Err: err}
 	if r, ok := err.(*raisedError); ok {
-		e.Msg, e.Err = r.msg, ErrRaised
+		e.Msg, e.Err = TruncateMessage(r.msg), ErrRaised
 	}
 	return Value{}, e
 }

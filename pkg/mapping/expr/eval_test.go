@@ -191,7 +191,7 @@ func TestEvalErrors(t *testing.T) {
 		{`ConvertFromBase64("%%%")`, `ConvertFromBase64: invalid base64 "%%%": illegal base64 data at input byte 0`, 1, 1},
 		{`Replace([x], , Join("", "("), , "", , )`, "Replace: regexPattern: error parsing regexp: missing closing ): `(`", 1, 1},
 		{`Replace(Replace(Replace(Replace(Replace(Replace(Replace([x], "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , ), "a", , , "aaaaaaaaaaaaaaaa", , )`,
-			"Replace: the result would be longer than 1048576 bytes", 1, 17},
+			"Replace: the result would be 65,538 bytes; a value may be at most 64 KiB", 1, 25},
 		{`Replace([x], , "(?<g>a)", Join("", "h"), "", , )`, `Replace: regexGroupName "h" is not a named group of regexPattern`, 1, 1},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,10 @@ type function struct {
 	forms [][]param
 	// topLevel functions must be the whole expression (SelectUniqueValue).
 	topLevel bool
+	// passes is true for a function whose result is one of its arguments
+	// (or a part of one) as it is: it builds nothing, so its result is not
+	// charged again to the evaluation's budget (IIF, Coalesce, Redact).
+	passes bool
 	// prepare, if set, checks the arguments beyond their count (reporting
 	// problems to errs) and returns per-call state kept in call.state, such
 	// as a regexp compiled once for every evaluation.

@@ -26,6 +26,7 @@ func collectionFunctions() []*function {
 			// absent.
 			name:   "Item",
 			params: []param{{name: "attribute"}, {name: "index"}},
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				v, err := x.arg(c, 0)
 				if err != nil {
@@ -55,6 +56,9 @@ func collectionFunctions() []*function {
 				if err != nil || v.kind != KindMulti {
 					return v, err
 				}
+				if err := x.fits(sizeOf(v)); err != nil {
+					return Value{}, err
+				}
 				seen := make(map[string]struct{}, len(v.mv))
 				out := make([]string, 0, len(v.mv))
 				for _, s := range v.mv {
@@ -81,8 +85,21 @@ func collectionFunctions() []*function {
 					return Value{}, err
 				}
 				d := text(delim)
-				var out []string
-				for _, s := range src.Strings() {
+				// The size of the result is known before it is built:
+				// parts of the input, one more than the delimiters.
+				vals, n := src.Strings(), 0
+				for _, s := range vals {
+					n++
+					if d != "" {
+						n += strings.Count(s, d)
+					}
+				}
+				in := sizeOf(src)
+				if err := x.fits(size{n, in.bytes, in.longest}); err != nil {
+					return Value{}, err
+				}
+				out := make([]string, 0, n)
+				for _, s := range vals {
 					if d == "" {
 						out = append(out, strings.TrimSpace(s))
 						continue

@@ -173,7 +173,7 @@ func parseInterval(s string) (interval, error) {
 			return i.iv, nil
 		}
 	}
-	return 0, fmt.Errorf("interval %q is not one of yyyy, q, m, y, d, w, ww, h, n, s", s)
+	return 0, fmt.Errorf("interval %s is not one of yyyy, q, m, y, d, w, ww, h, n, s", QuoteValue(s))
 }
 
 // prepareInterval checks a constant interval at Compile time.
@@ -411,14 +411,14 @@ func evalFormatDateTime(x evalCtx, c *call) (Value, error) {
 			t, err := in.parse(s, styles, x.clock)
 			switch {
 			case err == errNoMatch:
-				return 0, fmt.Errorf("%q does not match inputFormat %q", s, inText)
+				return 0, fmt.Errorf("%s does not match inputFormat %s", QuoteValue(s), QuoteValue(inText))
 			case err != nil:
-				return 0, fmt.Errorf("%q read with inputFormat %q: %w", s, inText, err)
+				return 0, fmt.Errorf("%s read with inputFormat %s: %w", QuoteValue(s), QuoteValue(inText), err)
 			}
 			return t, nil
 		}
 	}
-	return mapTextErr(src, func(s string) (string, error) {
+	return mapTextErr(x, src, func(s string) (string, error) {
 		t, err := read(s)
 		if err != nil {
 			return "", err

@@ -94,7 +94,7 @@ func encodingFunctions() []*function {
 				if err != nil {
 					return Value{}, err
 				}
-				return mapTextErr(v, sidString)
+				return mapTextErr(x, v, sidString)
 			},
 		},
 		{
@@ -145,12 +145,15 @@ func evalConvertFromBase64(x evalCtx, c *call) (Value, error) {
 			return Value{}, fmt.Errorf("Encoding must be Unicode, ASCII or UTF8, got %s", enc)
 		}
 	}
+	if err := x.fits(sizeOf(src)); err != nil { // the result is about as long as the input
+		return Value{}, err
+	}
 	vals := src.Strings()
 	out := make([]string, len(vals))
 	for i, s := range vals {
 		b, err := base64.StdEncoding.DecodeString(strings.Map(dropSpace, s))
 		if err != nil {
-			return Value{}, fmt.Errorf("invalid base64 %q: %w", s, err)
+			return Value{}, fmt.Errorf("invalid base64 %s: %w", QuoteValue(s), err)
 		}
 		switch encoding {
 		case "ASCII":
@@ -259,7 +262,7 @@ func unescapeDNValue(v string) string {
 // and that many 32-bit little-endian sub-authorities.
 func sidString(b string) (string, error) {
 	if strings.HasPrefix(b, "S-") || strings.HasPrefix(b, "s-") {
-		return "", fmt.Errorf("%q is already a SID string, not the binary form", b)
+		return "", fmt.Errorf("%s is already a SID string, not the binary form", QuoteValue(b))
 	}
 	if len(b) < 8 {
 		return "", fmt.Errorf("a binary SID has at least 8 bytes, got %d", len(b))

@@ -7,6 +7,7 @@ func logicFunctions() []*function {
 		{
 			name:   "IIF",
 			params: []param{{name: "condition"}, {name: "valueIfTrue"}, {name: "valueIfFalse"}},
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				cond, err := x.arg(c, 0)
 				if err != nil {
@@ -34,6 +35,7 @@ func logicFunctions() []*function {
 				{name: "key"}, {name: "value"},
 			},
 			repeat: 2,
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				src, err := x.arg(c, 0)
 				if err != nil {
@@ -58,6 +60,7 @@ func logicFunctions() []*function {
 			name:   "Coalesce",
 			params: []param{{name: "source"}},
 			repeat: 1,
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				for i := range c.args {
 					v, err := x.arg(c, i)
@@ -97,6 +100,7 @@ func logicFunctions() []*function {
 		{
 			name:   "IgnoreFlowIfNullOrEmpty",
 			params: []param{{name: "expression"}},
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				v, err := x.arg(c, 0)
 				if err == nil && isNullOrEmpty(v) {

@@ -163,13 +163,13 @@ func evalReplace(x evalCtx, c *call) (Value, error) {
 			if err != nil {
 				return Value{}, err
 			}
-			return mapTextErr(src, func(s string) (string, error) { return replaceAll(tmpl, old, s) })
+			return mapTextErr(x, src, func(s string) (string, error) { return replaceAll(x, tmpl, old, s) })
 		}
 		repl, err := argText(rpReplacementValue)
 		if err != nil {
 			return Value{}, err
 		}
-		return mapTextErr(src, func(s string) (string, error) { return replaceAll(s, old, repl) })
+		return mapTextErr(x, src, func(s string) (string, error) { return replaceAll(x, s, old, repl) })
 	}
 	re, group, err := st.regexp(x, c)
 	if err != nil {
@@ -199,7 +199,7 @@ func evalReplace(x evalCtx, c *call) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		return mapTextErr(src, func(s string) (string, error) { return replaceGroup(re, s, group, repl) })
+		return mapTextErr(x, src, func(s string) (string, error) { return replaceGroup(x, re, s, group, repl) })
 	}
 	subst := st.subst
 	if subst == nil {
@@ -209,15 +209,8 @@ func evalReplace(x evalCtx, c *call) (Value, error) {
 		}
 		subst = parseSubstitution(repl, re)
 	}
-	return mapTextErr(src, func(s string) (string, error) { return substituteAll(re, s, subst) })
+	return mapTextErr(x, src, func(s string) (string, error) { return substituteAll(x, re, s, subst) })
 }
-
-// maxReplaceLen bounds what one Replace may produce. Attribute values are
-// short; without a bound, nested Replace calls can grow a string
-// exponentially and exhaust memory.
-const maxReplaceLen = 1 << 20
-
-var errTooLong = fmt.Errorf("the result would be longer than %d bytes", maxReplaceLen)
 
 // regexp returns the call's regexp and group index, compiling them now
 // when they were not constants.
@@ -238,36 +231,52 @@ func (st *replaceState) regexp(x evalCtx, c *call) (*regexp.Regexp, int, error) 
 			return nil, 0, err
 		}
 		if group = re.SubexpIndex(text(name)); group < 0 {
-			return nil, 0, fmt.Errorf("regexGroupName %q is not a named group of regexPattern", text(name))
+			return nil, 0, fmt.Errorf("regexGroupName %s is not a named group of regexPattern", QuoteValue(text(name)))
 		}
 	}
 	return re, group, nil
 }
 
 // replaceAll is .NET's String.Replace: an empty oldValue (an error there)
-// leaves the string as it is.
-func replaceAll(s, old, repl string) (string, error) {
+// leaves the string as it is. The length of the result is checked before
+// it is built.
+func replaceAll(x evalCtx, s, old, repl string) (string, error) {
 	if old == "" {
 		return s, nil
 	}
-	if len(repl) > len(old) && len(s)+strings.Count(s, old)*(len(repl)-len(old)) > maxReplaceLen {
-		return "", errTooLong
+	if len(repl) > len(old) {
+		if err := x.fits(textSize(len(s) + strings.Count(s, old)*(len(repl)-len(old)))); err != nil {
+			return "", err
+		}
 	}
 	return strings.ReplaceAll(s, old, repl), nil
 }
 
+// findAll returns the matches of re in s, at most maxMatches of them.
+func findAll(re *regexp.Regexp, s string) ([][]int, error) {
+	m := re.FindAllStringSubmatchIndex(s, maxMatches+1)
+	if len(m) > maxMatches {
+		return nil, &limitError{fmt.Sprintf("regexPattern matches more than %s times in one value; the limit is %s", count(maxMatches), count(maxMatches))}
+	}
+	return m, nil
+}
+
 // replaceGroup replaces what the group matched, in every match, with repl
 // (taken literally), keeping the rest of each match.
-func replaceGroup(re *regexp.Regexp, s string, group int, repl string) (string, error) {
+func replaceGroup(x evalCtx, re *regexp.Regexp, s string, group int, repl string) (string, error) {
+	matches, err := findAll(re, s)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	last := 0
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range matches {
 		if gs, ge := m[2*group], m[2*group+1]; gs >= 0 {
 			b.WriteString(s[last:gs])
 			b.WriteString(repl)
 			last = ge
-			if b.Len() > maxReplaceLen {
-				return "", errTooLong
+			if err := x.fits(textSize(b.Len() + len(s) - last)); err != nil {
+				return "", err
 			}
 		}
 	}
@@ -365,10 +374,12 @@ func parseSubstitution(repl string, re *regexp.Regexp) []substPart {
 }
 
 // substituteAll is .NET's Regex.Replace(input, replacement).
-func substituteAll(re *regexp.Regexp, s string, parts []substPart) (string, error) {
-	matches := re.FindAllStringSubmatchIndex(s, -1)
-	if matches == nil {
-		return s, nil
+// What it writes for one match is bounded by the parts and the input, so
+// checking the length after each match bounds the work.
+func substituteAll(x evalCtx, re *regexp.Regexp, s string, parts []substPart) (string, error) {
+	matches, err := findAll(re, s)
+	if err != nil || matches == nil {
+		return s, err
 	}
 	var b strings.Builder
 	last := 0
@@ -394,8 +405,8 @@ func substituteAll(re *regexp.Regexp, s string, parts []substPart) (string, erro
 			}
 		}
 		last = m[1]
-		if b.Len() > maxReplaceLen {
-			return "", errTooLong
+		if err := x.fits(textSize(b.Len() + len(s) - last)); err != nil {
+			return "", err
 		}
 	}
 	b.WriteString(s[last:])

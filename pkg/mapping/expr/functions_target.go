@@ -3,8 +3,6 @@ package expr
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // Functions about the target rather than the value: SelectUniqueValue
@@ -34,6 +32,7 @@ func targetFunctions() []*function {
 			params:   []param{{name: "uniqueValueRule"}, {name: "uniqueValueRule"}},
 			repeat:   1,
 			topLevel: true,
+			passes:   true,
 			eval:     evalSelectUniqueValue,
 		},
 		{
@@ -41,6 +40,7 @@ func targetFunctions() []*function {
 			// the caller to show it as [Redact].
 			name:   "Redact",
 			params: []param{{name: "value"}},
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				return x.arg(c, 0)
 			},
@@ -64,18 +64,18 @@ func evalSelectUniqueValue(x evalCtx, c *call) (Value, error) {
 		}
 		free, err := x.unique(s)
 		if err != nil {
-			return Value{}, fmt.Errorf("check whether %q is unique: %w", s, err)
+			return Value{}, fmt.Errorf("check whether %s is unique: %w", QuoteValue(s), err)
 		}
 		if free {
 			return v, nil
 		}
-		taken = append(taken, strconv.Quote(s))
+		taken = append(taken, s)
 	}
 	switch len(taken) {
 	case 0:
 		return Value{}, fmt.Errorf("%w: no rule gave a value", ErrNoUniqueValue)
 	case 1:
-		return Value{}, fmt.Errorf("%w: %s is already taken", ErrNoUniqueValue, taken[0])
+		return Value{}, fmt.Errorf("%w: %s is already taken", ErrNoUniqueValue, QuoteValue(taken[0]))
 	}
-	return Value{}, fmt.Errorf("%w: %s are all taken", ErrNoUniqueValue, strings.Join(taken, ", "))
+	return Value{}, fmt.Errorf("%w: %s are all taken", ErrNoUniqueValue, ListValues(taken))
 }

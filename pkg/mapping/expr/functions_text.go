@@ -18,7 +18,10 @@ func textFunctions() []*function {
 			params: []param{{name: "source"}, {name: "suffix"}},
 			eval: func(x evalCtx, c *call) (Value, error) {
 				src, suffix, err := args2(x, c)
-				return appendValues(src, suffix), err
+				if err != nil {
+					return Value{}, err
+				}
+				return appendValues(x, src, suffix)
 			},
 		},
 		{
@@ -33,14 +36,20 @@ func textFunctions() []*function {
 				if err != nil {
 					return Value{}, err
 				}
+				s := text(sep)
 				var buf [8]string
 				parts := buf[:0]
-				n := 0
-				add := func(s string) {
-					if s != "" {
-						parts = append(parts, s)
+				n := 0 // the length of the result so far
+				add := func(v string) error {
+					if v == "" {
+						return nil
+					}
+					if len(parts) > 0 {
 						n += len(s)
 					}
+					parts = append(parts, v)
+					n += len(v)
+					return x.fits(textSize(n))
 				}
 				for i := 1; i < len(c.args); i++ {
 					v, err := x.arg(c, i)
@@ -48,11 +57,13 @@ func textFunctions() []*function {
 						return Value{}, err
 					}
 					if v.kind == KindMulti {
-						for _, s := range v.mv {
-							add(s)
+						for _, v := range v.mv {
+							if err := add(v); err != nil {
+								return Value{}, err
+							}
 						}
-					} else {
-						add(text(v))
+					} else if err := add(text(v)); err != nil {
+						return Value{}, err
 					}
 				}
 				switch len(parts) {
@@ -61,9 +72,8 @@ func textFunctions() []*function {
 				case 1:
 					return String(parts[0]), nil
 				}
-				s := text(sep)
 				var b strings.Builder
-				b.Grow(n + len(s)*(len(parts)-1))
+				b.Grow(n)
 				for i, p := range parts {
 					if i > 0 {
 						b.WriteString(s)
@@ -87,12 +97,12 @@ func textFunctions() []*function {
 				if err != nil {
 					return Value{}, err
 				}
-				return mapTextOrEmpty(src, func(s string) string {
+				return mapTextOrEmpty(x, src, func(s string) string {
 					if n < 0 {
 						return s
 					}
 					return s[:runeOffset(s, n)]
-				}), nil
+				})
 			},
 		},
 		{
@@ -119,10 +129,10 @@ func textFunctions() []*function {
 						return Value{}, err
 					}
 					if length < 0 {
-						return mapTextOrEmpty(src, func(s string) string { return s }), nil
+						return mapTextOrEmpty(x, src, func(s string) string { return s })
 					}
 				}
-				return mapTextOrEmpty(src, func(s string) string {
+				return mapTextOrEmpty(x, src, func(s string) string {
 					if length == 0 {
 						return ""
 					}
@@ -134,7 +144,7 @@ func textFunctions() []*function {
 						return s
 					}
 					return s[:runeOffset(s, length)]
-				}), nil
+				})
 			},
 		},
 		{
@@ -156,18 +166,18 @@ func textFunctions() []*function {
 				if err != nil {
 					return Value{}, err
 				}
-				d := text(delims)
-				return mapTextOrEmpty(src, func(s string) string {
+				isDelim := runeSet(text(delims))
+				return mapTextOrEmpty(x, src, func(s string) string {
 					if n < 1 {
 						return ""
 					}
-					for w := range strings.FieldsFuncSeq(s, func(r rune) bool { return strings.ContainsRune(d, r) }) {
+					for w := range strings.FieldsFuncSeq(s, isDelim) {
 						if n--; n == 0 {
 							return w
 						}
 					}
 					return ""
-				}), nil
+				})
 			},
 		},
 		{
@@ -204,7 +214,8 @@ func textFunctions() []*function {
 					return Value{}, err
 				}
 				s, custom := seps.Text()
-				return mapText(src, func(v string) string { return properCase(v, s, custom && s != "") }), nil
+				isSep := runeSet(s)
+				return mapText(x, src, func(v string) string { return properCase(v, isSep, custom && s != "") })
 			},
 		},
 		{
@@ -214,7 +225,10 @@ func textFunctions() []*function {
 			params: []param{{name: "value"}},
 			eval: func(x evalCtx, c *call) (Value, error) {
 				v, err := x.arg(c, 0)
-				return mapText(v, func(s string) string { return s }), err
+				if err != nil {
+					return Value{}, err
+				}
+				return mapText(x, v, func(s string) string { return s })
 			},
 		},
 		{
@@ -224,6 +238,7 @@ func textFunctions() []*function {
 			// DNComponent(CRef([dn]), 1) uses it.
 			name:   "CRef",
 			params: []param{{name: "value"}},
+			passes: true,
 			eval: func(x evalCtx, c *call) (Value, error) {
 				return x.arg(c, 0)
 			},
@@ -239,7 +254,10 @@ func stringMap(name, paramName string, f func(string) string) *function {
 		params: []param{{name: paramName}},
 		eval: func(x evalCtx, c *call) (Value, error) {
 			v, err := x.arg(c, 0)
-			return mapText(v, f), err
+			if err != nil {
+				return Value{}, err
+			}
+			return mapText(x, v, f)
 		},
 	}
 }
@@ -275,7 +293,7 @@ func evalCase(invariant, turkish func(string) string) func(evalCtx, *call) (Valu
 		if equalFoldASCII(lang, "tr") || equalFoldASCII(lang, "az") {
 			f = turkish
 		}
-		return mapText(src, f), nil
+		return mapText(x, src, f)
 	}
 }
 
@@ -353,7 +371,7 @@ func equalFoldRune(a, b rune) bool {
 // PCase calls: a letter starts a word; letters, digits, marks and
 // apostrophes continue it; the Unicode separator, control, punctuation and
 // symbol categories end it.
-func properCase(s, seps string, custom bool) string {
+func properCase(s string, isSep func(rune) bool, custom bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	inWord := false
@@ -387,7 +405,7 @@ func properCase(s, seps string, custom bool) string {
 			r = unicode.ToLower(r)
 		}
 		switch {
-		case custom && strings.ContainsRune(seps, orig):
+		case custom && isSep(orig):
 			inWord = false
 		case custom && !inWord:
 			r = unicode.ToTitle(r)
@@ -416,4 +434,28 @@ func isTitleCaseSeparator(r rune) bool {
 		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 	}
 	return unicode.In(r, unicode.Z, unicode.Cc, unicode.Cf, unicode.P, unicode.S)
+}
+
+// runeSet returns a test for the characters of s, in constant time per
+// character however long s is (the delimiters of Word and the separators
+// of PCase may come from an attribute).
+func runeSet(s string) func(rune) bool {
+	var ascii [utf8.RuneSelf]bool
+	var other map[rune]bool
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			ascii[r] = true
+			continue
+		}
+		if other == nil {
+			other = map[rune]bool{}
+		}
+		other[r] = true
+	}
+	return func(r rune) bool {
+		if r < utf8.RuneSelf {
+			return r >= 0 && ascii[r]
+		}
+		return other[r]
+	}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -167,8 +168,11 @@ func (v Value) time() time.Time {
 	return time.Unix(sec, rem*100).UTC()
 }
 
-// String renders v for debugging and test failures: Null, Ignored, a
-// quoted string, or a bracketed list of quoted strings.
+// String renders v for messages, debugging and test failures: Null,
+// Ignored, a quoted string, or a bracketed list of quoted strings. It is
+// bounded however large v is: a long string shows its first characters
+// and its length (QuoteValue), a long list its first values and how many
+// more there are.
 func (v Value) String() string {
 	switch v.kind {
 	case KindNull:
@@ -176,15 +180,19 @@ func (v Value) String() string {
 	case KindIgnored:
 		return "Ignored"
 	case KindString:
-		return strconv.Quote(v.s)
+		return QuoteValue(v.s)
 	case KindMulti:
 		var b strings.Builder
 		b.WriteByte('[')
 		for i, s := range v.mv {
+			if i == maxShown {
+				fmt.Fprintf(&b, ", and %s more", count(len(v.mv)-maxShown))
+				break
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(strconv.Quote(s))
+			b.WriteString(QuoteValue(s))
 		}
 		b.WriteByte(']')
 		return b.String()
