@@ -54,10 +54,13 @@ type compare struct {
 	left, right node
 }
 
-// concat is left & right (VB string concatenation).
+// concat is a & b & c (VB string concatenation), evaluated from the left.
+// A chain is one node, not a nest of pairs, so that a long chain costs no
+// recursion: the depth of the tree is bounded by the nesting of calls.
 type concat struct {
-	p           Pos // of the operator
-	left, right node
+	p     Pos    // of the last operator
+	parts []node // at least two
+	ops   []Pos  // ops[i] is the operator before parts[i+1]
 }
 
 // call is Name(arg, ...).
@@ -111,9 +114,12 @@ func (n *compare) format(b *strings.Builder) {
 }
 
 func (n *concat) format(b *strings.Builder) {
-	n.left.format(b)
-	b.WriteString(" & ")
-	n.right.format(b)
+	for i, p := range n.parts {
+		if i > 0 {
+			b.WriteString(" & ")
+		}
+		p.format(b)
+	}
 }
 
 func (n *call) format(b *strings.Builder) {
@@ -157,8 +163,9 @@ func walk(n node, f func(node)) {
 		walk(n.left, f)
 		walk(n.right, f)
 	case *concat:
-		walk(n.left, f)
-		walk(n.right, f)
+		for _, p := range n.parts {
+			walk(p, f)
+		}
 	case *call:
 		for _, a := range n.args {
 			walk(a, f)

@@ -132,20 +132,23 @@ func (n *compare) eval(x evalCtx) (Value, error) {
 }
 
 func (n *concat) eval(x evalCtx) (Value, error) {
-	l, err := n.left.eval(x)
+	v, err := n.parts[0].eval(x)
 	if err != nil {
 		return Value{}, err
 	}
-	r, err := n.right.eval(x)
-	if err != nil {
-		return Value{}, err
-	}
-	v, err := appendValues(x, l, r)
-	if err == nil {
-		err = x.charge(sizeOf(v))
-	}
-	if err != nil {
-		return Value{}, &Error{Line: n.p.Line, Col: n.p.Col, Src: x.src, Msg: "&: " + err.Error(), Err: err}
+	for i, part := range n.parts[1:] {
+		r, err := part.eval(x)
+		if err != nil {
+			return Value{}, err
+		}
+		v, err = appendValues(x, v, r)
+		if err == nil {
+			err = x.charge(sizeOf(v))
+		}
+		if err != nil {
+			p := n.ops[i]
+			return Value{}, &Error{Line: p.Line, Col: p.Col, Src: x.src, Msg: "&: " + err.Error(), Err: err}
+		}
 	}
 	return v, nil
 }

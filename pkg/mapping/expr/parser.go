@@ -109,15 +109,24 @@ func (p *parser) expr() node {
 
 func (p *parser) concat() node {
 	left := p.primary()
-	for left != nil && p.tok().kind == tokConcat {
+	if left == nil || p.tok().kind != tokConcat {
+		return left
+	}
+	if !p.notEnum(left) {
+		return nil
+	}
+	c := &concat{parts: []node{left}}
+	for p.tok().kind == tokConcat {
 		op := p.advance()
 		right := p.primary()
-		if right == nil || !p.notEnum(left) || !p.notEnum(right) {
+		if right == nil || !p.notEnum(right) {
 			return nil
 		}
-		left = &concat{p: op.pos, left: left, right: right}
+		c.p = op.pos
+		c.parts = append(c.parts, right)
+		c.ops = append(c.ops, op.pos)
 	}
-	return left
+	return c
 }
 
 func (p *parser) primary() node {
