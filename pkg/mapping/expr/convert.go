@@ -3,6 +3,7 @@ package expr
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -157,7 +158,10 @@ func parseInt(s string) (int64, bool) {
 // compareValues applies a comparison operator. Any comparison with Null is
 // False (a condition on an absent attribute fails, as documented for IIF).
 // For a multi-valued side the comparison holds if it holds for any value
-// (as in an LDAP filter), and <> is the negation of =.
+// (as in an LDAP filter), and <> is the negation of =. Values are then
+// compared as strings, a total order, so "some a < some b" is
+// "min(a) < max(b)": the work grows with the number of values, not with
+// their product.
 //
 // The Values are passed by pointer: two of them do not fit in registers.
 func compareValues(op tokenKind, l, r *Value) bool {
@@ -165,17 +169,20 @@ func compareValues(op tokenKind, l, r *Value) bool {
 		return false
 	}
 	if l.kind == KindMulti || r.kind == KindMulti {
-		if op == tokNe {
-			return !compareValues(tokEq, l, r)
+		ls, rs := l.Strings(), r.Strings()
+		switch op {
+		case tokEq:
+			return anyEqual(ls, rs)
+		case tokNe:
+			return !anyEqual(ls, rs)
+		case tokLt:
+			return slices.Min(ls) < slices.Max(rs)
+		case tokLe:
+			return slices.Min(ls) <= slices.Max(rs)
+		case tokGt:
+			return slices.Max(ls) > slices.Min(rs)
 		}
-		for _, a := range l.Strings() {
-			for _, b := range r.Strings() {
-				if sa, sb := String(a), String(b); compareValues(op, &sa, &sb) {
-					return true
-				}
-			}
-		}
-		return false
+		return slices.Max(ls) >= slices.Min(rs)
 	}
 	var c int
 	if l.kind == KindString && r.kind == KindString {
@@ -196,6 +203,31 @@ func compareValues(op tokenKind, l, r *Value) bool {
 		return c > 0
 	}
 	return c >= 0
+}
+
+// anyEqual reports whether a and b have a value in common.
+func anyEqual(a, b []string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) <= 8 {
+		for _, s := range b {
+			if slices.Contains(a, s) {
+				return true
+			}
+		}
+		return false
+	}
+	set := make(map[string]struct{}, len(a))
+	for _, s := range a {
+		set[s] = struct{}{}
+	}
+	for _, s := range b {
+		if _, ok := set[s]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // compareScalars compares numerically when both sides are integers, or

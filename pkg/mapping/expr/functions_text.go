@@ -331,36 +331,36 @@ func evalInStr(x evalCtx, c *call) (Value, error) {
 			return Value{}, fmt.Errorf("compareType must be vbBinaryCompare or vbTextCompare, got %s", ct)
 		}
 	}
-	hay, needle := []rune(text(s)), []rune(text(sub))
-	if len(hay) == 0 || start > int64(len(hay)) {
+	hay, needle := text(s), text(sub)
+	if hay == "" || start > int64(utf8.RuneCountInString(hay)) {
 		return Int(0), nil
 	}
-	if len(needle) == 0 {
+	if needle == "" {
 		return Int(start), nil
 	}
-	for i := int(start - 1); i+len(needle) <= len(hay); i++ {
-		match := true
-		for j, r := range needle {
-			h := hay[i+j]
-			if h != r && (!fold || !equalFoldRune(h, r)) {
-				match = false
-				break
-			}
-		}
-		if match {
-			return Int(int64(i + 1)), nil
-		}
+	// A search in linear time, however long both strings are: case-
+	// insensitively, both sides are first mapped to one rune of each
+	// case-folding orbit, which keeps positions in runes.
+	hay = hay[runeOffset(hay, start-1):]
+	if fold {
+		hay, needle = strings.Map(foldRune, hay), strings.Map(foldRune, needle)
 	}
-	return Int(0), nil
+	i := strings.Index(hay, needle)
+	if i < 0 {
+		return Int(0), nil
+	}
+	return Int(start + int64(utf8.RuneCountInString(hay[:i]))), nil
 }
 
-func equalFoldRune(a, b rune) bool {
-	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
-		if r == b {
-			return true
-		}
+// foldRune maps r to the smallest rune of its simple case-folding orbit,
+// so that two runes are equal ignoring case exactly when they fold to the
+// same rune.
+func foldRune(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
 	}
-	return false
+	return least
 }
 
 // properCase implements PCase. The source is lower-cased first, since

@@ -152,3 +152,60 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareListsAsPairs checks the comparison of two lists, done in
+// time linear in their lengths, against its definition: true when it
+// holds for some pair of values.
+func TestCompareListsAsPairs(t *testing.T) {
+	t.Parallel()
+	words := []string{"", "a", "B", "b", "ab", "10", "9", "é"}
+	ops := map[string]func(a, b string) bool{
+		"=": func(a, b string) bool { return a == b }, "<": func(a, b string) bool { return a < b },
+		"<=": func(a, b string) bool { return a <= b }, ">": func(a, b string) bool { return a > b },
+		">=": func(a, b string) bool { return a >= b },
+	}
+	lists := [][]string{{"a", "b"}, {"9", "10", "é"}, {"B", ""}, {"ab", "a", "b", "B", "10", "9", "é", "", "x"}}
+	for _, l := range lists {
+		for _, r := range append(lists, []string{"b"}, words) {
+			for op, holds := range ops {
+				want := false
+				for _, a := range l {
+					for _, b := range r {
+						want = want || holds(a, b)
+					}
+				}
+				e := MustCompile("[l] " + op + " [r]")
+				v, err := e.Eval(MapEnv{"l": l, "r": r})
+				require.NoError(t, err)
+				assert.Equal(t, Bool(want), v, "%q %s %q", l, op, r)
+				if op == "=" {
+					v, _ = MustCompile("[l] <> [r]").Eval(MapEnv{"l": l, "r": r})
+					assert.Equal(t, Bool(!want), v, "%q <> %q", l, r)
+				}
+			}
+		}
+	}
+}
+
+func TestInStrLongValues(t *testing.T) {
+	t.Parallel()
+	hay := strings.Repeat("a", 64<<10) + "ÉB"
+	env := MapEnv{"hay": {hay}, "needle": {strings.Repeat("a", 32<<10) + "é"}}
+	tests := []struct {
+		src  string
+		want int64
+	}{
+		{`InStr([hay], [needle])`, 0},
+		{`InStr([hay], [needle], , vbTextCompare)`, 32<<10 + 1},
+		{`InStr([hay], "éb", 1, vbTextCompare)`, 64<<10 + 1},
+		{`InStr([hay], "B", 65537)`, 64<<10 + 2},
+		{`InStr("ÄbÄb", "äB", 2, vbTextCompare)`, 3},
+		{`InStr("Straße", "SS", 1, vbTextCompare)`, 0}, // simple folding, as .NET's ordinal ignore-case
+		{`InStr("KELVIN", "k", 1, vbTextCompare)`, 1},  // K folds with the Kelvin sign and k
+	}
+	for _, tt := range tests {
+		v, err := MustCompile(tt.src).Eval(env)
+		require.NoError(t, err, tt.src)
+		assert.Equal(t, Int(tt.want), v, tt.src)
+	}
+}
