@@ -159,12 +159,18 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 		}
 		v = *f.defaultIfNull
 	case len(out.values) > 1:
-		return "", false, fmt.Errorf("%d values (%s), but the property takes one", len(out.values), strings.Join(quoteAll(out.values), ", "))
+		return "", false, fmt.Errorf("%d values (%s), but the property takes one", len(out.values), expr.ListValues(out.values))
 	default:
 		v = out.values[0]
 	}
+	if len(v) > expr.MaxTextBytes {
+		// Also for direct and constant flows, and for the properties
+		// whose length Graph does not document: no Graph property takes
+		// this much, and a value this long would only fail its request.
+		return "", false, fmt.Errorf("value is %d bytes; a mapped value may be at most 64 KiB", len(v))
+	}
 	if !utf8.ValidString(v) {
-		return "", false, fmt.Errorf("value is not valid UTF-8 text (%q)", v)
+		return "", false, fmt.Errorf("value is not valid UTF-8 text (%s)", expr.QuoteValue(v))
 	}
 	switch f.property.Kind {
 	case guest.Bool:
@@ -174,7 +180,7 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 		case "false", "0":
 			v = "false"
 		default:
-			return "", false, fmt.Errorf("%q is not a boolean (True or False)", v)
+			return "", false, fmt.Errorf("%s is not a boolean (True or False)", expr.QuoteValue(v))
 		}
 	default:
 		if f.property.MaxLength > 0 && len(v) > f.property.MaxLength {
@@ -185,14 +191,6 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 		}
 	}
 	return v, true, nil
-}
-
-func quoteAll(vs []string) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = fmt.Sprintf("%q", v)
-	}
-	return out
 }
 
 // anchorOf computes onPremisesImmutableId from the first anchor attribute

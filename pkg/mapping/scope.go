@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/guestsync/guestsync/pkg/mapping/expr"
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
@@ -211,12 +212,14 @@ func inScope(groups []group, e source.Entry) (bool, string) {
 	return false, "out of scope: " + strings.Join(why, "; ")
 }
 
+// describe shows an attribute's values in a reason, bounded however many
+// and long they are: the reason goes into plans and reports.
 func describe(v []string, present bool) string {
 	switch {
 	case !present:
 		return "null"
 	case len(v) == 1:
-		return fmt.Sprintf("%q", v[0])
+		return expr.QuoteValue(v[0])
 	}
-	return fmt.Sprintf("%q", v)
+	return "[" + expr.ListValues(v) + "]"
 }
