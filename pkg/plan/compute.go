@@ -332,6 +332,9 @@ func diff(d, c guest.Guest) []Change {
 	return out
 }
 
+// maxOthers is how many of the other colliding entries a skip reason names.
+const maxOthers = 3
+
 // rejectCollisions returns the desired guests that collide with no other,
 // adding a skip for each one that does.
 func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
@@ -365,16 +368,26 @@ func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 			}
 		}
 	}
+	// Each reason names at most maxOthers of the other entries: a mapping
+	// that gives thousands of entries one value must not make each of
+	// their reasons list all the others (quadratic in time and size).
 	reasons := map[int][]string{}
 	for k, idx := range shared {
 		for _, i := range idx {
-			var others []string
+			others := make([]string, 0, maxOthers)
 			for _, j := range idx {
+				if len(others) == maxOthers {
+					break
+				}
 				if j != i {
 					others = append(others, desired[j].SourceDN)
 				}
 			}
-			reasons[i] = append(reasons[i], fmt.Sprintf("%s %q is also produced by %s", k.prop, k.value, strings.Join(others, "; ")))
+			who := strings.Join(others, "; ")
+			if more := len(idx) - 1 - len(others); more > 0 {
+				who += fmt.Sprintf(" and %d more", more)
+			}
+			reasons[i] = append(reasons[i], fmt.Sprintf("%s %q is also produced by %s", k.prop, k.value, who))
 		}
 	}
 	if len(reasons) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -135,6 +136,32 @@ func TestComputeConflictReasonNamesTheOtherEntry(t *testing.T) {
 	assert.Contains(t, p.Actions[0].Reason, "CN=B,OU=Partners")
 	assert.Contains(t, p.Actions[1].Reason, "CN=A,OU=Partners")
 	assert.False(t, p.HasChanges())
+}
+
+// TestComputeConflictReasonIsBounded: when many entries produce one
+// value, each skip names three of the others and counts the rest.
+func TestComputeConflictReasonIsBounded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{2, `conflict: mailNickname "a" is also produced by CN=A1,OU=Partners, userPrincipalName "a@partners.contoso.com" is also produced by CN=A1,OU=Partners`},
+		{4, `conflict: mailNickname "a" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners, userPrincipalName "a@partners.contoso.com" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners`},
+		{5000, `conflict: mailNickname "a" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners and 4996 more, userPrincipalName "a@partners.contoso.com" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners and 4996 more`},
+	}
+	for _, tt := range tests {
+		desired := make([]guest.Guest, tt.n)
+		for i := range desired {
+			desired[i] = g(fmt.Sprintf("A%d", i), "a@partners.contoso.com")
+		}
+		p := Compute(desired, nil, Absence{}, Policy{})
+		require.Len(t, p.Actions, tt.n)
+		assert.Equal(t, tt.want, p.Actions[0].Reason)
+		for _, a := range p.Actions {
+			assert.Less(t, len(a.Reason), 400)
+		}
+	}
 }
 
 // samplePlan has one of every action kind.
