@@ -83,3 +83,27 @@ func TestScopeReasonIsBounded(t *testing.T) {
 	p := `"` + strings.Repeat("y", 100) + `"… (1,000 bytes)`
 	assert.Equal(t, `out of scope: partners: employeeType EQUALS "Partner" is false (value [`+p+", "+p+", "+p+" and 4,997 more])", r.Reason)
 }
+
+// TestParseDeepInput: a mapping file nested 100,000 deep, in its YAML or
+// in an expression, is refused with a message, not a stack overflow.
+func TestParseDeepInput(t *testing.T) {
+	t.Parallel()
+	const n = 100_000
+	tests := []struct{ name, src, want string }{
+		{"YAML sequences", "version: 1\nflows: " + strings.Repeat("[", n) + strings.Repeat("]", n), "deep.yaml:2: YAML syntax: exceeded max depth of 10000"},
+		{"YAML mappings", "version: 1\nflows: " + strings.Repeat("{a: ", n), "deep.yaml:2: YAML syntax: exceeded max depth of 10000"},
+		{"parentheses", boundsMapping("  - target: department\n    type: expression\n    expression: " + strings.Repeat("(", n) + "[a]" + strings.Repeat(")", n) + "\n"),
+			"deep.yaml:13:17: flows[4].expression: expected an attribute, a string, a number or a function call, found '('"},
+		{"calls", boundsMapping("  - target: department\n    type: expression\n    expression: " + strings.Repeat("Trim(", n) + "[a]" + strings.Repeat(")", n) + "\n"),
+			"deep.yaml:13:517: flows[4].expression: functions nested more than 100 deep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("deep.yaml", []byte(tt.src))
+			require.Error(t, err)
+			assert.Equal(t, tt.want, strings.SplitN(err.Error(), "\n", 2)[0])
+			assert.Less(t, len(err.Error()), 2000)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +78,65 @@ func FuzzCompile(f *testing.F) {
 		if again := e2.String(); again != canon {
 			t.Fatalf("String() is not stable for %q: %q then %q", src, canon, again)
 		}
+	})
+}
+
+// FuzzEvalLimits evaluates fuzzed expressions against fuzzed attributes,
+// some of them long (a value repeated up to 20,000 times, a list of as
+// many values), and checks the limits: a result is no longer than the
+// limits or than an attribute it passes through, and a failure is one
+// *Error with a bounded message.
+func FuzzEvalLimits(f *testing.F) {
+	for _, s := range []string{
+		`Join(",", [many])`, `Join("", [long], [long])`, `Split([long], "a")`, `Replace([long], "a", , , "aaaa", , )`,
+		`Replace([long], , "(?<g>.)", "g", "xy", , )`, `Replace([long], , ".", , "$&$&$_", , )`, `ToUpper([many]) & [long]`,
+		`ConvertToBase64([long])`, `ConvertToUTF8Hex(Join("", [long], [long]))`, `Switch([a], Trim([long]), Trim([long]), "x")`,
+		`RemoveDuplicates(Split(Join(",", [many]), ","))`, `CBool([long])`, `Error([long])`, `[many] = [many]`, `InStr([long], [a], 1, vbTextCompare)`,
+		`FormatDateTime(CDate("2025-01-15"), Join("", [long]))`, `DNComponent(Join("", "cn=", [long]), 1)`, `Word([long], 2, [a])`,
+	} {
+		f.Add(s, "ab,", uint16(1000))
+	}
+	ev := Evaluator{
+		Now:    func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Rand:   bytes.NewReader(nil),
+		Unique: func(v string) (bool, error) { return len(v)%2 == 0, nil },
+	}
+	f.Fuzz(func(t *testing.T, src, a string, n uint16) {
+		e, err := Compile(src)
+		if err != nil {
+			return
+		}
+		if len(a) > 16 {
+			a = a[:16]
+		}
+		reps := int(n) % 20_001
+		env := MapEnv{"a": {a}, "long": {strings.Repeat(a, reps)}, "many": values(reps, a)}
+		v, err := ev.Eval(e, env)
+		if err != nil {
+			if len(Errors(err)) != 1 {
+				t.Fatalf("Eval(%q) returned %T, not one *Error", src, err)
+			}
+			if len(err.Error()) > 8<<10 {
+				t.Fatalf("Eval(%q): a message of %d bytes: %.300s", src, len(err.Error()), err)
+			}
+			return
+		}
+		longest, most := MaxTextBytes, MaxListValues
+		for _, vs := range env {
+			most = max(most, len(vs))
+			for _, s := range vs {
+				longest = max(longest, len(s))
+			}
+		}
+		vals := v.Strings()
+		if len(vals) > most {
+			t.Fatalf("Eval(%q): %d values", src, len(vals))
+		}
+		for _, s := range vals {
+			if len(s) > longest {
+				t.Fatalf("Eval(%q): a value of %d bytes", src, len(s))
+			}
+		}
+		_ = v.String()
 	})
 }
