@@ -8,9 +8,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/guestsync/guestsync/mappings"
 	"github.com/guestsync/guestsync/pkg/mapping/expr"
 	"github.com/guestsync/guestsync/pkg/yamlfile"
-	"github.com/guestsync/guestsync/mappings"
 )
 
 // FuzzParse compiles a whole mapping file from bytes: Parse never panics,
