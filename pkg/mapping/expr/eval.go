@@ -30,8 +30,9 @@ func (e *Expr) Eval(env Env) (Value, error) {
 }
 
 // Eval evaluates e against env. A failure is an *Error positioned at the
-// call that failed; an expression that used IgnoreFlowIfNullOrEmpty to
-// drop the attribute returns a Value whose Ignored method reports true.
+// call that failed (one that would exceed a limit of limits.go wraps
+// ErrLimit); an expression that used IgnoreFlowIfNullOrEmpty to drop the
+// attribute returns a Value whose Ignored method reports true.
 func (ev *Evaluator) Eval(e *Expr, env Env) (Value, error) {
 	return evalRoot(e.root, evalCtx{env: env, ev: ev, src: e.src, b: &budget{}})
 }
