@@ -1,6 +1,11 @@
 package guest
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
 
 // Kind is the JSON type of a Graph user property.
 type Kind int
@@ -64,4 +69,91 @@ func Properties() []Property {
 	out := append([]Property(nil), properties...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Check returns why Graph would refuse v as this property's value: its
+// documented maximum length (in characters, as Graph counts them) and, for
+// the properties whose documentation gives them, its character rules. The
+// messages name the property, so that a failed object says what to fix.
+//
+// Graph docs, "user resource type": userPrincipalName is alias@domain of
+// at most 113 characters, 64 before the @ and 48 after, the alias made of
+// A-Z a-z 0-9 ' . - _ ! # ^ ~ and not ending in "."; mailNickname may not
+// contain @ ( ) \ [ ] " ; : < > , or space; usageLocation is a two-letter
+// country code (ISO 3166). accountEnabled is a Boolean (true or false, in
+// any case).
+func (p Property) Check(v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8 text", p.Name)
+	}
+	if p.Kind == Bool {
+		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+			return fmt.Errorf("%s must be true or false, not %q", p.Name, clip(v))
+		}
+		return nil
+	}
+	if v == "" {
+		// Whether a property may be empty (cleared) is Graph's to say:
+		// required ones cannot be, and Graph's answer names them.
+		return nil
+	}
+	if p.MaxLength > 0 && len(v) > p.MaxLength {
+		// Only long byte strings can be too long in characters.
+		if n := utf8.RuneCountInString(v); n > p.MaxLength {
+			return fmt.Errorf("%s is %d characters; Graph allows at most %d", p.Name, n, p.MaxLength)
+		}
+	}
+	switch p.Name {
+	case "userPrincipalName":
+		return checkUPN(v)
+	case "mailNickname":
+		if i := strings.IndexAny(v, mailNicknameForbidden); i >= 0 {
+			return fmt.Errorf("%s contains '%c', which Graph does not allow (@ ( ) \\ [ ] \" ; : < > , and space)",
+				p.Name, v[i])
+		}
+	case "usageLocation":
+		if len(v) != 2 || !isASCIILetter(rune(v[0])) || !isASCIILetter(rune(v[1])) {
+			return fmt.Errorf("%s must be a two-letter country code (ISO 3166), not %q", p.Name, clip(v))
+		}
+	}
+	return nil
+}
+
+const mailNicknameForbidden = "@()\\[]\";:<>, "
+
+// upnAlias are the characters Graph allows before a UPN's @ besides ASCII
+// letters and digits.
+const upnAlias = "'.-_!#^~"
+
+func checkUPN(v string) error {
+	alias, domain, ok := strings.Cut(v, "@")
+	if !ok || alias == "" || domain == "" || strings.Contains(domain, "@") {
+		return fmt.Errorf("userPrincipalName must be alias@domain with exactly one @")
+	}
+	for _, r := range alias {
+		if !isASCIILetter(r) && (r < '0' || r > '9') && !strings.ContainsRune(upnAlias, r) {
+			return fmt.Errorf("userPrincipalName contains '%c' before the @; Graph allows only A-Z a-z 0-9 ' . - _ ! # ^ ~ there", r)
+		}
+	}
+	if n := len(alias); n > 64 {
+		return fmt.Errorf("userPrincipalName has %d characters before the @; Graph allows at most 64", n)
+	}
+	if n := utf8.RuneCountInString(domain); n > 48 {
+		return fmt.Errorf("userPrincipalName has %d characters after the @; Graph allows at most 48", n)
+	}
+	if strings.HasSuffix(alias, ".") {
+		return fmt.Errorf("userPrincipalName has a '.' right before the @, which Graph does not allow")
+	}
+	return nil
+}
+
+func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+
+// clip keeps a value quoted in a message short: a bad value may be huge.
+func clip(v string) string {
+	const max = 40
+	if utf8.RuneCountInString(v) <= max {
+		return v
+	}
+	return string([]rune(v)[:max]) + "…"
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -29,6 +30,31 @@ import (
 
 // maxBatch is Graph's limit of requests per $batch.
 const maxBatch = 20
+
+// Request size. Graph answers a request bigger than it takes with 413
+// (Graph docs, "Microsoft Graph error responses and resource types": "413
+// Request Entity Too Large: The request size exceeds the maximum limit"),
+// and the limit is 4 MB per request (Microsoft, microsoftgraph/
+// microsoft-graph-docs#85: "when using the Microsoft Graph endpoint, there
+// is a 4MB limit on the size of a request"; the answers reported there and
+// in #11806 are "Maximum request length exceeded." and "The maximum request
+// length supported is 4MB."). A $batch is one request: twenty small creates
+// and one huge one share the limit, so batches are cut by size as well as
+// by count, and an object too big for any batch fails alone before it is
+// sent.
+//
+// The size measured is the size Graph receives: New turns the SDK's
+// request compression off, so the body goes out as encoded here. Even
+// compressed, the limit would have to be met uncompressed (after a 429 the
+// SDK resends the plain body; a proxy may inflate it). maxBatchBytes stays
+// a quarter below 4 MB whether Graph's MB is 10^6 or 2^20 bytes and
+// whatever else it counts; real guest bodies are a few KB, so only values
+// no directory should hold come near it.
+const (
+	maxBatchBytes = 3 << 20
+	// batchEnvelope is {"requests":[]} around the items.
+	batchEnvelope = len(`{"requests":[]}`)
+)
 
 // Retry limits per request: throttling (429, waits Graph chose) may be
 // retried many times; failures (500, 503, 504, dropped connections) ten
@@ -53,6 +79,12 @@ type op struct {
 	// connection), so "already exists" or "not found" may be its effect.
 	ambiguous bool
 	due       time.Time
+
+	// size is the op's encoded share of a batch body (itemSize); alone
+	// puts it in a batch of its own after Graph refused a batch holding
+	// it as too large.
+	size  int
+	alone bool
 
 	status  int // final status; 0 when failed without an answer
 	resp    json.RawMessage
@@ -80,18 +112,28 @@ type batchAnswer struct {
 	Body    json.RawMessage   `json:"body"`
 }
 
-// run carries out ops in batches of up to 20, Concurrency batches in
-// flight, each batch after the pacer allows its writes. An op that is
-// throttled or fails transiently goes back to the queue until its
+// run carries out ops in batches of up to 20 and maxBatchBytes,
+// Concurrency batches in flight, each batch after the pacer allows its
+// writes. An op too big for any batch fails at once (tooLarge). An op that
+// is throttled or fails transiently goes back to the queue until its
 // Retry-After (or backoff) has passed; every op ends with a status or a
 // failure.
 func (c *Client) run(ctx context.Context, ops []*op) {
 	var (
 		mu       sync.Mutex
-		queue    = append([]*op(nil), ops...)
+		queue    = make([]*op, 0, len(ops))
 		inflight int
 		wg       sync.WaitGroup
 	)
+	for _, o := range ops {
+		o.size = itemSize(o)
+		if batchEnvelope+o.size > maxBatchBytes {
+			o.failure = tooLarge(o)
+			c.log.Warn("request too large for Graph, not sent", "request", o.method+" "+o.url, "error", o.failure.Message)
+			continue
+		}
+		queue = append(queue, o)
+	}
 	next := func() ([]*op, time.Duration, bool) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -108,9 +150,13 @@ func (c *Client) run(ctx context.Context, ops []*op) {
 		var batch []*op
 		rest := queue[:0]
 		wait := 20 * time.Millisecond
+		size, closed := batchEnvelope, false
 		for _, o := range queue {
-			if len(batch) < maxBatch && !o.due.After(now) {
+			fits := !closed && len(batch) < maxBatch && size+o.size <= maxBatchBytes && (!o.alone || len(batch) == 0)
+			if fits && !o.due.After(now) {
 				batch = append(batch, o)
+				size += o.size
+				closed = o.alone
 				continue
 			}
 			if !o.due.After(now) {
@@ -174,6 +220,22 @@ func (c *Client) send(ctx context.Context, batch []*op) []*op {
 	answers, err := c.postBatch(ctx, items)
 	if err != nil {
 		f := failure(err)
+		if refusedAsTooLarge(f) {
+			if len(batch) > 1 {
+				// Graph counts differently from itemSize: each op
+				// goes again in a batch of its own, so that only
+				// one too big for Graph fails.
+				c.log.Debug("batch refused as too large, sending its requests one by one", "requests", len(batch), "error", f.Error())
+				for _, o := range batch {
+					o.alone = true
+				}
+				return batch
+			}
+			tl := *f
+			tl.Message = fmt.Sprintf("Graph refused %s %s as too large (%s); %s", batch[0].method, batch[0].url, f.Message, largestProperty(batch[0]))
+			batch[0].failure, batch[0].status = &tl, f.Status
+			return nil
+		}
 		if !retryable(f.Status, err) {
 			for _, o := range batch {
 				o.failure = f
@@ -197,9 +259,9 @@ func (c *Client) send(ctx context.Context, batch []*op) []*op {
 	var retry []*op
 	for i, o := range batch {
 		a, ok := answers[strconv.Itoa(i+1)]
-		if !ok {
+		if !ok || a.Status < 200 || a.Status > 599 {
 			o.ambiguous = true
-			if c.again(o, &plan.Failure{Message: "the batch answer has no response for this request"}, 0) {
+			if c.again(o, &plan.Failure{Message: "the batch answer has no usable response for this request"}, 0) {
 				retry = append(retry, o)
 			}
 			continue
@@ -274,6 +336,11 @@ func (c *Client) postBatch(ctx context.Context, items []batchItem) (map[string]b
 		return nil, err
 	}
 	b, _ := raw.([]byte)
+	return decodeBatchAnswer(b)
+}
+
+// decodeBatchAnswer reads the body of a $batch answer: its responses by id.
+func decodeBatchAnswer(b []byte) (map[string]batchAnswer, error) {
 	var reply struct {
 		Responses []batchAnswer `json:"responses"`
 	}
@@ -285,6 +352,56 @@ func (c *Client) postBatch(ctx context.Context, items []batchItem) (map[string]b
 		out[a.ID] = a
 	}
 	return out, nil
+}
+
+// itemSize is o's share of a batch body: its item as postBatch encodes it
+// (with the longest id a batch gives, "20") and the comma before it.
+func itemSize(o *op) int {
+	item := batchItem{ID: strconv.Itoa(maxBatch), Method: o.method, URL: o.url, Body: o.body}
+	if o.body != nil {
+		item.Headers = map[string]string{"Content-Type": "application/json"}
+	}
+	b, err := json.Marshal(item)
+	if err != nil {
+		// A body that does not encode fails in postBatch, with its reason.
+		return len(o.body) + len(o.url)
+	}
+	return len(b) + 1
+}
+
+// tooLarge is the failure of an op too big for any batch.
+func tooLarge(o *op) *plan.Failure {
+	return &plan.Failure{Message: fmt.Sprintf("%s %s is %s, over the %s guestsync sends in one request (Graph refuses requests over 4 MB); %s",
+		o.method, o.url, megabytes(o.size), megabytes(maxBatchBytes), largestProperty(o))}
+}
+
+// largestProperty names the property that makes o's body big.
+func largestProperty(o *op) string {
+	var props map[string]json.RawMessage
+	if json.Unmarshal(o.body, &props) != nil || len(props) == 0 {
+		return fmt.Sprintf("its body is %d bytes", len(o.body))
+	}
+	name := ""
+	for k, v := range props {
+		if name == "" || len(v) > len(props[name]) || len(v) == len(props[name]) && k < name {
+			name = k
+		}
+	}
+	var s string
+	if json.Unmarshal(props[name], &s) == nil {
+		return fmt.Sprintf("its largest property is %s (%d characters)", name, utf8.RuneCountInString(s))
+	}
+	return fmt.Sprintf("its largest property is %s (%d bytes)", name, len(props[name]))
+}
+
+func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// refusedAsTooLarge reports whether Graph refused a request for its size:
+// 413, or the 400 "Maximum request length exceeded." reported from Graph
+// (see maxBatchBytes).
+func refusedAsTooLarge(f *plan.Failure) bool {
+	return f.Status == http.StatusRequestEntityTooLarge ||
+		f.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(f.Message), "request length")
 }
 
 // retryable: throttling, transient server failures, and no answer at all

@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
@@ -27,7 +30,7 @@ var accessors = map[string]accessor{
 			return nil
 		},
 		set: func(u models.Userable, v *string) {
-			b := v != nil && *v == "true"
+			b := v != nil && strings.EqualFold(*v, "true")
 			u.SetAccountEnabled(&b)
 		},
 	},
@@ -81,15 +84,35 @@ func toGuest(u models.Userable) guest.Guest {
 }
 
 // toUser converts the given properties of a guest to a Graph user body.
+// Every request body of a user is built here, so this is where each value
+// is checked against Graph's documented limits (guest.Property.Check, the
+// table the mapping compiler also checks against): an object Graph would
+// refuse fails alone, before a request exists, with every problem named,
+// rather than costing a round trip or (a huge value) its whole batch.
 func toUser(props map[string]string) (models.Userable, error) {
 	u := models.NewUser()
-	for name, value := range props {
+	names := make([]string, 0, len(props))
+	for name := range props {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var problems []string
+	for _, name := range names {
 		acc, ok := accessors[name]
-		if !ok {
-			return nil, fmt.Errorf("property %s is not one guestsync writes", name)
+		p, known := guest.LookupProperty(name)
+		if !ok || !known {
+			problems = append(problems, fmt.Sprintf("property %s is not one guestsync writes", name))
+			continue
 		}
-		v := value
+		v := props[name]
+		if err := p.Check(v); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
 		acc.set(u, &v)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return u, nil
 }

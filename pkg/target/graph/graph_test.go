@@ -159,6 +159,8 @@ func TestAccessorsCoverEveryProperty(t *testing.T) {
 		props[p.Name] = "v-" + p.Name
 	}
 	props["accountEnabled"] = "false"
+	props["usageLocation"] = "DE"
+	props["userPrincipalName"] = "v@partners.contoso.com"
 	u, err := toUser(props)
 	require.NoError(t, err)
 	assert.Equal(t, props, toGuest(u).Properties)
