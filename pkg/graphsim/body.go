@@ -9,8 +9,28 @@ import (
 	"net/http"
 )
 
-// maxBodyBytes is Graph's request size limit for JSON bodies (4 MB).
-const maxBodyBytes = 4 << 20
+// Request size. Documented: Graph answers a request over its limit with 413
+// (Graph docs, "Microsoft Graph error responses and resource types": "413
+// Request Entity Too Large: The request size exceeds the maximum limit"),
+// and Microsoft gives the limit as 4 MB per request, a $batch being one
+// request (microsoftgraph/microsoft-graph-docs#85). Not documented, chosen:
+// the error code and message are the ones reported from Graph for an
+// oversized request, BadRequest "Maximum request length exceeded." (#85;
+// ASP.NET's maxRequestLength message, whose 4096 KB default is why the
+// limit is taken as 4 MiB); the limit applies to the bytes received and,
+// for a gzip body, to the inflated bytes as well (a guard against a body
+// that inflates without bound; Graph does not say how it counts).
+const (
+	maxBodyBytes = 4 << 20
+	msgTooLarge  = "Maximum request length exceeded."
+	// maxDrainBytes: the rest of an oversized body is read (up to this) so
+	// that the client, still sending, gets the 413 rather than a reset.
+	maxDrainBytes = 64 << 20
+)
+
+func errTooLarge() *graphError {
+	return newError(http.StatusRequestEntityTooLarge, codeBadRequest, msgTooLarge)
+}
 
 // readBody returns the request body, decompressed when it is gzip.
 //
@@ -24,7 +44,8 @@ func readBody(r *http.Request) ([]byte, *graphError) {
 		return nil, errUnreadablePayload()
 	}
 	if len(raw) > maxBodyBytes {
-		return nil, newError(http.StatusRequestEntityTooLarge, codeRequestTooLarge, "The request body is too large.")
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrainBytes))
+		return nil, errTooLarge()
 	}
 	if !isGzip(raw) {
 		return raw, nil
@@ -39,7 +60,7 @@ func readBody(r *http.Request) ([]byte, *graphError) {
 		return nil, errUnreadablePayload()
 	}
 	if len(plain) > maxBodyBytes {
-		return nil, newError(http.StatusRequestEntityTooLarge, codeRequestTooLarge, "The request body is too large.")
+		return nil, errTooLarge()
 	}
 	return plain, nil
 }

@@ -67,7 +67,6 @@ const (
 	codeInvalidValue        = "InvalidValue"
 	codeObjectConflict      = "ObjectConflict"
 	codeConflictingObjects  = "ConflictingObjects"
-	codeRequestTooLarge     = "RequestEntityTooLarge"
 	codeTooManyRequests     = "TooManyRequests"
 	codeSyncStateNotFound   = "syncStateNotFound"
 	msgRetryLater           = "Please retry again later."
