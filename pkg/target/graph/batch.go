@@ -432,12 +432,21 @@ func headerOf(err error, name string) string {
 	return ""
 }
 
+// maxRetryAfter caps the wait an answer can ask for: the longest window of
+// Graph's identity throttling is the tenant's 18,000 writes per 5 minutes
+// (GRAPH.md, "Throttling"), so a longer Retry-After is a broken answer, not
+// a reason to stall a nightly run for hours.
+const maxRetryAfter = 5 * time.Minute
+
 // retryAfter parses Retry-After seconds (Graph may send fractions); 0 when
-// absent.
+// absent or not a positive number, at most maxRetryAfter.
 func retryAfter(v string) time.Duration {
 	s, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || s <= 0 {
+	if err != nil || !(s > 0) { // !(s > 0) is also true of NaN
 		return 0
+	}
+	if s >= maxRetryAfter.Seconds() {
+		return maxRetryAfter
 	}
 	return time.Duration(s * float64(time.Second))
 }
@@ -458,10 +467,16 @@ func itemFailure(a batchAnswer) *plan.Failure {
 		} `json:"error"`
 	}
 	if json.Unmarshal(a.Body, &body) == nil && body.Error.Code != "" {
-		f.Code, f.Message, f.RequestID = body.Error.Code, body.Error.Message, body.Error.InnerError.RequestID
+		f.Code, f.RequestID = clipText(body.Error.Code), clipText(body.Error.InnerError.RequestID)
+		if body.Error.Message != "" {
+			f.Message = clipText(body.Error.Message)
+		}
 	}
 	if f.RequestID == "" {
-		f.RequestID = a.Headers["request-id"]
+		f.RequestID = clipText(a.Headers["request-id"])
+	}
+	if f.Message == "" {
+		f.Message = fmt.Sprintf("HTTP %d", a.Status)
 	}
 	return f
 }

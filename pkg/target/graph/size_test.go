@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,26 @@ func TestBatchRefusedAsTooLargeIsSentOneByOne(t *testing.T) {
 	}
 	assert.Positive(t, int(refused.Load()))
 	assert.Equal(t, 7, sim.Stats().Users)
+}
+
+func TestAnswersCannotStallOrFloodARun(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"2.5", 2500 * time.Millisecond},
+		{"1e9", maxRetryAfter},
+		{"Inf", maxRetryAfter},
+		{"NaN", 0},
+		{"-3", 0},
+		{"soon", 0},
+	} {
+		assert.Equal(t, tc.want, retryAfter(tc.header), "Retry-After %q", tc.header)
+	}
+	huge := strings.Repeat("é", 1<<20)
+	f := itemFailure(batchAnswer{Status: 400, Body: []byte(`{"error":{"code":"X","message":"` + huge + `"}}`)})
+	assert.Equal(t, strings.Repeat("é", maxGraphMessage)+"… (1048576 characters in all)", f.Message)
+	f = itemFailure(batchAnswer{Status: 400, Body: []byte(`{"error":{"code":"X","message":""}}`)})
+	assert.Equal(t, "Bad Request", f.Message, "an empty message keeps the status text")
 }

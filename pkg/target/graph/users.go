@@ -126,14 +126,14 @@ func failure(err error) *plan.Failure {
 		f := &plan.Failure{Status: oe.ResponseStatusCode, Message: fmt.Sprintf("HTTP %d with no Graph error body", oe.ResponseStatusCode)}
 		if main := oe.GetErrorEscaped(); main != nil {
 			if s := main.GetCode(); s != nil {
-				f.Code = *s
+				f.Code = clipText(*s)
 			}
-			if s := main.GetMessage(); s != nil {
-				f.Message = *s
+			if s := main.GetMessage(); s != nil && *s != "" {
+				f.Message = clipText(*s)
 			}
 			if inner := main.GetInnerError(); inner != nil {
 				if s := inner.GetRequestId(); s != nil {
-					f.RequestID = *s
+					f.RequestID = clipText(*s)
 				}
 			}
 		}
@@ -141,9 +141,25 @@ func failure(err error) *plan.Failure {
 	}
 	var api *abs.ApiError
 	if errors.As(err, &api) {
-		return &plan.Failure{Status: api.ResponseStatusCode, Message: api.Error()}
+		return &plan.Failure{Status: api.ResponseStatusCode, Message: clipText(api.Error())}
 	}
-	return &plan.Failure{Message: err.Error()}
+	return &plan.Failure{Message: clipText(err.Error())}
+}
+
+// maxGraphMessage bounds the text an answer puts in a failure (code,
+// message, request id): failures are listed in reports, and an answer's
+// body, Graph's or a proxy's, can be any size.
+const maxGraphMessage = 1000
+
+func clipText(s string) string {
+	if len(s) <= maxGraphMessage {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= maxGraphMessage {
+		return s
+	}
+	return string(r[:maxGraphMessage]) + fmt.Sprintf("… (%d characters in all)", len(r))
 }
 
 // getRetrying retries an idempotent GET that failed with a server error
