@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -135,7 +136,7 @@ func mustURL(link string) url.URL {
 // (100,000 small lists fewer).
 func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch guest.Change, ok bool, err error) {
 	if err := json.Unmarshal(fields["id"], &ch.ID); err != nil || ch.ID == "" {
-		return ch, false, fmt.Errorf("a user without an id: %v", fields)
+		return ch, false, fmt.Errorf("a user without an id (with %s)", propertyNames(fields))
 	}
 	if _, gone := fields["@removed"]; gone {
 		ch.Removed = true
@@ -212,4 +213,25 @@ func textValue(v json.RawMessage) (value string, isNull bool, err error) {
 		return "", false, fmt.Errorf("%s is not text", v)
 	}
 	return s, false, nil
+}
+
+// propertyNames names the properties of a user Graph sent, at most a few
+// and sorted, for a message about a user that cannot be told by its id:
+// the values themselves may be of any size.
+func propertyNames(fields map[string]json.RawMessage) string {
+	const show = 8
+	names := slices.Sorted(maps.Keys(fields))
+	if len(names) == 0 {
+		return "no properties"
+	}
+	more := ""
+	if len(names) > show {
+		names, more = names[:show], fmt.Sprintf(" and %d more", len(names)-show)
+	}
+	for i, n := range names {
+		if len(n) > 64 {
+			names[i] = strings.ToValidUTF8(n[:64], "") + "…"
+		}
+	}
+	return strings.Join(names, ", ") + more
 }
