@@ -103,5 +103,5 @@ func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
 	}
 	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute,
 		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage,
-		WriteBudget: g.WriteBudget, WriteWindow: g.WriteWindow, Concurrency: g.Concurrency})
+		WriteBudget: g.WriteBudget, WriteWindow: g.WriteWindow, Concurrency: g.Concurrency, CAFile: g.CAFile})
 }

@@ -116,6 +116,11 @@ type Graph struct {
 	CertificateFile         string `yaml:"certificateFile" mapstructure:"certificatefile"`
 	CertificatePassword     Secret `yaml:"certificatePassword" mapstructure:"certificatepassword"`
 	CertificatePasswordFile string `yaml:"certificatePasswordFile" mapstructure:"certificatepasswordfile"`
+	// CAFile is a PEM file of CA certificates trusted for graph.url's TLS
+	// certificate besides the system's (e.g. the CA guestsync
+	// graph-emulator --https --ca-out writes); empty trusts the system's
+	// alone.
+	CAFile string `yaml:"caFile" mapstructure:"cafile"`
 	// Owner names this guestsync instance: the guests it creates carry
 	// the mark guestsync:<Owner> in OwnerAttribute, and it never changes
 	// a guest without its own mark.

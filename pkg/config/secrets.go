@@ -63,6 +63,7 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.Graph.ClientSecretFile)
 	abs(&c.Graph.CertificateFile)
 	abs(&c.Graph.CertificatePasswordFile)
+	abs(&c.Graph.CAFile)
 	if root, ok := CloudGraphRoot(c.Graph.Cloud); ok && c.Graph.URL == "" {
 		c.Graph.URL = root + "/v1.0"
 	}

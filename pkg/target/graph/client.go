@@ -7,9 +7,14 @@ package graph
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +64,11 @@ type Options struct {
 	// LagTimeout is how long a PATCH right after an invitation keeps
 	// retrying 404 (replication lag); 0 means 30 s.
 	LagTimeout time.Duration
+	// CAFile is a PEM file of CA certificates trusted for the Graph URL's
+	// TLS certificate besides the system's roots (e.g. the CA that
+	// guestsync graph-emulator --https --ca-out writes); empty trusts the
+	// system's roots alone.
+	CAFile string
 }
 
 // Client talks to Microsoft Graph.
@@ -113,7 +123,12 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("graph middleware: %w", err)
 	}
 	middleware := append([]khttp.Middleware{core.NewGraphTelemetryHandler(&options)}, kiota...)
+	transport, err := newTransport(opts.CAFile)
+	if err != nil {
+		return nil, err
+	}
 	httpClient := khttp.GetDefaultClient(middleware...)
+	httpClient.Transport = khttp.NewCustomTransportWithParentTransport(transport, middleware...)
 	httpClient.Timeout = 100 * time.Second
 	// The SDK's root package registers JSON support in process-wide
 	// registries; this client keeps its own, registering only JSON, the
@@ -147,6 +162,55 @@ func New(opts Options) (*Client, error) {
 	// invitations' PATCHes.
 	return &Client{adapter: adapter, base: base, scope: scope, log: log, owner: own, opts: opts,
 		pace: newPacer(opts.WriteBudget, opts.WriteWindow, opts.Concurrency*(maxBatch+1), time.Now), known: map[string]bool{}}, nil
+}
+
+// newTransport is the SDK's default transport, trusting the certificates in
+// caFile as well as the system's roots.
+func newTransport(caFile string) (http.RoundTripper, error) {
+	transport, ok := khttp.GetDefaultTransport().(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("graph: the SDK's default transport is a %T, not an *http.Transport", khttp.GetDefaultTransport())
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		// No system roots (a minimal container): caFile alone, if any.
+		roots = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("graph caFile: %w", err)
+		}
+		// SystemCertPool returns a copy: adding to it changes no other pool.
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("graph caFile %s: no PEM certificate found", caFile)
+		}
+	}
+	transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &certHint{next: transport, caFile: caFile}, nil
+}
+
+// certHint adds to a certificate verification failure what to do about it:
+// the error alone ("x509: certificate signed by unknown authority") does
+// not say which setting makes guestsync trust a server.
+type certHint struct {
+	next   http.RoundTripper
+	caFile string
+}
+
+func (h *certHint) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.next.RoundTrip(r)
+	var verify *tls.CertificateVerificationError
+	if err != nil && errors.As(err, &verify) {
+		trusted := "the system's"
+		if h.caFile != "" {
+			trusted += " and those in " + h.caFile
+		}
+		return resp, fmt.Errorf("%w: the certificate of %s is signed by none of the CAs guestsync trusts (%s); "+
+			"set graph.caFile to a PEM file with the CA that signed it (for guestsync graph-emulator --https, the file its --ca-out wrote)",
+			err, r.URL.Host, trusted)
+	}
+	return resp, err
 }
 
 // StaticToken is a credential that always returns the same bearer token:
