@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/guestsync/guestsync/pkg/graphsim"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 // defaultDomains are the emulated tenant's verified domains unless
@@ -28,6 +30,8 @@ type emulatorFlags struct {
 	listen, token, throttle, faults, state string
 	timeScale                              float64
 	domains                                []string
+	https                                  bool
+	caOut                                  string
 }
 
 const emulatorLong = `Serves the parts of Microsoft Graph guestsync uses (users, invitations,
@@ -51,7 +55,17 @@ from lists), and the random seed.
 
 --state FILE loads the tenant from FILE when it exists, saves it every few
 seconds after changes and on shutdown (atomically). GET /_graphsim/state
-(same bearer token) dumps the tenant as JSON.`
+(same bearer token) dumps the tenant as JSON.
+
+Without --token the emulator accepts any bearer token, so it listens on a
+loopback address only: --listen on any other address (0.0.0.0, :8870, a
+LAN address) is refused unless --token is set.
+
+--https --ca-out FILE serves HTTPS, as Graph does, with a certificate made
+at start: an ECDSA P-256 CA, written to FILE (the certificate only, PEM),
+and a server certificate it signed for 127.0.0.1, ::1, localhost and the
+--listen host, valid for 7 days. Point guestsync's graph.caFile (or another
+client's trusted roots) at FILE. Every run makes a new CA.`
 
 func (a *app) emulatorCommand() *cobra.Command {
 	var f emulatorFlags
@@ -60,7 +74,8 @@ func (a *app) emulatorCommand() *cobra.Command {
 		Short: "Serve an emulated Microsoft Graph for tests and demos",
 		Long:  emulatorLong,
 		Example: "  guestsync graph-emulator --listen 127.0.0.1:8870 --verified-domain partners.contoso.com\n" +
-			"  guestsync graph-emulator --time-scale 60 --faults 503=0.05,lag=2s,seed=1 --state tenant.json",
+			"  guestsync graph-emulator --time-scale 60 --faults 503=0.05,lag=2s,seed=1 --state tenant.json\n" +
+			"  guestsync graph-emulator --https --ca-out emulator-ca.pem",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runEmulator(contextOf(cmd), f)
@@ -74,6 +89,8 @@ func (a *app) emulatorCommand() *cobra.Command {
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "make emulated time pass this many times faster (throttling, lag, purge)")
 	fl.StringVar(&f.faults, "faults", "", "faults to inject, e.g. 500=0.01,503=0.02,504=0.01,drop=0.005,latency=20ms,lag=2s,seed=7")
 	fl.StringVar(&f.state, "state", "", "load the tenant from this file if present and save it there")
+	fl.BoolVar(&f.https, "https", false, "serve HTTPS with a certificate made at start (needs --ca-out)")
+	fl.StringVar(&f.caOut, "ca-out", "", "with --https, write the CA certificate (PEM, no key) to this file")
 	return cmd
 }
 
@@ -99,6 +116,12 @@ func (f emulatorFlags) options(log *slog.Logger) (graphsim.Options, error) {
 	if opts.Faults, err = graphsim.ParseFaults(f.faults); err != nil {
 		problems = append(problems, fmt.Errorf("--faults: %w", err))
 	}
+	switch {
+	case f.https && f.caOut == "":
+		problems = append(problems, errors.New("--https needs --ca-out FILE: clients trust the emulator's certificate through the CA written there"))
+	case !f.https && f.caOut != "":
+		problems = append(problems, errors.New("--ca-out is for --https: without it the emulator serves plain http and makes no CA"))
+	}
 	return opts, errors.Join(problems...)
 }
 
@@ -118,20 +141,55 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("listen on %s: %w", f.listen, err))
 	}
+	// The check is on the address actually bound, so that a host name or
+	// an empty host is judged by what it resolved to. Nothing has been
+	// served yet when it refuses.
+	remote := !isLoopback(ln.Addr())
+	if remote && f.token == "" {
+		ln.Close()
+		return withCode(exitUsage, fmt.Errorf("--listen %s: refusing to serve beyond this machine (listening on %s) without --token: "+
+			"the emulator then accepts any bearer token and anyone who can reach it could read and change its tenant; "+
+			"set --token, or listen on a loopback address such as 127.0.0.1:8870", f.listen, ln.Addr()))
+	}
+	scheme := "http"
+	if f.https {
+		host, _, _ := net.SplitHostPort(f.listen)
+		certs, err := graphsim.NewTLS(time.Now(), host)
+		if err != nil {
+			ln.Close()
+			return withCode(exitFailed, err)
+		}
+		// The CA is public; written before the URL is printed, so that a
+		// script that waits for the URL finds the file complete.
+		if err := state.WriteAtomic(f.caOut, certs.CAPEM, 0o644); err != nil {
+			ln.Close()
+			return withCode(exitUsage, fmt.Errorf("--ca-out: %w", err))
+		}
+		ln = tls.NewListener(ln, certs.Config)
+		scheme = "https"
+	}
+	url := baseURL(scheme, ln.Addr())
 	// The base URL is the first line on stdout, before any log line, so that
 	// scripts can read it; flush in case stdout is buffered.
-	fmt.Fprintln(a.out, baseURL(ln.Addr()))
+	fmt.Fprintln(a.out, url)
 	if fl, ok := a.out.(interface{ Flush() error }); ok {
 		_ = fl.Flush()
 	}
-	log.Info("graph emulator serving", "url", baseURL(ln.Addr()), "domains", opts.VerifiedDomains,
-		"throttle", opts.Throttle, "time-scale", f.timeScale, "faults", opts.Faults.String(), "state", f.state)
+	log.Info("graph emulator serving", "url", url, "listen", ln.Addr().String(), "domains", opts.VerifiedDomains,
+		"throttle", opts.Throttle, "time-scale", f.timeScale, "faults", opts.Faults.String(), "state", f.state, "ca", f.caOut)
+	if remote && !f.https {
+		log.Warn("graph emulator reachable beyond this machine over plain http: the bearer token and the tenant's data cross the network unencrypted; --https encrypts them",
+			"listen", ln.Addr().String())
+	}
 
 	stopSaving := func() {}
 	if f.state != "" {
 		stopSaving = autosave(ctx, sim, f.state, log)
 	}
-	served := serve(ctx, ln, sim)
+	// The server's own errors (a client that rejected the HTTPS
+	// certificate, a malformed request) are warnings in the log.
+	served := serveOn(ctx, ln, &http.Server{Handler: sim, ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog: slog.NewLogLogger(log.With("component", "graph emulator http").Handler(), slog.LevelWarn)})
 	stopSaving()
 	if f.state != "" {
 		if err := sim.SaveState(f.state); err != nil {
@@ -165,22 +223,41 @@ func autosave(ctx context.Context, sim *graphsim.Server, path string, log *slog.
 	return func() { cancel(); <-done }
 }
 
-// baseURL is the emulator's Graph root for addr; a wildcard listen address
-// is reached through the loopback address.
-func baseURL(addr net.Addr) string {
+// baseURL is the emulator's Graph root for the address it listens on. A
+// wildcard address (0.0.0.0, ::, or an empty host, which Go binds to both)
+// is reached from this machine through 127.0.0.1, which it includes and
+// the HTTPS certificate names. The emulator's nextLinks and deltaLinks are
+// built from the Host a request was sent to, so a client that starts from
+// this URL is sent back to it.
+func baseURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String() + "/v1.0"
+		return scheme + "://" + addr.String() + "/v1.0"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/v1.0"
+	return scheme + "://" + net.JoinHostPort(host, port) + "/v1.0"
 }
+
+// isLoopback reports whether a listener's address is reachable from this
+// machine only.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// readHeaderTimeout bounds how long a client may take to send a request's
+// headers.
+const readHeaderTimeout = 10 * time.Second
 
 // serve runs handler on ln until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, ln net.Listener, handler http.Handler) error {
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	return serveOn(ctx, ln, &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout})
+}
+
+// serveOn runs srv on ln until ctx ends, then shuts it down gracefully.
+func serveOn(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
