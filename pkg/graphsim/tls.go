@@ -25,10 +25,13 @@ const TLSLifetime = 7 * 24 * time.Hour
 const clockSkew = time.Hour
 
 // TLS is a throwaway certificate authority and a server certificate it
-// signed, made for one run of the emulator. Real Graph is served over
-// HTTPS only, and Microsoft's SDKs in other languages assume it (the
-// JavaScript client sends no token to a plain-http host), so clients that
-// trust CAPEM can talk to the emulator as they talk to Graph.
+// signed, made for one run of the emulator. Graph documents every request
+// as {HTTP method} https://graph.microsoft.com/{version}/{resource} ("Use
+// the Microsoft Graph API"), and Microsoft's SDKs in other languages assume
+// HTTPS (the JavaScript client sends no token to a plain-http host and
+// cannot follow an http:// nextLink), so clients that trust CAPEM can talk
+// to the emulator as they talk to Graph. The links the emulator writes
+// carry the scheme a request came in on.
 type TLS struct {
 	// CAPEM is the CA certificate, PEM encoded: what clients add to their
 	// trusted roots. The CA's private key is never kept: it signs the
