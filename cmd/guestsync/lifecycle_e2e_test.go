@@ -225,14 +225,14 @@ policy: {deleteAfter: 1h, removalThreshold: 3}
 	out = l.sync("--full", "--allow-removals", "4")
 	assert.Contains(t, out, "4 disabled")
 
-	// Guards: a read that finds nothing, and a read that fails, remove
-	// nothing.
+	// Guards: a read that finds nothing is refused (exit 4), and a read
+	// that fails fails the run; neither removes anything.
 	writes = l.sim.Stats().Writes
 	l.env["GUESTSYNC_LDAP_FILTER"] = "(employeeType=Nobody)"
 	code, out, stderr = l.run("sync", "--full")
-	assert.Equal(t, 0, code, stderr)
-	assert.Contains(t, out, "No changes")
-	assert.Contains(t, stderr, "the source returned no entries: no guest is removed on an empty read")
+	assert.Equal(t, 4, code, stderr)
+	assert.Contains(t, out, "Refused: the source read cannot be trusted; nothing changed.")
+	assert.Contains(t, stderr, "read source: empty read, refusing to plan on it: the source returned no entries, while guestsync owns 7 guests")
 	delete(l.env, "GUESTSYNC_LDAP_FILTER")
 	l.env["GUESTSYNC_LDAP_URL"] = "ldap://" + deadAddr(t)
 	code, _, stderr = l.run("sync", "--full")

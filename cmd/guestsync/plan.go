@@ -54,6 +54,14 @@ type runOptions struct {
 	expect *plan.Plan
 }
 
+// check refuses flag values that mean nothing; they exit with 2.
+func (o runOptions) check() error {
+	if o.allowRemovals < 0 {
+		return withCode(exitUsage, fmt.Errorf("--allow-removals must be 0 or more, not %d", o.allowRemovals))
+	}
+	return nil
+}
+
 const metricsHelp = "write Prometheus text-format metrics (counts, duration, last success) to this file, for node_exporter's textfile collector"
 
 const reportHelp = "write a JSON report (summary counts, every action and error with its Graph request id) to this file"
@@ -102,6 +110,9 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 		Example: "  guestsync plan --out plan.json     # review plan.json, then:\n  guestsync apply plan.json --report report.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("read plan: %w", err))
@@ -124,6 +135,9 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 }
 
 func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
+	if err := opts.check(); err != nil {
+		return err
+	}
 	c, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -142,35 +156,44 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	}
 	prog := newProgress(tty, log)
 	e.Progress = prog.report
+	prog.start()
 	run, runErr := e.Run(contextOf(cmd), apply)
-	prog.finishLine()
-	if opts.report != "" {
-		data, err := engine.NewReport(run, runErr).JSON()
-		if err == nil {
-			err = state.WriteAtomic(opts.report, data, 0o644)
-		}
-		if err != nil {
-			return withCode(exitFailed, fmt.Errorf("report: %w", err))
-		}
+	prog.stop()
+	result := a.showRun(e, run, runErr, apply, opts)
+	// The report and the metrics are written whatever the run did; one
+	// that cannot be written is said, and never hides the run's outcome.
+	failed := a.writeOutputs(run, runErr, opts)
+	if failed == 0 {
+		return result
 	}
-	if opts.metrics != "" {
-		if err := state.WriteAtomic(opts.metrics, engine.Metrics(run, runErr), 0o644); err != nil {
-			return withCode(exitFailed, fmt.Errorf("metrics: %w", err))
-		}
+	var ee *exitError
+	if result == nil || errors.As(result, &ee) && ee.code == exitUsage && ee.err.Error() == "" {
+		// A success (or plan --exit-code's "changes pending") with an
+		// output lost is a failure: nothing else would show it.
+		return withCode(exitFailed, errors.New(""))
 	}
+	return result
+}
+
+// showRun prints what a run did and returns what sets its exit code.
+func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply bool, opts runOptions) error {
 	var rail *engine.RailError
-	if errors.As(runErr, &rail) {
+	var stale *engine.StalePlanError
+	var refused *engine.ReadRefusedError
+	switch {
+	case errors.As(runErr, &rail):
 		// Show what would have been removed, then stop.
 		if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
 			return withCode(exitFailed, err)
 		}
 		return withCode(exitRail, runErr)
-	}
-	var stale *engine.StalePlanError
-	if errors.As(runErr, &stale) {
+	case errors.As(runErr, &stale):
 		return withCode(exitRail, runErr)
-	}
-	if runErr != nil {
+	case errors.As(runErr, &refused):
+		// Why is in the error, printed once on stderr.
+		fmt.Fprintln(a.out, "Refused: the source read cannot be trusted; nothing changed.")
+		return withCode(exitRefused, runErr)
+	case runErr != nil:
 		return withCode(exitFailed, runErr)
 	}
 	if err := run.Plan.Render(a.out, plan.RenderOptions{Color: isTerminal(a.out), Skips: true}); err != nil {
@@ -192,9 +215,10 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	}
 	if apply {
 		fmt.Fprintln(a.out, applySummary(run))
-		if n := run.Failed(); n > 0 {
-			return withCode(exitFailed, fmt.Errorf("%d of %d actions failed", n, len(run.Results)))
-		}
+	}
+	if n := run.FailedObjects(); n > 0 {
+		return withCode(exitFailed, fmt.Errorf("%d object(s) failed: %d mapping (skipped, see the plan), %d of %d actions",
+			n, run.MappingFailed, run.Failed(), len(run.Results)))
 	}
 	if opts.exitCode && run.Plan.HasChanges() {
 		return withCode(exitUsage, errors.New("")) // 2: changes pending; the plan says which
@@ -202,9 +226,34 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	return nil
 }
 
+// writeOutputs writes the --report and --metrics-file of a run, says on
+// stderr why one could not be written, and returns how many could not.
+func (a *app) writeOutputs(run *engine.Run, runErr error, opts runOptions) int {
+	failed := 0
+	write := func(what, path string, data func() ([]byte, error)) {
+		if path == "" {
+			return
+		}
+		b, err := data()
+		if err == nil {
+			err = state.WriteAtomic(path, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(a.err, "guestsync: %s: %v\n", what, err)
+			failed++
+		}
+	}
+	write("report", opts.report, func() ([]byte, error) { return engine.NewReport(run, runErr).JSON() })
+	write("metrics", opts.metrics, func() ([]byte, error) { return engine.Metrics(run, runErr), nil })
+	return failed
+}
+
 // applySummary is the line printed after applying a plan.
 func applySummary(run *engine.Run) string {
 	if !run.Applied {
+		if run.MappingFailed > 0 {
+			return fmt.Sprintf("Nothing to apply; %d mapping failed.", run.MappingFailed)
+		}
 		return "Nothing to apply."
 	}
 	s := fmt.Sprintf("Applied: %d created, %d updated", run.Succeeded(plan.Create), run.Succeeded(plan.Update))
@@ -216,7 +265,11 @@ func applySummary(run *engine.Run) string {
 			s += fmt.Sprintf(", %d %s", n, k.done)
 		}
 	}
-	s += fmt.Sprintf(", %d failed (in %s).", run.Failed(), run.Ended.Sub(run.Started).Round(1e6))
+	s += fmt.Sprintf(", %d failed", run.Failed())
+	if run.MappingFailed > 0 {
+		s += fmt.Sprintf(", %d mapping failed", run.MappingFailed)
+	}
+	s += fmt.Sprintf(" (in %s).", run.Ended.Sub(run.Started).Round(1e6))
 	for _, r := range run.Results {
 		if r.Failure != nil {
 			s += fmt.Sprintf("\n  ! %s %s (%s): %s", r.Action.Kind, r.Action.UserPrincipalName, r.Action.DN, r.Failure.Error())

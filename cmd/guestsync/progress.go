@@ -4,22 +4,35 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 )
 
 // progress shows how far a long phase has got: on a terminal, one line
 // redrawn in place with the count, the share done and the rate; otherwise
 // (cron, CI, a pipe) a log line every interval, so that a long run is seen
-// to be alive without flooding the log.
+// to be alive without flooding the log. Between start and stop a ticker
+// shows the last count again every interval, so that a phase waiting on a
+// slow answer (a Graph listing, a chunk of writes under throttling) is
+// seen too, not only the moments the engine reports.
 type progress struct {
 	tty      io.Writer // set when stderr is a terminal
 	log      *slog.Logger
 	interval time.Duration
 	now      func() time.Time
+	// ticker makes the ticker of start: a channel of tick times, and its
+	// stop.
+	ticker func(time.Duration) (<-chan time.Time, func())
 
+	// mu guards what follows: the engine reports from its goroutine, the
+	// ticker from start's.
+	mu            sync.Mutex
 	phase         string
+	done, total   int
 	started, last time.Time
 	drawn         bool
+	quit          chan struct{}
+	stopped       sync.WaitGroup
 }
 
 func newProgress(tty io.Writer, log *slog.Logger) *progress {
@@ -27,33 +40,82 @@ func newProgress(tty io.Writer, log *slog.Logger) *progress {
 	if tty != nil {
 		interval = 200 * time.Millisecond
 	}
-	return &progress{tty: tty, log: log, interval: interval, now: time.Now}
+	return &progress{tty: tty, log: log, interval: interval, now: time.Now, ticker: func(d time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(d)
+		return t.C, t.Stop
+	}}
+}
+
+// start runs the ticker until stop.
+func (p *progress) start() {
+	ticks, stopTicker := p.ticker(p.interval)
+	p.quit = make(chan struct{})
+	p.stopped.Add(1)
+	go func() {
+		defer p.stopped.Done()
+		defer stopTicker()
+		for {
+			select {
+			case now := <-ticks:
+				p.mu.Lock()
+				if p.phase != "" {
+					p.show(now)
+				}
+				p.mu.Unlock()
+			case <-p.quit:
+				return
+			}
+		}
+	}()
+}
+
+// stop ends the ticker and the line drawn in place.
+func (p *progress) stop() {
+	if p.quit != nil {
+		close(p.quit)
+		p.stopped.Wait()
+		p.quit = nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finishLine()
 }
 
 // report is an engine.Progress.
 func (p *progress) report(phase string, done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := p.now()
 	if phase != p.phase {
 		p.finishLine()
 		p.phase, p.started, p.last = phase, now, now
+		p.done, p.total = done, total
 		return
 	}
-	finished := total > 0 && done >= total
+	p.done, p.total = done, total
+	p.show(now)
+}
+
+// show draws or logs the current count at now, when an interval has passed
+// since it last did or the phase is finished.
+func (p *progress) show(now time.Time) {
+	finished := p.total > 0 && p.done >= p.total
 	if now.Sub(p.last) < p.interval && !finished {
 		return
 	}
 	p.last = now
 	rate := 0.0
 	if s := now.Sub(p.started).Seconds(); s > 0 {
-		rate = float64(done) / s
+		rate = float64(p.done) / s
 	}
 	if p.tty == nil {
 		if !finished { // the phase's own log line says when it is done
-			p.log.Info("progress", "phase", phase, "done", done, "total", total, "perSecond", int(rate))
+			p.log.Info("progress", "phase", p.phase, "done", p.done, "total", p.total, "perSecond", int(rate),
+				"elapsed", now.Sub(p.started).Round(time.Second).String())
 		}
 		return
 	}
-	fmt.Fprintf(p.tty, "\r\x1b[K%s", bar(phase, done, total, rate))
+	fmt.Fprintf(p.tty, "\r\x1b[K%s", bar(p.phase, p.done, p.total, rate))
 	p.drawn = true
 	if finished {
 		p.finishLine()

@@ -35,7 +35,8 @@ func TestPlanExitCodeOutAndReports(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &rep))
 	assert.Equal(t, map[string]any{"create": 27.0, "update": 0.0, "adopt": 0.0, "disable": 0.0, "delete": 0.0,
-		"restore": 0.0, "unchanged": 0.0, "skipped": 0.0, "failed": 0.0}, rep["summary"])
+		"restore": 0.0, "unchanged": 0.0, "skipped": 0.0, "failed": 0.0, "mappingFailed": 0.0}, rep["summary"])
+	assert.Equal(t, "succeeded", rep["outcome"])
 	assert.Equal(t, false, rep["applied"])
 	assert.Equal(t, 0, sim.Stats().Writes)
 

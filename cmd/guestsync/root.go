@@ -21,6 +21,9 @@ const (
 	exitFailed = 1 // the run failed, or some objects failed
 	exitUsage  = 2 // usage or configuration error
 	exitRail   = 3 // stopped by a safety rail
+	// exitRefused: the source read could not be trusted (incomplete, or
+	// empty where entries were expected); nothing changed.
+	exitRefused = 4
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -86,7 +89,10 @@ Exit codes:
   0  success
   1  the run failed, or some objects failed
   2  usage or configuration error
-  3  stopped by a safety rail
+  3  stopped by a safety rail (the removal threshold, or a reviewed plan
+     that no longer holds); nothing changed
+  4  refused: the source read could not be trusted (incomplete, or empty
+     where entries were expected); nothing changed
 
 Configuration is read from --config, $GUESTSYNC_CONFIG, ./guestsync.yaml,
 $XDG_CONFIG_HOME/guestsync/guestsync.yaml or /etc/guestsync/guestsync.yaml;

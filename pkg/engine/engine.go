@@ -213,6 +213,9 @@ type Run struct {
 	// Owned counts the guests guestsync owned when the plan was made (the
 	// base of policy.removalThresholdPercent).
 	Owned int `json:"ownedGuests"`
+	// MappingFailed counts the entries skipped because their mapping
+	// failed: failed objects, as failed actions are.
+	MappingFailed int `json:"mappingFailed"`
 	// Timings split the run's time by phase.
 	Timings Timings `json:"timings"`
 }
@@ -239,6 +242,12 @@ func (r *Run) Failed() int {
 		}
 	}
 	return n
+}
+
+// FailedObjects counts the objects that failed: actions that failed and
+// entries whose mapping failed.
+func (r *Run) FailedObjects() int {
+	return r.Failed() + r.MappingFailed
 }
 
 // Succeeded counts the actions of kind k that succeeded.
@@ -274,8 +283,21 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, source.Result, error) {
 		return nil, source.Result{}, err
 	}
 	var tm Timings
-	p, read, _, _, err := e.plan(ctx, st, &tm)
-	return p, read, err
+	pl, err := e.plan(ctx, st, &tm)
+	return pl.plan, pl.read, err
+}
+
+// planned is what plan made and read.
+type planned struct {
+	plan *plan.Plan
+	read source.Result
+	// key is the source's key in the state ("" for a reader without).
+	key string
+	tr  targetRead
+	// owned counts the guests guestsync owns in the tenant (not deleted).
+	owned int
+	// mappingFailed counts the entries skipped because their mapping failed.
+	mappingFailed int
 }
 
 func (e *Engine) loadState() (*state.State, error) {
@@ -285,16 +307,23 @@ func (e *Engine) loadState() (*state.State, error) {
 	return state.Load(e.StatePath)
 }
 
-func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (*plan.Plan, source.Result, string, targetRead, error) {
+func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planned, error) {
 	// The tenant is read first: SelectUniqueValue needs its values while
 	// entries are mapped.
 	start := time.Now()
+	e.progress("read target", 0, 0)
 	tr, err := e.readTarget(ctx, st)
 	tm.List = time.Since(start)
+	out := planned{tr: tr}
 	if err != nil {
-		return nil, source.Result{}, "", tr, err
+		return out, err
 	}
 	current := tr.current
+	for _, g := range current {
+		if g.Owned && !g.Deleted {
+			out.owned++
+		}
+	}
 	e.log().Info("read target", "guests", len(current))
 	taken := newTakenIndex(e.Mapping.UniqueTargets())
 	for _, g := range current {
@@ -348,37 +377,31 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (*plan.
 	})
 	e.progress("read source", entries, entries)
 	tm.Read = time.Since(readStart) - tm.Map
+	out.read, out.key = read, key
 	if err != nil {
-		return nil, read, key, tr, fmt.Errorf("read source: %w", err)
+		return out, fmt.Errorf("read source: %w", err)
 	}
-	read = guardRead(read, st.Sources[key])
-	if !read.Complete {
-		why := read.Incomplete
-		if why == "" {
-			why = fmt.Sprintf("the read stopped after %d entries", read.Entries)
-		}
-		return nil, read, key, tr, fmt.Errorf("read source: incomplete read, refusing to plan on it: %s", why)
+	if refused := refuseRead(read, st.Sources[key], out.owned); refused != nil {
+		out.read = guardRead(read, st.Sources[key], out.owned)
+		return out, refused
 	}
 	e.log().Info("read source", "entries", read.Entries, "incremental", read.Incremental,
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
 	// Absence means removal only after a complete full read that found
-	// something: an empty source is an outage or a wrong filter far more
-	// often than the end of every partnership.
-	switch {
-	case read.Incremental:
-	case read.Entries == 0:
-		e.log().Warn("the source returned no entries: no guest is removed on an empty read")
-		absence.Gone = nil
-	default:
+	// something (refuseRead stopped an empty one that was expected to find
+	// entries; an empty one that was not has nothing to remove).
+	if !read.Incremental && read.Entries > 0 {
 		absence.Full = true
 	}
 	planStart := time.Now()
+	e.progress("plan", 0, 0)
 	p := e.compute(desired, current, absence, tr.clocks)
 	tm.Plan = time.Since(planStart)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope
 	p.Incremental = read.Incremental
-	return p, read, key, tr, nil
+	out.plan, out.mappingFailed = p, len(skips)
+	return out, nil
 }
 
 // compute plans with the engine's policy; creates of an invite-mode
@@ -423,13 +446,9 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		return run, err
 	}
 	run.LastSuccess = st.LastSuccess
-	p, read, key, tr, err := e.plan(ctx, st, &run.Timings)
-	run.Read, run.Plan = read, p
-	for _, g := range tr.current {
-		if g.Owned && !g.Deleted {
-			run.Owned++
-		}
-	}
+	pl, err := e.plan(ctx, st, &run.Timings)
+	p, read, key, tr := pl.plan, pl.read, pl.key, pl.tr
+	run.Read, run.Plan, run.Owned, run.MappingFailed = read, p, pl.owned, pl.mappingFailed
 	if err != nil || !apply {
 		return run, err
 	}
@@ -475,7 +494,9 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 	if known || tr.next != nil || ts.Disabled != nil {
 		st.Targets[tr.key] = ts
 	}
-	if run.Failed() == 0 {
+	if run.FailedObjects() == 0 {
+		// An entry whose mapping failed is read again next time, as an
+		// action that failed is applied again.
 		run.LastSuccess = e.now()
 		remember(st, key, read, e.now())
 		st.LastSuccess = run.LastSuccess

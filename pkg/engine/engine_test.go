@@ -12,6 +12,7 @@ import (
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 type fakeSource struct {
@@ -170,4 +171,41 @@ func TestReportCountsOutcomes(t *testing.T) {
 	failedRun := NewReport(&Run{}, errors.New("read source: boom"))
 	assert.Equal(t, "read source: boom", failedRun.Error)
 	assert.Empty(t, failedRun.Actions)
+}
+
+// TestMappingFailuresAreFailedObjects: an entry skipped because its
+// mapping failed fails the run's outcome as a failed action does, the
+// report and the metrics count it, and the state keeps neither the read
+// nor a new last success, so the entry is read again next time.
+func TestMappingFailuresAreFailedObjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &changeSource{key: "k", entries: entries, mark: "w1"} // "bad" has no valid anchor
+	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	run, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, 2, run.Succeeded(plan.Create), "the others are applied")
+	assert.Equal(t, 0, run.Failed())
+	assert.Equal(t, 1, run.MappingFailed)
+	assert.Equal(t, 1, run.FailedObjects())
+	assert.Equal(t, OutcomeObjectsFailed, Outcome(run, nil))
+	assert.True(t, run.LastSuccess.IsZero(), "not a success")
+	st, err := state.Load(e.StatePath)
+	require.NoError(t, err)
+	assert.Empty(t, st.Sources["k"].Watermark, "the read is not remembered")
+	assert.True(t, st.LastSuccess.IsZero())
+
+	r := NewReport(run, nil)
+	assert.Equal(t, OutcomeObjectsFailed, r.Outcome)
+	assert.Equal(t, Summary{Create: 2, Skipped: 1, MappingFailed: 1}, r.Summary)
+	metrics := string(Metrics(run, nil))
+	assert.Contains(t, metrics, "guestsync_run_success 0\n")
+	assert.Contains(t, metrics, `guestsync_run_outcome{outcome="objects_failed"} 1`+"\n")
+	assert.Contains(t, metrics, `guestsync_objects_failed{stage="mapping"} 1`+"\n")
+
+	src.entries = entries[:3] // the entry is fixed (here: gone)
+	run, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeSucceeded, Outcome(run, nil))
+	assert.False(t, run.LastSuccess.IsZero())
 }

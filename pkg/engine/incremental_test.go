@@ -26,6 +26,8 @@ type changeSource struct {
 	changes []source.Entry // what ReadChanges returns
 	mark    string         // the watermark every read returns
 	calls   []string       // "full" or "changes:<watermark>"
+	// result, when set, is what full reads return.
+	result *source.Result
 }
 
 func (c *changeSource) Key() string { return c.key }
@@ -36,6 +38,9 @@ func (c *changeSource) Read(_ context.Context, fn func(source.Entry) error) (sou
 		if err := fn(e); err != nil {
 			return source.Result{}, err
 		}
+	}
+	if c.result != nil {
+		return *c.result, nil
 	}
 	return source.Result{Entries: len(c.entries), Complete: true, Watermark: c.mark}, nil
 }
@@ -301,21 +306,74 @@ func TestRemovalRails(t *testing.T) {
 	assert.Equal(t, 2, run.Succeeded(plan.Disable))
 }
 
-func TestEmptyOrFailedReadsRemoveNothing(t *testing.T) {
+// TestEmptyReadsAreRefused: a full read that returns no entries where the
+// last full read returned some, or while guestsync owns guests (a fresh
+// state, or a reader that keeps none), is refused like an incomplete one:
+// nothing is applied and the last success stays. An empty read with
+// nothing expected (a first run into an empty tenant) is a plain run.
+func TestEmptyReadsAreRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, src, tn := syncedEngine(t)
-
-	// A fresh state (say, the file was lost) and an empty source: the
-	// "shrank" guard has nothing to compare with, the empty-read rule
-	// still holds.
-	e.StatePath = filepath.Join(t.TempDir(), "state.json")
-	src.entries = nil
-	e.Full = true
-	run, err := e.Run(ctx, true)
-	require.NoError(t, err)
-	assert.Zero(t, run.Plan.Removals())
-	assert.Len(t, tn.guests, 2)
+	tests := []struct {
+		name        string
+		freshState  bool // the state file was lost
+		emptyTenant bool // guestsync owns nothing
+		result      *source.Result
+		reason      string
+		why         string
+	}{
+		{name: "last full read found entries", reason: RefusedEmpty,
+			why: "the source returned no entries, where the last full read returned 2"},
+		{name: "fresh state, owned guests", freshState: true, reason: RefusedEmpty,
+			why: "the source returned no entries, while guestsync owns 2 guests in the tenant"},
+		{name: "incomplete", result: &source.Result{Entries: 1, Incomplete: "the file ends inside a record"},
+			reason: RefusedIncomplete, why: "the file ends inside a record"},
+		{name: "nothing expected", freshState: true, emptyTenant: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, src, tn := syncedEngine(t)
+			before, err := state.Load(e.StatePath)
+			require.NoError(t, err)
+			if tt.freshState {
+				e.StatePath = filepath.Join(t.TempDir(), "state.json")
+			}
+			if tt.emptyTenant {
+				tn.guests = map[string]guest.Guest{}
+			}
+			src.entries, src.result = nil, tt.result
+			applied := tn.applied
+			e.Full = true // the incomplete read is a full one too
+			run, runErr := e.Run(ctx, true)
+			if tt.reason == "" {
+				require.NoError(t, runErr)
+				assert.Equal(t, OutcomeSucceeded, Outcome(run, runErr))
+				return
+			}
+			var refused *ReadRefusedError
+			require.ErrorAs(t, runErr, &refused)
+			assert.Equal(t, tt.reason, refused.Reason)
+			assert.Contains(t, refused.Why, tt.why)
+			assert.Equal(t, OutcomeRefused, Outcome(run, runErr))
+			assert.Nil(t, run.Plan)
+			assert.False(t, run.Read.Complete, "a refused read is not reported as complete")
+			assert.Equal(t, applied, tn.applied, "nothing applied")
+			assert.Len(t, tn.guests, 2)
+			after, err := state.Load(e.StatePath)
+			require.NoError(t, err)
+			if !tt.freshState {
+				assert.Equal(t, before.LastSuccess, after.LastSuccess, "the last success stays")
+				assert.Equal(t, before.LastSuccess, run.LastSuccess)
+				assert.Equal(t, before.Sources, after.Sources, "the read is not remembered")
+			}
+			metrics := string(Metrics(run, runErr))
+			assert.Contains(t, metrics, "guestsync_run_success 0\n")
+			assert.Contains(t, metrics, `guestsync_run_refused{reason="`+tt.reason+`"} 1`+"\n")
+			assert.Equal(t, runErr.Error(), NewReport(run, runErr).Error)
+			assert.Equal(t, OutcomeRefused, NewReport(run, runErr).Outcome)
+		})
+	}
 }
 
 func TestChangedSourceKeyStartsWithAFullRead(t *testing.T) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,12 +17,22 @@ func Metrics(run *Run, runErr error) []byte {
 	metric := func(name, help, typ string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 	}
-	ok := 0
-	if runErr == nil && run.Failed() == 0 {
-		ok = 1
+	outcome := Outcome(run, runErr)
+	metric("guestsync_run_success", "1 if the last run finished with every action done and every entry mapped, else 0.", "gauge")
+	fmt.Fprintf(&b, "guestsync_run_success %d\n", boolInt(outcome == OutcomeSucceeded))
+	metric("guestsync_run_outcome", "1 for how the last run ended: succeeded, objects_failed, refused (an untrusted read), stopped (a safety rail) or failed.", "gauge")
+	for _, o := range outcomes() {
+		fmt.Fprintf(&b, "guestsync_run_outcome{outcome=%q} %d\n", o, boolInt(o == outcome))
 	}
-	metric("guestsync_run_success", "1 if the last run finished with every action done, else 0.", "gauge")
-	fmt.Fprintf(&b, "guestsync_run_success %d\n", ok)
+	var refused *ReadRefusedError
+	errors.As(runErr, &refused)
+	metric("guestsync_run_refused", "1 if the last run refused to plan on its source read, by reason: empty_read (no entries where some were expected) or incomplete_read.", "gauge")
+	for _, reason := range []string{RefusedEmpty, RefusedIncomplete} {
+		fmt.Fprintf(&b, "guestsync_run_refused{reason=%q} %d\n", reason, boolInt(refused != nil && refused.Reason == reason))
+	}
+	metric("guestsync_objects_failed", "Objects that failed in the last run, by stage: mapping (entries skipped because their mapping failed) or apply (actions Graph refused or that could not be sent).", "gauge")
+	fmt.Fprintf(&b, "guestsync_objects_failed{stage=\"apply\"} %d\n", run.Failed())
+	fmt.Fprintf(&b, "guestsync_objects_failed{stage=\"mapping\"} %d\n", run.MappingFailed)
 	metric("guestsync_run_applied", "1 if the last run applied its plan (sync), 0 for a plan-only run or nothing to do.", "gauge")
 	fmt.Fprintf(&b, "guestsync_run_applied %d\n", boolInt(run.Applied))
 	metric("guestsync_run_duration_seconds", "How long the last run took.", "gauge")

@@ -9,6 +9,7 @@ import (
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
+	"github.com/guestsync/guestsync/pkg/state"
 )
 
 // Preview is everything guestsync would do with one account, step by step,
@@ -56,7 +57,7 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 		return nil, fmt.Errorf("read source: %w", err)
 	}
 	if !res.Complete {
-		return nil, fmt.Errorf("read source: incomplete read: %s", res.Incomplete)
+		return nil, refuseRead(res, state.Source{}, 0)
 	}
 	switch len(found) {
 	case 0:

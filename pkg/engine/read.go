@@ -89,21 +89,71 @@ func ReadSource(ctx context.Context, src source.Reader, statePath string, rp Rea
 	}
 	res, key, err := readSource(ctx, src, st, rp, log, fn)
 	if err == nil {
-		res = guardRead(res, st.Sources[key])
+		res = guardRead(res, st.Sources[key], 0) // the tenant is not read here
 	}
 	return res, err
 }
 
-// guardRead turns a read that cannot be trusted into an incomplete one.
-// A full read that finds nothing where the last full read found entries is
-// far more often a broken filter, a moved OU or a permission change than
-// every partner leaving at once: it must never look like a complete,
-// empty directory (Keycloak and authentik users lost accounts that way).
-func guardRead(res source.Result, prev state.Source) source.Result {
-	if res.Complete && !res.Incremental && res.Entries == 0 && prev.Entries > 0 {
-		res.Complete = false
-		res.Incomplete = fmt.Sprintf("the source returned no entries, where the last full read returned %d; "+
-			"check the connection's base DN, filter and permissions", prev.Entries)
+// Why a run refuses a read, as the metrics label them.
+const (
+	RefusedEmpty      = "empty_read"
+	RefusedIncomplete = "incomplete_read"
+)
+
+// ReadRefusedError is a run stopped before it planned anything because the
+// source read cannot be trusted: incomplete, or empty where entries were
+// expected. Nothing is changed, and the run is not a success.
+type ReadRefusedError struct {
+	// Reason is RefusedEmpty or RefusedIncomplete.
+	Reason string
+	// Why says what was wrong with the read, for people.
+	Why string
+}
+
+func (e *ReadRefusedError) Error() string {
+	what := "incomplete read"
+	if e.Reason == RefusedEmpty {
+		what = "empty read"
+	}
+	return fmt.Sprintf("read source: %s, refusing to plan on it: %s", what, e.Why)
+}
+
+// refuseRead says why a read cannot be planned on, or returns nil. prev is
+// what the state remembers of the source's last read; owned counts the
+// guests guestsync owns in the tenant. A full read that finds nothing
+// where the last full read found entries, or while guestsync owns guests,
+// is far more often a broken filter, a moved OU, a permission change or an
+// export cut short than every partner leaving at once: it must never look
+// like a complete, empty directory (Keycloak and authentik users lost
+// accounts that way).
+func refuseRead(res source.Result, prev state.Source, owned int) *ReadRefusedError {
+	if !res.Complete {
+		why := res.Incomplete
+		if why == "" {
+			why = fmt.Sprintf("the read stopped after %d entries", res.Entries)
+		}
+		return &ReadRefusedError{Reason: RefusedIncomplete, Why: why}
+	}
+	if res.Incremental || res.Entries > 0 {
+		return nil
+	}
+	const check = "check the source's path, base DN, filter and permissions"
+	switch {
+	case prev.Entries > 0:
+		return &ReadRefusedError{Reason: RefusedEmpty, Why: fmt.Sprintf(
+			"the source returned no entries, where the last full read returned %d; %s", prev.Entries, check)}
+	case owned > 0:
+		return &ReadRefusedError{Reason: RefusedEmpty, Why: fmt.Sprintf(
+			"the source returned no entries, while guestsync owns %d guests in the tenant; %s", owned, check)}
+	}
+	return nil
+}
+
+// guardRead turns a read that refuseRead refuses into an incomplete one,
+// so that no caller takes it for a complete read.
+func guardRead(res source.Result, prev state.Source, owned int) source.Result {
+	if r := refuseRead(res, prev, owned); r != nil && res.Complete {
+		res.Complete, res.Incomplete = false, r.Why
 	}
 	return res
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,50 @@ type Summary struct {
 	Unchanged int `json:"unchanged"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
+	// MappingFailed counts the entries whose mapping failed (skipped, and
+	// among Skipped): failed objects, as Failed actions are.
+	MappingFailed int `json:"mappingFailed"`
+}
+
+// The outcomes of a run, in reports and metrics.
+const (
+	// OutcomeSucceeded: every action done (or planned), every entry mapped.
+	OutcomeSucceeded = "succeeded"
+	// OutcomeObjectsFailed: the run went through, but some actions failed
+	// or some entries could not be mapped.
+	OutcomeObjectsFailed = "objects_failed"
+	// OutcomeRefused: the source read could not be trusted (incomplete,
+	// or empty where entries were expected); nothing changed.
+	OutcomeRefused = "refused"
+	// OutcomeStopped: a safety rail or a reviewed plan that no longer
+	// holds stopped the run; nothing changed.
+	OutcomeStopped = "stopped"
+	// OutcomeFailed: the run failed as a whole (a read error, a refused
+	// lock, a state file that could not be saved).
+	OutcomeFailed = "failed"
+)
+
+// outcomes lists every outcome, for metrics.
+func outcomes() []string {
+	return []string{OutcomeSucceeded, OutcomeObjectsFailed, OutcomeRefused, OutcomeStopped, OutcomeFailed}
+}
+
+// Outcome says how a run ended; runErr is the error Run returned, if any.
+func Outcome(run *Run, runErr error) string {
+	var refused *ReadRefusedError
+	var rail *RailError
+	var stale *StalePlanError
+	switch {
+	case errors.As(runErr, &refused):
+		return OutcomeRefused
+	case errors.As(runErr, &rail), errors.As(runErr, &stale):
+		return OutcomeStopped
+	case runErr != nil:
+		return OutcomeFailed
+	case run.FailedObjects() > 0:
+		return OutcomeObjectsFailed
+	}
+	return OutcomeSucceeded
 }
 
 // ReportAction is one action of the plan with what became of it.
@@ -39,14 +84,17 @@ type Report struct {
 	Ended   time.Time      `json:"ended"`
 	Read    source.Result  `json:"read"`
 	Actions []ReportAction `json:"actions"`
+	// Outcome is how the run ended: one of the Outcome constants.
+	Outcome string `json:"outcome"`
 	// Error is why the run failed as a whole (a read error, a refused
-	// lock), when it did.
+	// lock or read), when it did.
 	Error string `json:"error,omitempty"`
 }
 
 // NewReport summarises a run; runErr is the error Run returned, if any.
 func NewReport(run *Run, runErr error) Report {
-	r := Report{Applied: run.Applied, Started: run.Started, Ended: run.Ended, Read: run.Read, Actions: []ReportAction{}}
+	r := Report{Applied: run.Applied, Started: run.Started, Ended: run.Ended, Read: run.Read, Actions: []ReportAction{},
+		Outcome: Outcome(run, runErr)}
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}
@@ -54,6 +102,7 @@ func NewReport(run *Run, runErr error) Report {
 		return r
 	}
 	r.Summary.Unchanged = run.Plan.Unchanged
+	r.Summary.MappingFailed = run.MappingFailed
 	// Targets return one result per non-skip action, in order; a result
 	// is paired with its action only when they agree.
 	outcome := map[int]plan.Result{}
