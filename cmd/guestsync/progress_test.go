@@ -43,3 +43,29 @@ func TestProgressInALog(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(logs.String(), "msg=progress"), "one line every 10 s: %s", logs.String())
 	assert.Contains(t, logs.String(), `msg=progress phase="read source" done=10000 total=0 perSecond=1000`)
 }
+
+// TestProgressBetweenReports: a phase that waits (a chunk of writes under
+// throttling) still logs a line every interval, from the ticker, with the
+// last count; ticks carry their time, as time.Ticker's do.
+func TestProgressBetweenReports(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	clock := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	ticks := make(chan time.Time)
+	p := newProgress(nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	p.now = func() time.Time { return clock }
+	p.ticker = func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} }
+	p.start()
+	ticks <- clock.Add(10 * time.Second) // no phase yet: nothing to say
+	p.report("apply", 0, 1000)
+	p.report("apply", 400, 1000) // the first chunk: too soon for a line
+	for i := 1; i <= 3; i++ {
+		ticks <- clock.Add(time.Duration(i) * 10 * time.Second)
+	}
+	ticks <- clock.Add(35 * time.Second) // within the interval of the last line
+	p.stop()
+	out := logs.String()
+	assert.Equal(t, 3, strings.Count(out, "msg=progress"), "one line every 10 s between chunks: %s", out)
+	assert.Contains(t, out, `msg=progress phase=apply done=400 total=1000 perSecond=40 elapsed=10s`)
+	assert.Contains(t, out, `msg=progress phase=apply done=400 total=1000 perSecond=13 elapsed=30s`)
+}
