@@ -117,11 +117,11 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("read plan: %w", err))
 			}
-			var saved plan.Plan
-			if err := json.Unmarshal(data, &saved); err != nil {
-				return withCode(exitUsage, fmt.Errorf("%s is not a plan saved by 'guestsync plan --out': %w", args[0], err))
+			saved, err := loadPlan(args[0], data)
+			if err != nil {
+				return withCode(exitUsage, err)
 			}
-			opts.expect = &saved
+			opts.expect = saved
 			// Read as the plan was read: a plan made with --full (or on a
 			// first run) needs a full read to be the same plan.
 			opts.full = !saved.Incremental

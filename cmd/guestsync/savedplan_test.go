@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/plan"
+)
+
+func TestLoadPlan(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, data, err string
+	}{
+		{"saved plan", `{"version": 1, "actions": [{"action": "create", "anchor": "a", "guest": {"anchor": "a", "properties": {}}}]}`, ""},
+		{"empty plan", `{"version": 1, "actions": []}`, ""},
+		{"not JSON", "{\"version\": 1,\n  \"actions\": [}", "plan.json:2:15 is not a plan saved by 'guestsync plan --out': invalid character '}'"},
+		{"wrong type", "{\"version\": \"1\"}", "plan.json:1:16 is not a plan saved by 'guestsync plan --out': json: cannot unmarshal string"},
+		{"unknown key", "{\"version\": 1,\n\"actoins\": []}", `plan.json:2:15 is not a plan saved by 'guestsync plan --out': json: unknown field "actoins"`},
+		{"two values", `{"version": 1} {}`, "plan.json:1:16 is not a plan saved by 'guestsync plan --out': more than one JSON value"},
+		{"empty file", "", "plan.json:1:1 is not a plan saved by 'guestsync plan --out': EOF"},
+		{"null", "null", "plan.json: the plan has format version 0; this build applies version 1"},
+		{"other version", `{"version": 2}`, "plan.json: the plan has format version 2; this build applies version 1 (make a new plan)"},
+		{"unknown action", `{"version": 1, "actions": [{"action": "skip"}, {"action": "purge"}]}`, `plan.json: action 2: unknown action "purge"`},
+		{"create without guest", `{"version": 1, "actions": [{"action": "create", "anchor": "a"}]}`, "plan.json: action 1: a create without its guest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := loadPlan("plan.json", []byte(tt.data))
+			if tt.err == "" {
+				require.NoError(t, err)
+				assert.Equal(t, plan.FormatVersion, p.Version)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, p)
+			assert.Contains(t, err.Error(), tt.err)
+		})
+	}
+}
+
+func TestLoadPlanReadsTheGoldenPlan(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(repoPath("pkg/plan/testdata/plan.json"))
+	require.NoError(t, err)
+	p, err := loadPlan("plan.json", data)
+	require.NoError(t, err)
+	assert.NotEmpty(t, p.Actions)
+}
+
+// FuzzLoadPlan: whatever the file holds, loading it does not panic, gives
+// a plan or an error naming the file, and a plan it gives loads again the
+// same once saved.
+func FuzzLoadPlan(f *testing.F) {
+	if data, err := os.ReadFile(repoPath("pkg/plan/testdata/plan.json")); err == nil {
+		f.Add(data)
+	}
+	for _, s := range []string{"", "null", "{}", `{"version": 1}`, `{"version": 1, "actions": [{"action": "create", "guest": {"properties": {"a": "b"}}}]}`,
+		`{"version": 1, "actions": [{"action": "update", "changes": [{"property": "x", "old": "", "new": "y"}]}], "graceClocks": {"a": "2026-01-01T00:00:00Z"}}`,
+		"{\"version\": 1,\n\"actions\": [\n{\"action\": \"disable\"}", `[1, 2]`, `{"version": 1e400}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := loadPlan("plan.json", data)
+		if err != nil {
+			if p != nil {
+				t.Fatalf("a plan and an error: %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), "plan.json") {
+				t.Fatalf("the error does not name the file: %v", err)
+			}
+			return
+		}
+		if p == nil || p.Version != plan.FormatVersion {
+			t.Fatalf("no error, but plan %+v", p)
+		}
+		saved, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("a loaded plan does not encode: %v", err)
+		}
+		again, err := loadPlan("plan.json", saved)
+		if err != nil {
+			t.Fatalf("a loaded plan, saved, does not load again: %v\n%s", err, saved)
+		}
+		if len(again.Actions) != len(p.Actions) {
+			t.Fatalf("%d actions, %d after saving", len(p.Actions), len(again.Actions))
+		}
+	})
+}
