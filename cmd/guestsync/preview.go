@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source/ad"
 )
@@ -31,7 +33,11 @@ the actions for this one account are carried out, and nothing else.`,
 				return err
 			}
 			p, err := e.Preview(contextOf(cmd), args[0], apply)
-			if err != nil {
+			var refused *engine.ReadRefusedError
+			switch {
+			case errors.As(err, &refused):
+				return withCode(exitRefused, err)
+			case err != nil:
 				return withCode(exitFailed, err)
 			}
 			w := a.out

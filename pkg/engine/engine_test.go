@@ -209,3 +209,13 @@ func TestMappingFailuresAreFailedObjects(t *testing.T) {
 	assert.Equal(t, OutcomeSucceeded, Outcome(run, nil))
 	assert.False(t, run.LastSuccess.IsZero())
 }
+
+func TestPreviewRefusesAnIncompleteRead(t *testing.T) {
+	t.Parallel()
+	src := fakeSource{entries: entries[:1], result: source.Result{Entries: 1, Incomplete: "the file ends inside a record"}}
+	_, err := newEngine(t, src, &fakeTarget{}).Preview(context.Background(), "ann", false)
+	var refused *ReadRefusedError
+	require.ErrorAs(t, err, &refused)
+	assert.Equal(t, RefusedIncomplete, refused.Reason)
+	assert.Equal(t, "read source: incomplete read, refusing to plan on it: the file ends inside a record", err.Error())
+}
