@@ -100,7 +100,7 @@ func TestMappingFailuresFailTheRun(t *testing.T) {
 	// A partner without an anchor (no objectGUID): its mapping fails.
 	broken := string(data) + "\ndn: CN=No Anchor,OU=Partners,DC=corp,DC=contoso,DC=com\nobjectClass: user\ncn: No Anchor\n" +
 		"displayName: No Anchor\nmail: noanchor@fabrikam.com\nsAMAccountName: noanchor\n" +
-		"userPrincipalName: noanchor@partners.contoso.com\nemployeeType: Partner\nuserAccountControl: 512\n"
+		"userPrincipalName: noanchor@partners.contoso.com\nemployeeType: Partner\nuserAccountControl: 512\n\n" // the empty line ends a whole export
 	dir := t.TempDir()
 	metrics, report := filepath.Join(dir, "guestsync.prom"), filepath.Join(dir, "report.json")
 	env := map[string]string{"GUESTSYNC_LDIF_PATH": writeFile(t, "partners.ldif", broken)}
