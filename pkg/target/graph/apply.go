@@ -59,7 +59,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		ops = append(ops, o)
 	}
 	if len(checks) > 0 {
-		c.run(ctx, checks)
+		c.run(ctx, checks, nil)
 		refused := map[int]*plan.Failure{}
 		for _, ch := range checks {
 			if f := c.checked(ch); f != nil {
@@ -83,10 +83,24 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		defer wg.Done()
 		c.invites(ctx, actions, invites, results)
 	}()
-	c.run(ctx, ops)
+	// An op is settled (its result filled in and logged) as soon as Graph
+	// has answered it, except a create that clashed: lookUpClashes may
+	// yet find that an earlier attempt or run made its guest.
+	clashed := func(o *op) bool { return o.failure != nil && actions[o.action].Kind == plan.Create && conflict(o) }
+	c.run(ctx, ops, func(o *op) {
+		if !clashed(o) {
+			c.settle(o, actions[o.action], &results[o.action])
+		}
+	})
 	wg.Wait()
-	c.lookUpClashes(ctx, ops, actions)
+	var clashes []*op
 	for _, o := range ops {
+		if clashed(o) {
+			clashes = append(clashes, o)
+		}
+	}
+	c.lookUpClashes(ctx, clashes, actions)
+	for _, o := range clashes {
 		c.settle(o, actions[o.action], &results[o.action])
 	}
 
@@ -256,8 +270,8 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 	return u, nil
 }
 
-// lookUpClashes looks, for every create that clashed (over any property:
-// Graph names one), for a user with the create's anchor and this sync's
+// lookUpClashes looks, for every create that clashed (clashes: creates
+// that failed as conflicting over any property, Graph names one), for a user with the create's anchor and this sync's
 // mark that is still a guest, and records it in the create's op (found).
 //
 // After a lost answer (op.ambiguous: a 504, a dropped connection) the
@@ -275,13 +289,7 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 // The lookups, then the updates, go out in batches like every other
 // request: a run whose mapping clashes over UPNs with a thousand other
 // users pays a few batches for it, not a thousand round trips.
-func (c *Client) lookUpClashes(ctx context.Context, ops []*op, actions []plan.Action) {
-	var clashes []*op
-	for _, o := range ops {
-		if o.failure != nil && actions[o.action].Kind == plan.Create && conflict(o) {
-			clashes = append(clashes, o)
-		}
-	}
+func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []plan.Action) {
 	deadline := time.Now().Add(c.opts.LagTimeout)
 	var updates []*op
 	for attempt := 1; len(clashes) > 0; attempt++ {
@@ -292,7 +300,7 @@ func (c *Client) lookUpClashes(ctx context.Context, ops []*op, actions []plan.Ac
 			q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
 			lookups[i] = &op{action: o.action, method: http.MethodGet, url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20")}
 		}
-		c.run(ctx, lookups)
+		c.run(ctx, lookups, nil)
 		var again []*op
 		for i, o := range clashes {
 			a := actions[o.action]
@@ -321,7 +329,7 @@ func (c *Client) lookUpClashes(ctx context.Context, ops []*op, actions []plan.Ac
 		time.Sleep(wait)
 		clashes = again
 	}
-	c.run(ctx, updates)
+	c.run(ctx, updates, nil)
 }
 
 // ownGuest reads a lookup's answer: the id of the user with exactly this

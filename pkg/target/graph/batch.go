@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,19 +120,26 @@ type batchAnswer struct {
 // writes. An op too big for any batch fails at once (tooLarge). An op that
 // is throttled or fails transiently goes back to the queue until its
 // Retry-After (or backoff) has passed; every op ends with a status or a
-// failure.
-func (c *Client) run(ctx context.Context, ops []*op) {
+// failure. done, when not nil, is called once for each op as soon as it
+// has ended (from the goroutine that ended it), so that results can be
+// told while the rest are still under way.
+func (c *Client) run(ctx context.Context, ops []*op, done func(*op)) {
+	if done == nil {
+		done = func(*op) {}
+	}
 	var (
 		mu       sync.Mutex
 		queue    = make([]*op, 0, len(ops))
 		inflight int
 		wg       sync.WaitGroup
+		dropped  []*op // failed unsent when ctx ended
 	)
 	for _, o := range ops {
 		o.size = itemSize(o)
 		if batchEnvelope+o.size > maxBatchBytes {
 			o.failure = tooLarge(o)
 			c.log.Warn("request too large for Graph, not sent", "request", o.method+" "+o.url, "error", o.failure.Message)
+			done(o)
 			continue
 		}
 		queue = append(queue, o)
@@ -143,6 +151,7 @@ func (c *Client) run(ctx context.Context, ops []*op) {
 			for _, o := range queue {
 				o.failure = &plan.Failure{Message: "not attempted: " + ctx.Err().Error()}
 			}
+			dropped = append(dropped, queue...)
 			queue = nil
 		}
 		if len(queue) == 0 && inflight == 0 {
@@ -185,19 +194,28 @@ func (c *Client) run(ctx context.Context, ops []*op) {
 		go func() {
 			defer wg.Done()
 			for {
-				batch, wait, done := next()
-				if done {
+				batch, wait, finished := next()
+				if finished {
 					return
 				}
 				if len(batch) == 0 {
 					time.Sleep(max(wait, time.Millisecond))
 					continue
 				}
-				requeue(c.send(ctx, batch))
+				retry := c.send(ctx, batch)
+				requeue(retry)
+				for _, o := range batch {
+					if !slices.Contains(retry, o) {
+						done(o)
+					}
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	for _, o := range dropped {
+		done(o)
+	}
 }
 
 // send posts one batch and returns the ops to try again.
