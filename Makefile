@@ -21,12 +21,12 @@ demo:
 test: fmt-check vet
 	.ci/with-testservers $(GO) test -count=1 $(PKGS)
 	cd third_party/asn1-ber && $(GO) vet . && $(GO) test -count=1 .
-	@# Counts of runs, not durations: Go 1.26's fuzz coordinator can fail a
-	@# run at the end of a -fuzztime duration with a bare "context deadline
-	@# exceeded" (golang/go#75804, fixed in 1.27), more often on a loaded
-	@# machine; a count sets no deadline. About 5 s each on 2 cores.
-	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=20000x -fuzzminimizetime=0 ./pkg/mapping/expr
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=30000x -fuzzminimizetime=0 ./pkg/source/ldap
+	@# Every parser of outside input, briefly. Counts of runs, not
+	@# durations: Go 1.26's fuzz coordinator can fail a run at the end of a
+	@# -fuzztime duration with a bare "context deadline exceeded"
+	@# (golang/go#75804, fixed in 1.27), more often on a loaded machine; a
+	@# count sets no deadline. A few seconds each on 2 cores.
+	$(MAKE) --no-print-directory fuzz FUZZ_COUNT=20000x FUZZ_FLAGS=-fuzzminimizetime=0
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg mappings examples third_party); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -44,11 +44,28 @@ bench:
 	GUESTSYNC_TESTSERVERS=slapd GUESTSYNC_TEST_SLAPD_PARTNERS=100000 GUESTSYNC_BENCH=1 \
 		.ci/with-testservers $(GO) test -p 1 -run='^$$' -bench=. -benchmem $(PKGS)
 
-## fuzz: longer runs of the expression parser's and the entry decoder's fuzz targets
-## (a million inputs each, about 2-3 minutes; counts for the reason given under test).
+## fuzz: longer runs of every fuzz target, one parser of outside input each
+## (a million inputs each: LDIF, LDAP entries, config, mapping files and
+## expressions, saved plans, the state files, Graph's answers); a count
+## for the reason given under test. FUZZ_COUNT sets the count, FUZZ_FLAGS adds
+## flags (make test: no minimising).
+FUZZ_COUNT ?= 1000000x
+FUZZ_FLAGS ?=
+FUZZ_TARGETS := \
+	./pkg/mapping/expr:FuzzCompile \
+	./pkg/mapping/expr:FuzzEvalLimits \
+	./pkg/mapping:FuzzParse \
+	./pkg/source/ldap:FuzzDecodeEntry \
+	./pkg/source/ldif:FuzzParse \
+	./pkg/state:FuzzLoad \
+	./pkg/state:FuzzGuestsFile \
+	./pkg/target/graph:FuzzDecodeGraphResponse \
+	./cmd/guestsync:FuzzLoadPlan
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=1000000x ./pkg/mapping/expr
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=1000000x ./pkg/source/ldap
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} ($(FUZZ_COUNT))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZ_COUNT) $(FUZZ_FLAGS) "$${t%%:*}"; \
+	done
 
 clean:
 	rm -rf bin
