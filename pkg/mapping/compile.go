@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -38,12 +37,13 @@ const (
 // when it is set, else objectGUID.
 var defaultAnchor = []string{"ms-DS-ConsistencyGuid", "objectGUID"}
 
-// Load reads and compiles a mapping file. The error, if any, is a
-// yamlfile.Problems listing every problem with file:line:col.
+// Load reads and compiles a mapping file of at most yamlfile.MaxFileSize
+// bytes. The error, if any, is a yamlfile.Problems listing every problem
+// with file:line:col.
 func Load(path string) (*Mapping, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlfile.ReadFile(path)
 	if err != nil {
-		return nil, yamlfile.Problems{{File: path, Msg: err.Error()}}
+		return nil, yamlfile.AsProblems(path, err)
 	}
 	return Parse(path, data)
 }

@@ -5,8 +5,10 @@
 package yamlfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"sort"
@@ -106,12 +108,17 @@ func At(file string, n *yaml.Node, path, format string, args ...any) Problem {
 // Decode parses data into v, which must be a pointer to a struct whose
 // fields carry `yaml` tags. It returns the document's root node (for
 // callers that want positions of values) and every problem found: syntax
-// errors, unknown keys (with a suggestion), and type mismatches. The node
-// is nil when there is no document to check further (a syntax error, an
-// empty file).
+// errors, unknown keys (with a suggestion), type mismatches, and a second
+// document (the decoders read the first only, so whatever follows a "---"
+// would be silently ignored). The node is nil when there is no document to
+// check further (a syntax error, an empty file).
 func Decode(file string, data []byte, v any) (*yaml.Node, Problems) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Problems{{File: file, Line: 1, Msg: "the file is empty"}}
+		}
 		return nil, Problems{syntaxProblem(file, err)}
 	}
 	if len(root.Content) == 0 {
@@ -119,6 +126,14 @@ func Decode(file string, data []byte, v any) (*yaml.Node, Problems) {
 	}
 	doc := root.Content[0]
 	var ps Problems
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		ps = append(ps, syntaxProblem(file, err))
+	default:
+		ps = append(ps, Problem{File: file, Line: next.Line, Msg: "a second YAML document: the file must hold one document (remove the \"---\" line and what follows, or merge it into the first)"})
+	}
 	checkKeys(file, doc, reflect.TypeOf(v).Elem(), "", &ps)
 	if err := doc.Decode(v); err != nil {
 		ps = append(ps, typeProblems(file, err)...)
@@ -169,12 +184,11 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string, ps *Probl
 		if n.Kind != yaml.MappingNode {
 			return // the decoder reports the type mismatch
 		}
+		// The keys a merge (<<) brings in are checked against the type
+		// they are merged into, as the decoder will use them there.
 		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Value == "<<" {
-				continue // merge keys are checked through their anchors
-			}
+		for _, p := range Pairs(n) {
+			k, val := p.Key, p.Value
 			ft, ok := fields[k.Value]
 			if !ok {
 				*ps = append(*ps, At(file, k, join(path, k.Value), "unknown key%s", suggest(k.Value, fields)))
@@ -193,8 +207,8 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string, ps *Probl
 		if n.Kind != yaml.MappingNode {
 			return
 		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(file, n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), ps)
+		for _, p := range Pairs(n) {
+			checkKeys(file, p.Value, t.Elem(), join(path, p.Key.Value), ps)
 		}
 	}
 }

@@ -49,6 +49,28 @@ func TestDecode(t *testing.T) {
 			want: []string{"f.yaml:2: YAML syntax: did not find expected node content"},
 		},
 		{name: "empty", src: "", want: []string{"f.yaml:1: the file is empty"}},
+		{name: "only a comment", src: "# nothing\n", want: []string{"f.yaml:1: the file is empty"}},
+		{
+			name: "keys merged in are checked where they are merged",
+			src:  "version: 1\nnested:\n  <<: {name: a, nmae: b}\n",
+			want: []string{`f.yaml:3:17: nested.nmae: unknown key "nmae"; did you mean "name"?`},
+		},
+		{
+			name: "keys merged from an anchor are checked against the type merged into",
+			src:  "items:\n  - &i {name: a, count: 1}\nnested:\n  <<: [*i]\nbyName:\n  x: {<<: *i, version: 2}\n",
+			want: []string{`f.yaml:6:15: byName.x.version: unknown key "version" (known keys: count, name)`},
+		},
+		{name: "a quoted << is an ordinary key", src: "nested: {\"<<\": {name: a}}\n", want: []string{`f.yaml:1:10: nested.<<: unknown key "<<" (known keys: count, name)`}},
+		{
+			name: "a second document is refused, not ignored",
+			src:  "version: 1\n---\nversion: 2\nzzz: 1\n",
+			want: []string{"f.yaml:2: a second YAML document: the file must hold one document (remove the \"---\" line and what follows, or merge it into the first)"},
+		},
+		{
+			name: "a syntax error in a second document is reported",
+			src:  "version: 1\n---\nversion: [\n",
+			want: []string{"f.yaml:3: YAML syntax: did not find expected node content"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
