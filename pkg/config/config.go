@@ -8,6 +8,8 @@ package config
 import (
 	"log/slog"
 	"time"
+
+	"github.com/guestsync/guestsync/pkg/yamlfile"
 )
 
 // FormatVersion is the config file format this build reads.
@@ -26,6 +28,9 @@ type Config struct {
 
 	// File is the config file the values came from ("" for defaults only).
 	File string `yaml:"-" mapstructure:"-"`
+	// Warnings are what Load found worth telling but not refusing (a
+	// secret file readable by others); the caller logs them.
+	Warnings yamlfile.Problems `yaml:"-" mapstructure:"-"`
 }
 
 // Source chooses where entries are read from.
@@ -113,7 +118,7 @@ type Graph struct {
 	ClientSecretFile string `yaml:"clientSecretFile" mapstructure:"clientsecretfile"`
 	// CertificateFile is a PEM (certificate and key) or PKCS#12 (.pfx)
 	// file; CertificatePassword decrypts it if needed.
-	CertificateFile         string `yaml:"certificateFile" mapstructure:"certificatefile"`
+	CertificateFile         string `yaml:"certificateFile" mapstructure:"certificatefile" secret:"file"`
 	CertificatePassword     Secret `yaml:"certificatePassword" mapstructure:"certificatepassword"`
 	CertificatePasswordFile string `yaml:"certificatePasswordFile" mapstructure:"certificatepasswordfile"`
 	// CAFile is a PEM file of CA certificates trusted for graph.url's TLS

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -90,12 +91,12 @@ func LoadSource(path string, env Environment) (*Config, error) {
 }
 
 func load(path string, env Environment, validate func(*Config) yamlfile.Problems) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlfile.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, yamlfile.Problems{{File: path, Msg: "config file does not exist"}}
 		}
-		return nil, yamlfile.Problems{{File: path, Msg: err.Error()}}
+		return nil, yamlfile.AsProblems(path, err)
 	}
 	// Strict pass: unknown keys and type errors with their lines.
 	var strict Config
@@ -103,20 +104,41 @@ func load(path string, env Environment, validate func(*Config) yamlfile.Problems
 	if doc == nil {
 		return nil, ps.Err()
 	}
-	ps = append(ps, secretsInFile(path, doc)...)
+	// Every value that must not appear in a message, wherever it came
+	// from, for the last guard (redact) before the problems are returned.
+	secrets := fileSecrets(doc)
+	fail := func(ps yamlfile.Problems) error { return redact(ps, secrets).Err() }
+	strictFailed := len(ps) > 0
+	ps = append(ps, secretsInFile(path, doc, nil)...)
 
 	v := viper.New()
 	v.SetConfigType("yaml")
 	setDefaults(v, Defaults())
-	if err := v.ReadConfig(strings.NewReader(string(data))); err != nil {
-		return nil, append(ps, yamlfile.Problem{File: path, Msg: err.Error()}).Err()
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		if !strictFailed { // else the strict pass said it already, with lines
+			ps = append(ps, yamlfile.Problem{File: path, Line: 1, Msg: err.Error()})
+		}
+		return nil, fail(ps)
+	}
+	if len(secretsInFile(path, doc, nil)) == 0 {
+		ps = append(ps, secretsInFile(path, doc, v)...)
+	}
+	for _, s := range secretFields(&Config{}) {
+		if val := v.Get(strings.ToLower(s.key)); val != nil {
+			secrets = append(secrets, fmt.Sprint(val))
+		}
 	}
 	// Environment overrides, for every known key. They come from env
 	// rather than viper.AutomaticEnv so that tests can pass their own.
+	fromEnv := map[string]bool{}
 	for _, key := range v.AllKeys() {
 		if val := env.Getenv(envName(key)); val != "" {
 			v.Set(key, val)
+			fromEnv[key] = true
 		}
+	}
+	for _, s := range secretFields(&Config{}) {
+		secrets = append(secrets, env.Getenv(envName(strings.ToLower(s.key))))
 	}
 	var c Config
 	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
@@ -126,17 +148,67 @@ func load(path string, env Environment, validate func(*Config) yamlfile.Problems
 		mapstructure.StringToSliceHookFunc(";"),
 	))
 	if err := v.UnmarshalExact(&c, hooks); err != nil {
-		ps = append(ps, yamlfile.Problem{File: path, Msg: err.Error()})
+		ps = append(ps, decodeProblems(path, err, fromEnv, strictFailed)...)
 	}
 	c.File = path
 	ps = append(ps, unknownEnv(env)...)
+	urlPs, passwords := urlCredentials(&c)
+	secrets = append(secrets, passwords...)
+	ps = append(ps, urlPs...)
 	ps = append(ps, c.resolve(filepath.Dir(path), env)...)
+	for _, s := range secretFields(&c) {
+		secrets = append(secrets, s.value.Reveal())
+	}
 	ps = append(ps, validate(&c)...)
 	locate(ps, doc)
-	if err := ps.Err(); err != nil {
+	c.Warnings = redact(c.Warnings, secrets)
+	if err := fail(ps); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// decodeProblems turns viper's decoding error into problems, one per key.
+// A key set in the file was checked by the strict pass already, with its
+// line, when that pass found problems, so only keys set from the
+// environment are reported then.
+func decodeProblems(file string, err error, fromEnv map[string]bool, strictFailed bool) yamlfile.Problems {
+	var ps yamlfile.Problems
+	var walk func(err error)
+	walk = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if !errors.As(err, &de) {
+			if !strictFailed {
+				ps = append(ps, yamlfile.Problem{File: file, Line: 1, Msg: err.Error()})
+			}
+			return
+		}
+		if inner := de.Unwrap(); inner != nil {
+			var nested *mapstructure.DecodeError
+			if errors.As(inner, &nested) {
+				walk(inner)
+				return
+			}
+		}
+		key := de.Name()
+		switch {
+		case fromEnv[strings.ToLower(key)]:
+			ps = append(ps, yamlfile.Problem{File: "environment", Msg: fmt.Sprintf("%s: %v", envName(strings.ToLower(key)), de.Unwrap())})
+		case strictFailed:
+		case key == "":
+			ps = append(ps, yamlfile.Problem{File: file, Line: 1, Msg: de.Unwrap().Error()})
+		default:
+			ps = append(ps, yamlfile.Problem{File: file, Path: key, Msg: de.Unwrap().Error()})
+		}
+	}
+	walk(err)
+	return ps
 }
 
 // envName is the environment variable that overrides a viper key.

@@ -43,7 +43,7 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 		}
 		for _, u := range strings.Fields(c.LDAP.URL) {
 			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "ldap" && pu.Scheme != "ldaps") {
-				bad("ldap.url", "%q is not an ldap:// or ldaps:// URL", u)
+				bad("ldap.url", "%q is not an ldap:// or ldaps:// URL", RedactURL(u))
 			}
 		}
 		switch {
@@ -101,7 +101,7 @@ func (c *Config) validateTarget() yamlfile.Problems {
 	}
 	if r := c.Graph.Invitation.RedirectURL; r != "" {
 		if ru, err := url.Parse(r); err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
-			bad("graph.invitation.redirectURL", "%q is not an http(s) URL", r)
+			bad("graph.invitation.redirectURL", "%q is not an http(s) URL", RedactURL(r))
 		}
 	}
 	if c.Graph.WriteBudget <= 0 || c.Graph.WriteWindow <= 0 {
@@ -118,7 +118,7 @@ func (c *Config) validateTarget() yamlfile.Problems {
 	}
 	u, err := url.Parse(c.Graph.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("graph.url", "%q is not an http(s) URL", c.Graph.URL)
+		bad("graph.url", "%q is not an http(s) URL", RedactURL(c.Graph.URL))
 	} else if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		bad("graph.url", "plain http is accepted only for a loopback emulator, not %s", u.Host)
 	}
