@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -279,7 +280,10 @@ func (cfg Config) validateBind(urls []*url.URL, anyPlain bool, bad func(string, 
 	}
 }
 
-// parseURLs parses a space-separated list of LDAP URLs.
+// parseURLs parses a space-separated list of LDAP URLs. A URL is echoed in
+// its errors with its password redacted (net/url's URL.Redacted), and one
+// that does not parse is not echoed at all when it holds user info: the
+// part after the colon may be a password.
 func parseURLs(s string) ([]*url.URL, []error) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
@@ -287,20 +291,33 @@ func parseURLs(s string) ([]*url.URL, []error) {
 	}
 	var urls []*url.URL
 	var errs []error
-	for _, f := range fields {
+	for i, f := range fields {
 		u, err := url.Parse(f)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("url %q: %w", f, err))
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // ue.Error() quotes the whole URL
+			}
+			shown := strconv.Quote(f)
+			if strings.Contains(f, "@") {
+				shown = fmt.Sprintf("number %d (not shown: it holds user info)", i+1)
+			}
+			errs = append(errs, fmt.Errorf("url %s: %w", shown, err))
 			continue
+		}
+		shown := strconv.Quote(f)
+		if u.User != nil {
+			shown = strconv.Quote(u.Redacted())
+		}
+		switch {
 		case u.Scheme != "ldap" && u.Scheme != "ldaps":
-			errs = append(errs, fmt.Errorf("url %q: must start with ldap:// or ldaps://", f))
+			errs = append(errs, fmt.Errorf("url %s: must start with ldap:// or ldaps://", shown))
 			continue
 		case u.Hostname() == "":
-			errs = append(errs, fmt.Errorf("url %q: no host name", f))
+			errs = append(errs, fmt.Errorf("url %s: no host name", shown))
 			continue
 		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
-			errs = append(errs, fmt.Errorf("url %q: put the base DN, filter and bind DN in their own settings, not in the URL", f))
+			errs = append(errs, fmt.Errorf("url %s: put the base DN, filter and bind DN in their own settings, not in the URL", shown))
 			continue
 		}
 		u.Path = ""
