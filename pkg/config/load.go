@@ -98,6 +98,11 @@ func load(path string, env Environment, validate func(*Config) yamlfile.Problems
 		}
 		return nil, yamlfile.AsProblems(path, err)
 	}
+	return parse(path, data, env, validate)
+}
+
+// parse is load of a file already read.
+func parse(path string, data []byte, env Environment, validate func(*Config) yamlfile.Problems) (*Config, error) {
 	// Strict pass: unknown keys and type errors with their lines.
 	var strict Config
 	doc, ps := yamlfile.Decode(path, data, &strict)

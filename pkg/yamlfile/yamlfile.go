@@ -142,7 +142,7 @@ func Decode(file string, data []byte, v any) (*yaml.Node, Problems) {
 	return doc, ps
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var lineRE = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 
 func syntaxProblem(file string, err error) Problem {
 	msg := err.Error()
@@ -156,7 +156,9 @@ func syntaxProblem(file string, err error) Problem {
 func typeProblems(file string, err error) Problems {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return Problems{{File: file, Msg: err.Error()}}
+		// The decoder's other errors are about the document's structure
+		// (a merge of a scalar, an alias that contains itself).
+		return Problems{syntaxProblem(file, err)}
 	}
 	var ps Problems
 	for _, e := range te.Errors {
