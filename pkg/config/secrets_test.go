@@ -174,3 +174,12 @@ func TestRedactURL(t *testing.T) {
 		assert.Equal(t, want, RedactURL(in), in)
 	}
 }
+
+// A config file over the size limit is refused before it is parsed, with
+// its name and size.
+func TestLoadRefusesAnOversizedFile(t *testing.T) {
+	t.Parallel()
+	path := write(t, t.TempDir(), "huge.yaml", ldifBase+"#"+strings.Repeat("x", yamlfile.MaxFileSize)+"\n")
+	_, err := Load(path, fakeEnv(t, nil))
+	assert.EqualError(t, err, path+": the file is 1048654 bytes (1.0 MiB); config and mapping files are limited to 1 MiB (1048576 bytes)")
+}

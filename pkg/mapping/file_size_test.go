@@ -21,5 +21,5 @@ func TestLoadRefusesAnOversizedFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(big), 0o600))
 	_, err := Load(path)
 	require.Error(t, err)
-	assert.Equal(t, yamlfile.Problems{{File: path, Msg: "the file is 2.0 MiB (2097177 bytes); config and mapping files are limited to 1.0 MiB"}}, yamlfile.AsProblems(path, err))
+	assert.Equal(t, yamlfile.Problems{{File: path, Msg: "the file is 2097177 bytes (2.0 MiB); config and mapping files are limited to 1 MiB (1048576 bytes)"}}, yamlfile.AsProblems(path, err))
 }

@@ -35,18 +35,26 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, Problem{File: path, Msg: fmt.Sprintf("the file is larger than %s, the limit for config and mapping files", size(limit))}
+		return nil, Problem{File: path, Msg: fmt.Sprintf("the file is larger than %s (%d bytes), the limit for config and mapping files", size(limit), limit)}
 	}
 	return data, nil
 }
 
 func tooLarge(path string, n, limit int64) Problem {
-	return Problem{File: path, Msg: fmt.Sprintf("the file is %s (%d bytes); config and mapping files are limited to %s", size(n), n, size(limit))}
+	return Problem{File: path, Msg: fmt.Sprintf("the file is %d bytes (%s); config and mapping files are limited to %s (%d bytes)", n, size(n), size(limit), limit)}
 }
 
 // size renders a byte count the way ls -h would, enough to tell 1 MiB from
 // 300 MiB at a glance.
 func size(n int64) string {
+	for _, u := range []struct {
+		n    int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.n && n%u.n == 0 {
+			return fmt.Sprintf("%d %s", n/u.n, u.name)
+		}
+	}
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

@@ -23,8 +23,8 @@ func TestReadFileLimit(t *testing.T) {
 	assert.Len(t, data, MaxFileSize)
 
 	_, err = ReadFile(over)
-	assert.EqualError(t, err, over+": the file is 1.5 MiB (1572864 bytes); config and mapping files are limited to 1.0 MiB")
-	assert.Equal(t, Problems{{File: over, Msg: "the file is 1.5 MiB (1572864 bytes); config and mapping files are limited to 1.0 MiB"}}, AsProblems(over, err))
+	assert.EqualError(t, err, over+": the file is 1572864 bytes (1536 KiB); config and mapping files are limited to 1 MiB (1048576 bytes)")
+	assert.Equal(t, Problems{{File: over, Msg: "the file is 1572864 bytes (1536 KiB); config and mapping files are limited to 1 MiB (1048576 bytes)"}}, AsProblems(over, err))
 
 	_, err = ReadFile(filepath.Join(dir, "missing.yaml"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
@@ -38,5 +38,5 @@ func TestReadFileLimitWithoutSize(t *testing.T) {
 		t.Skip("no /dev/zero")
 	}
 	_, err := readLimited("/dev/zero", 4096)
-	assert.EqualError(t, err, "/dev/zero: the file is larger than 4.0 KiB, the limit for config and mapping files")
+	assert.EqualError(t, err, "/dev/zero: the file is larger than 4 KiB (4096 bytes), the limit for config and mapping files")
 }
