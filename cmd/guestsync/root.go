@@ -168,6 +168,9 @@ func (a *app) loadConfigWith(load func(string, config.Environment) (*config.Conf
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("invalid configuration:\n%w", err))
 	}
+	for _, w := range c.Warnings {
+		a.logger().Warn(w.Error())
+	}
 	return c, nil
 }
 
