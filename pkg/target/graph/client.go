@@ -89,9 +89,14 @@ type Client struct {
 // header to hosts other than Microsoft's, so the Graph URL's host is added
 // to the valid hosts; plain http is accepted by the SDK only for loopback.
 func New(opts Options) (*Client, error) {
+	// The URL is never quoted: it may carry credentials (in places
+	// url.Redacted does not know of), and url.Parse's error quotes it whole.
 	u, err := url.Parse(opts.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("graph url %q: not a URL", opts.URL)
+	if err != nil {
+		return nil, errors.New("graph url: not a URL (it does not parse)")
+	}
+	if u.Host == "" {
+		return nil, errors.New("graph url: not a URL with a host, such as https://graph.microsoft.com/v1.0")
 	}
 	log := opts.Logger
 	if log == nil {

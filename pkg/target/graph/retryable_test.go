@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -45,3 +46,18 @@ type url509Error struct{ err error }
 
 func (e *url509Error) Error() string { return "Post \"https://127.0.0.1\": " + e.err.Error() }
 func (e *url509Error) Unwrap() error { return e.err }
+
+// A Graph URL that does not serve is refused without echoing what it
+// carries: a password written into it stays out of the message.
+func TestNewNeverEchoesAPasswordInTheURL(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"https://svc:Hunter2secret@[::1/v1.0", "https://svc:Hunter2secret@/v1.0", "svc:Hunter2secret@graph"} {
+		_, err := New(Options{URL: u, Credential: StaticToken("t")})
+		if err == nil {
+			t.Fatalf("%s: accepted", "a URL without a host")
+		}
+		if strings.Contains(err.Error(), "Hunter2secret") {
+			t.Errorf("the error %q echoes the password", err)
+		}
+	}
+}
