@@ -55,6 +55,8 @@ FUZZ_TARGETS := \
 	./pkg/mapping/expr:FuzzCompile \
 	./pkg/mapping/expr:FuzzEvalLimits \
 	./pkg/mapping:FuzzParse \
+	./pkg/config:FuzzLoad \
+	./pkg/yamlfile:FuzzDecode \
 	./pkg/source/ldap:FuzzDecodeEntry \
 	./pkg/source/ldif:FuzzParse \
 	./pkg/state:FuzzLoad \
