@@ -830,7 +830,9 @@ func faultScenarios() []struct {
 		{"throttle", faultSpec{throttle: true}},
 		{"mixed", faultSpec{faults: graphsim.Faults{InternalError: 0.1, Unavailable: 0.1, GatewayTimeout: 0.1, Drop: 0.05,
 			Latency: 2 * time.Millisecond, Lag: 4 * time.Second}, throttle: true}},
-		{"mixed-heavy", faultSpec{faults: graphsim.Faults{InternalError: 0.25, Unavailable: 0.2, GatewayTimeout: 0.25, Drop: 0.1,
+		// Heavier, but not so heavy that the client's backoff (doubling
+		// to 30 s) makes the run take minutes.
+		{"mixed-heavy", faultSpec{faults: graphsim.Faults{InternalError: 0.15, Unavailable: 0.15, GatewayTimeout: 0.15, Drop: 0.05,
 			Lag: 10 * time.Second}}},
 	}
 }
@@ -929,7 +931,9 @@ func TestFaultsLDIF(t *testing.T) {
 		{"malformed-base64", func(good string) string {
 			return strings.Replace(good, "\ncn: Partner 0030\n", "\ncn:: not*base64!\n", 1)
 		}},
-		{"binary-garbage", func(good string) string { return good[:len(good)/2] + "\x00\xff\xfe garbage \x00\n" + good[len(good)/2:] }},
+		{"binary-garbage", func(good string) string {
+			return good[:len(good)/2] + "\x00\xff\xfe garbage \x00\n" + good[len(good)/2:]
+		}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
