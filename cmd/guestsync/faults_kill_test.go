@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -28,11 +30,17 @@ func TestFaultsKill9(t *testing.T) {
 		// request is answered first.
 		at    func(r *http.Request, batches int) bool
 		after bool
+		// state kills when the run creates a file next to the state file
+		// (the new guests file or the state's temporary file).
+		state bool
 	}{
-		{"during-tenant-read", func(r *http.Request, _ int) bool { return strings.Contains(r.URL.Path, "/users") && r.Method == http.MethodGet }, false},
-		{"before-first-batch-answered", func(r *http.Request, b int) bool { return b == 1 }, false},
-		{"after-first-batch-answered", func(r *http.Request, b int) bool { return b == 1 }, true},
-		{"mid-apply", func(r *http.Request, b int) bool { return b == 3 }, true},
+		{"while-state-written", func(*http.Request, int) bool { return false }, false, true},
+		{"during-tenant-read", func(r *http.Request, _ int) bool {
+			return strings.Contains(r.URL.Path, "/users") && r.Method == http.MethodGet
+		}, false, false},
+		{"before-first-batch-answered", func(r *http.Request, b int) bool { return b == 1 }, false, false},
+		{"after-first-batch-answered", func(r *http.Request, b int) bool { return b == 1 }, true, false},
+		{"mid-apply", func(r *http.Request, b int) bool { return b == 3 }, true, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +81,9 @@ func TestFaultsKill9(t *testing.T) {
 				}
 			})
 			before := w.tn.snapshot()
+			if tt.state {
+				watchState(t, filepath.Dir(w.state), func() { mu.Lock(); kill(); mu.Unlock() })
+			}
 			require.NoError(t, cmd.Start())
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
@@ -90,9 +101,40 @@ func TestFaultsKill9(t *testing.T) {
 			w.tn.stop()
 			w.tn.setHook(nil)
 			w.tn.start()
-			t.Logf("killed %s after %d batches", tt.name, batches)
+			names, _ := os.ReadDir(filepath.Dir(w.state))
+			t.Logf("killed %s after %d batches; the state folder holds %v", tt.name, batches, names)
 			w.check(&syncRun{args: []string{fmt.Sprint("killed ", tt.name)}, killed: true}, before, readGood)
 			w.converge()
 		})
 	}
+}
+
+// watchState calls kill when a file other than the lock is created in dir
+// (inotify): the run is writing its state.
+func watchState(t *testing.T, dir string, kill func()) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	require.NoError(t, err)
+	_, err = syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE)
+	require.NoError(t, err)
+	go func() {
+		defer syscall.Close(fd)
+		buf := make([]byte, 4096)
+		for {
+			n, err := syscall.Read(fd, buf)
+			if err != nil || n <= 0 {
+				return
+			}
+			for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+				ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := strings.TrimRight(string(buf[off+syscall.SizeofInotifyEvent:off+syscall.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+				off += syscall.SizeofInotifyEvent + int(ev.Len)
+				if !strings.HasSuffix(name, ".lock") {
+					kill()
+					return
+				}
+			}
+		}
+	}()
 }
