@@ -5,10 +5,6 @@ package main
 // exports and directory servers that fail in the ways an admin's worst
 // night would, with the same invariants checked after every scenario (see
 // world.check). The soak (soak_test.go) reuses the world and its checks.
-//
-// Scenarios that assert behaviour which a fix of issue #11 points 1-8
-// brings are listed in waitsForFix: they are skipped until that fix is
-// merged (GUESTSYNC_FAULTS_PENDING=1 runs them anyway).
 
 import (
 	"bytes"
@@ -39,29 +35,6 @@ import (
 	"github.com/guestsync/guestsync/pkg/graphsim"
 	"github.com/guestsync/guestsync/pkg/state"
 )
-
-// waitsForFix names the issue #11 point whose fix a scenario asserts, or 0
-// for a scenario that must pass on this branch. Enable a scenario once its
-// point is merged by removing its case.
-func waitsForFix(scenario string) int {
-	switch scenario {
-	case "ldif/truncated-mid-value", "ldif/truncated-after-dn",
-		"ldif/truncated-mid-base64", "ldif/truncated-in-continuation":
-		return 1 // a cut export is an incomplete read, never a reason to remove
-	case "ldif/empty-file", "ldif/version-only":
-		return 2 // an empty read fails the run
-	}
-	return 0
-}
-
-// skipUntilFixed skips a scenario that waits for a fix, unless
-// GUESTSYNC_FAULTS_PENDING=1.
-func skipUntilFixed(t *testing.T, scenario string) {
-	t.Helper()
-	if p := waitsForFix(scenario); p != 0 && os.Getenv("GUESTSYNC_FAULTS_PENDING") != "1" {
-		t.Skipf("waits for issue #11 point %d; GUESTSYNC_FAULTS_PENDING=1 runs it", p)
-	}
-}
 
 // faultMapping maps the accounts of a world's exports: the anchor is
 // entryUUID, a rename changes uid (and so the UPN) and cn, and an account
@@ -411,6 +384,9 @@ func (w *world) ldifText() string {
 	for _, a := range w.accounts {
 		b.WriteString("\n" + a.ldifRecord())
 	}
+	// A whole export ends its last record with an empty line, as
+	// ldapsearch, slapcat and ldifde write it.
+	b.WriteString("\n")
 	return b.String()
 }
 
@@ -617,7 +593,7 @@ func (w *world) converge() {
 	r := w.sync()
 	require.Equal(w.t, exitOK, r.code, "seed %d: the run after the faults converges\n%s", w.seed, r)
 	w.check(r, before, readGood)
-	if strings.Contains(r.out, "↺ restore") && os.Getenv("GUESTSYNC_FAULTS_PENDING") != "1" {
+	if strings.Contains(r.out, "↺ restore") {
 		// Known bug (not one of issue #11's points): a restore brings the
 		// guest back as it was deleted and leaves the properties that
 		// changed meanwhile (accountEnabled of an account disabled since)
@@ -936,7 +912,6 @@ func TestFaultsLDIF(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			skipUntilFixed(t, "ldif/"+tt.name)
 			seed := base + uint64(i)
 			w := newWorld(t, seed, 60, "")
 			w.baseline()
@@ -945,7 +920,13 @@ func TestFaultsLDIF(t *testing.T) {
 			before := w.tn.snapshot()
 			writes := w.tn.current().Stats().Writes
 			r := w.sync()
-			assert.NotEqual(t, exitOK, r.code, "seed %d: a damaged export fails the run\n%s", seed, r)
+			// A cut or empty export is a read guestsync refuses; one
+			// that does not parse fails the read.
+			want := exitFailed
+			if strings.HasPrefix(tt.name, "truncated-") || tt.name == "empty-file" || tt.name == "version-only" {
+				want = exitRefused
+			}
+			assert.Equal(t, want, r.code, "seed %d: a damaged export fails the run\n%s", seed, r)
 			w.check(r, before, readBad)
 			assert.Equal(t, writes, w.tn.current().Stats().Writes, "seed %d: a damaged export changes nothing\n%s", seed, r)
 			w.writeLDIF()
