@@ -82,7 +82,10 @@ func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
 	q.Set("$select", strings.Join(append(selectFields(), c.owner.selectField()), ","))
 	first := c.base + "/directory/deletedItems/microsoft.graph.user?" + strings.ReplaceAll(q.Encode(), "+", "%20")
 	builder := directory.NewDeletedItemsGraphUserRequestBuilderInternal(map[string]string{}, c.adapter)
-	resp, err := builder.WithUrl(first).Get(ctx, nil)
+	get := func(link string) (models.UserCollectionResponseable, error) {
+		return getRetrying(ctx, func() (models.UserCollectionResponseable, error) { return builder.WithUrl(link).Get(ctx, nil) })
+	}
+	resp, err := get(first)
 	var out []guest.Guest
 	for pages := 1; ; pages++ {
 		if err != nil {
@@ -100,7 +103,7 @@ func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
 		if next == nil || *next == "" {
 			break
 		}
-		resp, err = builder.WithUrl(*next).Get(ctx, nil)
+		resp, err = get(*next)
 	}
 	c.log.Debug("listed deleted guest users", "owned", len(out))
 	return out, nil
