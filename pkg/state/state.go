@@ -171,16 +171,24 @@ func (s *State) Save(path string) error {
 	return nil
 }
 
-// removeStaleGuests removes the guests files of path that s does not name.
+// removeStaleGuests removes the guests files of path that s does not name,
+// and the temporary files of a save that was killed before its rename
+// (WriteAtomicFunc's ".NAME.tmp-*"): a Save runs under the state's lock,
+// so no other save of path is under way.
 func (s *State) removeStaleGuests(path string) {
 	keep := map[string]bool{}
 	for _, t := range s.Targets {
 		keep[t.GuestsFile] = true
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	prefix := filepath.Base(path) + ".guests-"
+	base := filepath.Base(path)
+	guests := base + ".guests-"
 	for _, e := range entries {
-		if name := e.Name(); strings.HasPrefix(name, prefix) && !keep[name] {
+		name := e.Name()
+		tmp, isTmp := strings.CutPrefix(name, ".")
+		stale := strings.HasPrefix(name, guests) && !keep[name] ||
+			isTmp && strings.Contains(tmp, ".tmp-") && (strings.HasPrefix(tmp, base+".tmp-") || strings.HasPrefix(tmp, guests))
+		if stale {
 			os.Remove(filepath.Join(filepath.Dir(path), name))
 		}
 	}
