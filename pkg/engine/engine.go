@@ -334,7 +334,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	var desired []guest.Guest
 	var skips []plan.Action
 	var absence plan.Absence
-	outOfScope := 0
+	// unanchored counts in-scope entries whose anchor could not be worked
+	// out: still in the source, but as nobody the plan can tell.
+	outOfScope, unanchored := 0, 0
 	gone := func(entry source.Entry, reason string) {
 		if anchor, err := e.Mapping.AnchorOf(entry); err == nil {
 			absence.Gone = append(absence.Gone, plan.Gone{Anchor: anchor, DN: entry.DN, Reason: reason})
@@ -368,6 +370,8 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 				Reason: "mapping: " + r.Err.Error()})
 			if r.Guest.Anchor != "" {
 				absence.Keep = append(absence.Keep, r.Guest.Anchor) // still in the source
+			} else {
+				unanchored++
 			}
 		default:
 			desired = append(desired, detach(r.Guest))
@@ -390,7 +394,14 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	// Absence means removal only after a complete full read that found
 	// something (refuseRead stopped an empty one that was expected to find
 	// entries; an empty one that was not has nothing to remove).
-	if !read.Incremental && read.Entries > 0 {
+	// An entry without an anchor could be any guest's account: a read
+	// with one cannot show that an account is gone.
+	switch {
+	case read.Incremental || read.Entries == 0:
+	case unanchored > 0:
+		e.log().Warn("entries in scope have no usable anchor: no guest is removed by absence on this run",
+			"entries", unanchored)
+	default:
 		absence.Full = true
 	}
 	planStart := time.Now()
