@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -256,7 +257,7 @@ func TestOwnershipMarkAndAdoption(t *testing.T) {
 	assert.ErrorContains(t, err, "use extensionAttribute1 to extensionAttribute15")
 }
 
-func TestGetRetryingRetriesServerErrorsOnly(t *testing.T) {
+func TestGetRetryingRetriesWhatMayGoBetter(t *testing.T) {
 	t.Parallel()
 	serverError := func(status int) error {
 		e := odataerrors.NewODataError()
@@ -274,6 +275,23 @@ func TestGetRetryingRetriesServerErrorsOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 42, v)
 	assert.Equal(t, 2, calls, "a 500 is retried")
+
+	calls = 0
+	v, err = getRetrying(context.Background(), func() (int, error) {
+		calls++
+		if calls == 1 {
+			return 0, fmt.Errorf("get: %w", io.ErrUnexpectedEOF)
+		}
+		return 7, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 7, v)
+	assert.Equal(t, 2, calls, "a dropped connection is retried")
+
+	calls = 0
+	_, err = getRetrying(context.Background(), func() (int, error) { calls++; return 0, context.Canceled })
+	require.Error(t, err)
+	assert.Equal(t, 1, calls, "a cancelled run is not")
 
 	calls = 0
 	_, err = getRetrying(context.Background(), func() (int, error) { calls++; return 0, serverError(403) })

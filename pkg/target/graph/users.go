@@ -165,10 +165,12 @@ func clipText(s string) string {
 	return string(r[:maxGraphMessage]) + fmt.Sprintf("… (%d characters in all)", len(r))
 }
 
-// getRetrying retries an idempotent GET that failed with a server error
-// (500, 502; the SDK's middleware already retries 429, 503 and 504), so
-// that one transient fault does not fail a nightly run: 3 more tries,
-// 1, 2 and 4 s apart.
+// getRetrying retries an idempotent GET that failed in a way that may go
+// better next time, by the same rule as batches (retryable: 429, 500,
+// 502, 503, 504, a dropped connection), so that one transient fault does
+// not fail a nightly run: 3 more tries, 1, 2 and 4 s apart, or after the
+// answer's Retry-After when that is longer. (The SDK's middleware retries
+// 429, 503 and 504 before this sees them.)
 func getRetrying[T any](ctx context.Context, get func() (T, error)) (T, error) {
 	delay := time.Second
 	for attempt := 0; ; attempt++ {
@@ -176,13 +178,13 @@ func getRetrying[T any](ctx context.Context, get func() (T, error)) (T, error) {
 		if err == nil || attempt == 3 {
 			return v, err
 		}
-		if f := failure(err); f.Status != 500 && f.Status != 502 {
+		if !retryable(failure(err).Status, err) {
 			return v, err
 		}
 		select {
 		case <-ctx.Done():
 			return v, err
-		case <-time.After(delay):
+		case <-time.After(max(delay, retryAfter(headerOf(err, "Retry-After")))):
 		}
 		delay *= 2
 	}
