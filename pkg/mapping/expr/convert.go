@@ -32,7 +32,7 @@ func mapTextErr(x evalCtx, v Value, f func(string) (string, error)) (Value, erro
 	if err := x.fits(sizeOf(v)); err != nil {
 		return Value{}, err
 	}
-	return mapEach(v, f)
+	return mapEach(x, v, f)
 }
 
 // mapTextOrEmpty is mapText for the functions documented to return "" for
@@ -45,18 +45,28 @@ func mapTextOrEmpty(x evalCtx, v Value, f func(string) string) (Value, error) {
 	if err := x.fits(size{values: sizeOf(v).values}); err != nil {
 		return Value{}, err
 	}
-	return mapEach(v, func(s string) (string, error) { return f(s), nil })
+	return mapEach(x, v, func(s string) (string, error) { return f(s), nil })
 }
 
-func mapEach(v Value, f func(string) (string, error)) (Value, error) {
+// mapEach applies f to each value of v. What it has built so far counts
+// against the evaluation's budget as it goes: f may make every value
+// longer than its input (Replace of a short match by a long text), and
+// the limits must stop a long list before it is built, not after.
+func mapEach(x evalCtx, v Value, f func(string) (string, error)) (Value, error) {
 	switch v.kind {
 	case KindNull, KindIgnored:
 		return v, nil
 	case KindMulti:
 		out := make([]string, len(v.mv))
+		built := size{values: len(v.mv)}
 		for i, s := range v.mv {
 			r, err := f(s)
 			if err != nil {
+				return Value{}, err
+			}
+			built.bytes += len(r)
+			built.longest = max(built.longest, len(r))
+			if err := x.fits(built); err != nil {
 				return Value{}, err
 			}
 			out[i] = r
@@ -272,5 +282,5 @@ func appendValues(x evalCtx, src, suffix Value) (Value, error) {
 	if err := x.fits(size{s.values, s.bytes + s.values*len(sfx), s.longest + len(sfx)}); err != nil {
 		return Value{}, err
 	}
-	return mapEach(src, func(s string) (string, error) { return s + sfx, nil })
+	return mapEach(x, src, func(s string) (string, error) { return s + sfx, nil })
 }
