@@ -82,13 +82,20 @@ func Properties() []Property {
 // contain @ ( ) \ [ ] " ; : < > , or space; usageLocation is a two-letter
 // country code (ISO 3166). accountEnabled is a Boolean (true or false, in
 // any case).
-func (p Property) Check(v string) error {
+func (p Property) Check(v string) error { return p.check(v, p.Name) }
+
+// CheckValue is Check for a message about the value of a property already
+// named (a mapping's flow): "value is 300 characters; Graph allows at most
+// 256".
+func (p Property) CheckValue(v string) error { return p.check(v, "value") }
+
+func (p Property) check(v, subject string) error {
 	if !utf8.ValidString(v) {
-		return fmt.Errorf("%s is not valid UTF-8 text", p.Name)
+		return fmt.Errorf("%s is not valid UTF-8 text", subject)
 	}
 	if p.Kind == Bool {
 		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
-			return fmt.Errorf("%s must be true or false, not %q", p.Name, clip(v))
+			return fmt.Errorf("%s must be true or false, not %q", subject, clip(v))
 		}
 		return nil
 	}
@@ -100,20 +107,20 @@ func (p Property) Check(v string) error {
 	if p.MaxLength > 0 && len(v) > p.MaxLength {
 		// Only long byte strings can be too long in characters.
 		if n := utf8.RuneCountInString(v); n > p.MaxLength {
-			return fmt.Errorf("%s is %d characters; Graph allows at most %d", p.Name, n, p.MaxLength)
+			return fmt.Errorf("%s is %d characters; Graph allows at most %d", subject, n, p.MaxLength)
 		}
 	}
 	switch p.Name {
 	case "userPrincipalName":
-		return checkUPN(v)
+		return checkUPN(v, subject)
 	case "mailNickname":
 		if i := strings.IndexAny(v, mailNicknameForbidden); i >= 0 {
 			return fmt.Errorf("%s contains '%c', which Graph does not allow (@ ( ) \\ [ ] \" ; : < > , and space)",
-				p.Name, v[i])
+				subject, v[i])
 		}
 	case "usageLocation":
 		if len(v) != 2 || !isASCIILetter(rune(v[0])) || !isASCIILetter(rune(v[1])) {
-			return fmt.Errorf("%s must be a two-letter country code (ISO 3166), not %q", p.Name, clip(v))
+			return fmt.Errorf("%s must be a two-letter country code (ISO 3166), not %q", subject, clip(v))
 		}
 	}
 	return nil
@@ -125,24 +132,24 @@ const mailNicknameForbidden = "@()\\[]\";:<>, "
 // letters and digits.
 const upnAlias = "'.-_!#^~"
 
-func checkUPN(v string) error {
+func checkUPN(v, subject string) error {
 	alias, domain, ok := strings.Cut(v, "@")
 	if !ok || alias == "" || domain == "" || strings.Contains(domain, "@") {
-		return fmt.Errorf("userPrincipalName must be alias@domain with exactly one @")
+		return fmt.Errorf("%s must be alias@domain with exactly one @", subject)
 	}
 	for _, r := range alias {
 		if !isASCIILetter(r) && (r < '0' || r > '9') && !strings.ContainsRune(upnAlias, r) {
-			return fmt.Errorf("userPrincipalName contains '%c' before the @; Graph allows only A-Z a-z 0-9 ' . - _ ! # ^ ~ there", r)
+			return fmt.Errorf("%s contains '%c' before the @; Graph allows only A-Z a-z 0-9 ' . - _ ! # ^ ~ there", subject, r)
 		}
 	}
 	if n := len(alias); n > 64 {
-		return fmt.Errorf("userPrincipalName has %d characters before the @; Graph allows at most 64", n)
+		return fmt.Errorf("%s has %d characters before the @; Graph allows at most 64", subject, n)
 	}
 	if n := utf8.RuneCountInString(domain); n > 48 {
-		return fmt.Errorf("userPrincipalName has %d characters after the @; Graph allows at most 48", n)
+		return fmt.Errorf("%s has %d characters after the @; Graph allows at most 48", subject, n)
 	}
 	if strings.HasSuffix(alias, ".") {
-		return fmt.Errorf("userPrincipalName has a '.' right before the @, which Graph does not allow")
+		return fmt.Errorf("%s has a '.' right before the @, which Graph does not allow", subject)
 	}
 	return nil
 }

@@ -183,11 +183,12 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 			return "", false, fmt.Errorf("%s is not a boolean (True or False)", expr.QuoteValue(v))
 		}
 	default:
-		if f.property.MaxLength > 0 && len(v) > f.property.MaxLength {
-			// Only long byte strings can be too long in characters.
-			if n := utf8.RuneCountInString(v); n > f.property.MaxLength {
-				return "", false, fmt.Errorf("value is %d characters; Graph allows at most %d", n, f.property.MaxLength)
-			}
+		// Graph's documented limits and character rules, the same check
+		// the Graph target makes before it builds a request: a value Graph
+		// would refuse is a mapping failure of its entry, seen by plan and
+		// validate, not a failed write.
+		if err := f.property.CheckValue(v); err != nil {
+			return "", false, err
 		}
 	}
 	return v, true, nil
