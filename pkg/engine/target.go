@@ -123,9 +123,8 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 }
 
 // forgetTenant says why what the state remembers of the target is not
-// used: it describes another tenant than the one behind the target now
-// (was "" for a state that does not say, written before targets named
-// their tenant). Its link would be refused by this tenant or, worse, read
+// used: it describes another tenant (was) than the one behind the target
+// now, or names none (was is "": a state of format 1). Its link would be refused by this tenant or, worse, read
 // as "nothing changed"; its guests are not this tenant's; its grace
 // clocks belong to the other tenant's guests, and restarting them only
 // delays a removal. The run reads every guest instead.
