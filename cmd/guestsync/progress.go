@@ -31,6 +31,7 @@ type progress struct {
 	done, total   int
 	started, last time.Time
 	drawn         bool
+	reached       bool // the phase's count has reached its total once
 	quit          chan struct{}
 	stopped       sync.WaitGroup
 }
@@ -89,7 +90,7 @@ func (p *progress) report(phase string, done, total int) {
 	if phase != p.phase {
 		p.finishLine()
 		p.phase, p.started, p.last = phase, now, now
-		p.done, p.total = done, total
+		p.done, p.total, p.reached = done, total, false
 		return
 	}
 	p.done, p.total = done, total
@@ -97,10 +98,13 @@ func (p *progress) report(phase string, done, total int) {
 }
 
 // show draws or logs the current count at now, when an interval has passed
-// since it last did or the phase is finished.
+// since it last did. The total is the engine's estimate (the last read's
+// count): a phase can go on past it (the directory grew), so reaching it
+// ends nothing but the bar's first pass, which a terminal line shows at
+// once and ends. A log line comes every interval while the phase lasts.
 func (p *progress) show(now time.Time) {
-	finished := p.total > 0 && p.done >= p.total
-	if now.Sub(p.last) < p.interval && !finished {
+	reached := p.total > 0 && p.done >= p.total && !p.reached
+	if now.Sub(p.last) < p.interval && !(reached && p.tty != nil) {
 		return
 	}
 	p.last = now
@@ -109,15 +113,14 @@ func (p *progress) show(now time.Time) {
 		rate = float64(p.done) / s
 	}
 	if p.tty == nil {
-		if !finished { // the phase's own log line says when it is done
-			p.log.Info("progress", "phase", p.phase, "done", p.done, "total", p.total, "perSecond", int(rate),
-				"elapsed", now.Sub(p.started).Round(time.Second).String())
-		}
+		p.log.Info("progress", "phase", p.phase, "done", p.done, "total", p.total, "perSecond", int(rate),
+			"elapsed", now.Sub(p.started).Round(time.Second).String())
 		return
 	}
 	fmt.Fprintf(p.tty, "\r\x1b[K%s", bar(p.phase, p.done, p.total, rate))
 	p.drawn = true
-	if finished {
+	if reached {
+		p.reached = true
 		p.finishLine()
 	}
 }

@@ -69,3 +69,40 @@ func TestProgressBetweenReports(t *testing.T) {
 	assert.Contains(t, out, `msg=progress phase=apply done=400 total=1000 perSecond=40 elapsed=10s`)
 	assert.Contains(t, out, `msg=progress phase=apply done=400 total=1000 perSecond=13 elapsed=30s`)
 }
+
+// A phase that goes on past the engine's estimate (the directory grew
+// since the last read) keeps its pace: in a log, one line every interval
+// however far past the total it is; on a terminal, the bar's line ends
+// once, when the total is first reached, and is then redrawn in place.
+func TestProgressPastItsTotal(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	t.Run("log", func(t *testing.T) {
+		var logs bytes.Buffer
+		clock := start
+		p := newProgress(nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		p.now = func() time.Time { return clock }
+		p.report("read source", 0, 1000)
+		for i := 1; i <= 30; i++ { // 100 entries a second, 3,000 in all
+			clock = clock.Add(time.Second)
+			p.report("read source", i*100, 1000)
+		}
+		assert.Equal(t, 3, strings.Count(logs.String(), "msg=progress"), "one line every 10 s: %s", logs.String())
+		assert.Contains(t, logs.String(), `done=3000 total=1000`)
+	})
+	t.Run("terminal", func(t *testing.T) {
+		var tty bytes.Buffer
+		clock := start
+		p := newProgress(&tty, nil)
+		p.now = func() time.Time { return clock }
+		p.report("read source", 0, 1000)
+		for i := 1; i <= 2000; i++ { // 1,000 a second
+			clock = clock.Add(time.Millisecond)
+			p.report("read source", i, 1000)
+		}
+		p.stop()
+		out := tty.String()
+		assert.Equal(t, 2, strings.Count(out, "\n"), "the line ends when the total is reached and when the phase stops: %q", out)
+		assert.Equal(t, 10, strings.Count(out, "\r\x1b[K"), "drawn every 200 ms and once at the total: %q", out)
+	})
+}
