@@ -23,6 +23,8 @@ type progress struct {
 	// ticker makes the ticker of start: a channel of tick times, and its
 	// stop.
 	ticker func(time.Duration) (<-chan time.Time, func())
+	// ticked, when set (tests), is called after each tick is shown.
+	ticked func()
 
 	// mu guards what follows: the engine reports from its goroutine, the
 	// ticker from start's.
@@ -63,6 +65,9 @@ func (p *progress) start() {
 					p.show(now)
 				}
 				p.mu.Unlock()
+				if p.ticked != nil {
+					p.ticked()
+				}
 			case <-p.quit:
 				return
 			}

@@ -55,14 +55,19 @@ func TestProgressBetweenReports(t *testing.T) {
 	p := newProgress(nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	p.now = func() time.Time { return clock }
 	p.ticker = func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} }
+	// Each tick is shown before the test goes on, as it would be long
+	// before the engine's next report.
+	shown := make(chan struct{})
+	p.ticked = func() { shown <- struct{}{} }
+	tick := func(at time.Time) { ticks <- at; <-shown }
 	p.start()
-	ticks <- clock.Add(10 * time.Second) // no phase yet: nothing to say
+	tick(clock.Add(10 * time.Second)) // no phase yet: nothing to say
 	p.report("apply", 0, 1000)
 	p.report("apply", 400, 1000) // the first chunk: too soon for a line
 	for i := 1; i <= 3; i++ {
-		ticks <- clock.Add(time.Duration(i) * 10 * time.Second)
+		tick(clock.Add(time.Duration(i) * 10 * time.Second))
 	}
-	ticks <- clock.Add(35 * time.Second) // within the interval of the last line
+	tick(clock.Add(35 * time.Second)) // within the interval of the last line
 	p.stop()
 	out := logs.String()
 	assert.Equal(t, 3, strings.Count(out, "msg=progress"), "one line every 10 s between chunks: %s", out)
