@@ -109,17 +109,8 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 		if cp, exists := owned[d.Anchor]; exists {
 			p.Matched++
 			c := *cp
-			changes := diff(d, c)
-			_, mapped := d.Properties["accountEnabled"]
-			if !mapped && c.Properties["accountEnabled"] == "false" {
-				if _, removed := policy.Disabled[d.Anchor]; removed && policy.Mode != ModeCreateOnly {
-					// guestsync disabled it when the account left; the
-					// account is back, and the mapping does not say
-					// otherwise.
-					changes = append(changes, Change{Property: "accountEnabled", Old: "false", New: "true"})
-					settled[d.Anchor] = true
-				}
-			} else {
+			changes, settles := changesFor(d, c, policy)
+			if settles {
 				settled[d.Anchor] = true
 			}
 			if len(changes) == 0 {
@@ -137,10 +128,16 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 		if c, ok := recycled[d.Anchor]; ok {
 			// The account is back within the 30 days Entra keeps deleted
 			// users: restore the same object (its id, group memberships
-			// and sign-in history) rather than create a new one; the
-			// next run updates its properties.
+			// and sign-in history) rather than create a new one, with
+			// the changes an update of the live guest would carry: the
+			// recycled guest is as it was deleted, and the tenant must
+			// match the source after this run, not the next one.
+			changes, settles := changesFor(d, c, policy)
+			if settles {
+				settled[d.Anchor] = true
+			}
 			p.Actions = append(p.Actions, Action{Kind: Restore, Anchor: d.Anchor, DN: d.SourceDN, ObjectID: c.ID,
-				UserPrincipalName: c.Properties["userPrincipalName"], Reason: "the account is back in the source"})
+				UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes, Reason: "the account is back in the source"})
 			continue
 		}
 		if c, ok := foreign.adoptable(d, policy.Adopt); ok {
@@ -180,6 +177,25 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 		p.GraceClocks = clocks
 	}
 	return p
+}
+
+// changesFor is what brings the owned guest c (live or recycled) to the
+// desired d: the properties that differ and, when guestsync disabled c
+// because its account left (it has a grace clock) and the mapping does not
+// set accountEnabled, enabling it again, except in create-only mode.
+// settles reports whether c's grace clock stops: c is (or the changes make
+// it) enabled, or the mapping sets accountEnabled itself.
+func changesFor(d, c guest.Guest, policy Policy) (changes []Change, settles bool) {
+	changes = diff(d, c)
+	if _, mapped := d.Properties["accountEnabled"]; mapped || c.Properties["accountEnabled"] != "false" {
+		return changes, true
+	}
+	if _, removed := policy.Disabled[d.Anchor]; removed && policy.Mode != ModeCreateOnly {
+		// guestsync disabled it when the account left; the account is
+		// back, and the mapping does not say otherwise.
+		return append(changes, Change{Property: "accountEnabled", Old: "false", New: "true"}), true
+	}
+	return changes, false
 }
 
 // removals adds the removal of every owned guest whose account is gone,

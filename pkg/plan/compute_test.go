@@ -170,12 +170,16 @@ func samplePlan() *Plan {
 		g("bmV3", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre (Fabrikam)", "accountEnabled", "true"),
 		g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jürgen Müller", "jobTitle", "Architect"),
 		g("c2Ft", "ana@partners.contoso.com"),
+		g("YmFjaw==", "back@partners.contoso.com", "displayName", "Back Again (Fabrikam)", "accountEnabled", "false"),
 	}
+	recycled := withID(g("YmFjaw==", "back@partners.contoso.com", "displayName", "Back Again", "accountEnabled", "true"), "2b4c7d1e-0000-4000-8000-000000000005")
+	recycled.Deleted = true
 	current := []guest.Guest{
 		withID(g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jurgen Muller", "jobTitle", "Architect"), "2b4c7d1e-0000-4000-8000-000000000001"),
 		withID(g("c2Ft", "ana@partners.contoso.com"), "2b4c7d1e-0000-4000-8000-000000000002"),
 		withID(g("bGVmdA==", "left@partners.contoso.com", "accountEnabled", "true"), "2b4c7d1e-0000-4000-8000-000000000003"),
 		withID(g("b2xkZXI=", "older@partners.contoso.com", "accountEnabled", "false"), "2b4c7d1e-0000-4000-8000-000000000004"),
+		recycled,
 	}
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	p := Compute(desired, current, Absence{Gone: []Gone{{Anchor: "bGVmdA==", DN: "CN=Left,OU=Partners", Reason: "deleted in the directory"}, {Anchor: "b2xkZXI=", Reason: "not in the source's complete read"}}},
@@ -200,7 +204,7 @@ func TestPlanGolden(t *testing.T) {
 	var back Plan
 	require.NoError(t, json.Unmarshal(js, &back))
 	assert.Equal(t, *p, back)
-	for _, k := range []Kind{Create, Update, Disable, Delete, Skip} {
+	for _, k := range []Kind{Create, Update, Restore, Disable, Delete, Skip} {
 		assert.Equal(t, 1, p.Count(k), "one %s in the sample", k)
 	}
 }
@@ -311,6 +315,63 @@ func TestReturningAccountIsRestored(t *testing.T) {
 	require.NoError(t, p.Render(&b, RenderOptions{}))
 	assert.Contains(t, b.String(), "↺ restore guest zoe@partners.contoso.com (id id-deleted)")
 	assert.Contains(t, b.String(), "1 to restore")
+}
+
+// TestRestoreCarriesChanges: a restore brings the recycled guest (as it
+// was deleted) to the desired one in the same run, with the changes an
+// update of the live guest would carry.
+func TestRestoreCarriesChanges(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	binned := func(props ...string) guest.Guest {
+		x := withID(g("QkFDSw==", "back@partners.contoso.com", props...), "id-back")
+		x.Deleted = true
+		return x
+	}
+	back := func(props ...string) guest.Guest { return g("QkFDSw==", "back@partners.contoso.com", props...) }
+	clocks := map[string]time.Time{"QkFDSw==": now.Add(-time.Hour)}
+	tests := []struct {
+		name    string
+		desired guest.Guest
+		current guest.Guest
+		policy  Policy
+		want    []Change
+	}{
+		{"unchanged meanwhile: a bare restore", back("displayName", "Zoë"), binned("displayName", "Zoë"), Policy{}, nil},
+		{"account disabled and renamed meanwhile: both changes",
+			back("displayName", "Zoë Martin", "accountEnabled", "false"), binned("displayName", "Zoë", "accountEnabled", "true"), Policy{},
+			[]Change{{Property: "accountEnabled", Old: "true", New: "false"}, {Property: "displayName", Old: "Zoë", New: "Zoë Martin"}}},
+		{"booleans compare as booleans", back("accountEnabled", "True"), binned("accountEnabled", "true"), Policy{}, nil},
+		{"create-only properties are not changed", func() guest.Guest {
+			x := back("usageLocation", "FR")
+			x.CreateOnly = []string{"usageLocation"}
+			return x
+		}(), binned("usageLocation", "DE"), Policy{}, nil},
+		{"disabled by guestsync (grace clock), mapping silent: enabled again",
+			back(), binned("accountEnabled", "false"), Policy{Now: now, Disabled: clocks},
+			[]Change{{Property: "accountEnabled", Old: "false", New: "true"}}},
+		{"disabled, but not by guestsync (no clock): left disabled", back(), binned("accountEnabled", "false"), Policy{Now: now}, nil},
+		{"disabled by guestsync, create-only: left disabled", back(), binned("accountEnabled", "false"),
+			Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, nil},
+		{"create-only: the mapped changes still come with the restore", back("displayName", "New"), binned("displayName", "Old"),
+			Policy{Mode: ModeCreateOnly}, []Change{{Property: "displayName", Old: "Old", New: "New"}}},
+		{"redacted values stay redacted", func() guest.Guest {
+			x := back("employeeId", "E2")
+			x.Redacted = []string{"employeeId"}
+			return x
+		}(), binned("employeeId", "E1"), Policy{}, []Change{{Property: "employeeId", Old: "E1", New: "E2", Redacted: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Compute([]guest.Guest{tt.desired}, []guest.Guest{tt.current}, Absence{Full: true}, tt.policy)
+			require.Len(t, p.Actions, 1)
+			a := p.Actions[0]
+			assert.Equal(t, Restore, a.Kind)
+			assert.Equal(t, "id-back", a.ObjectID)
+			assert.Equal(t, tt.want, a.Changes)
+		})
+	}
 }
 
 func TestRemovals(t *testing.T) {
@@ -470,8 +531,10 @@ func TestGraceClocksStopOnlyWhenTheGuestIsBack(t *testing.T) {
 			Policy{Now: now, Removal: RemoveNone, Disabled: clocks}, kept, nil},
 		{"create-only: not re-enabled, clock runs on", []guest.Guest{back}, []guest.Guest{disabled}, Absence{Full: true},
 			Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, kept, nil},
-		{"in the recycle bin, back: restored, clock runs on to re-enable it next run", []guest.Guest{back}, []guest.Guest{binned},
-			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, kept, []Kind{Restore}},
+		{"in the recycle bin, back: restored and re-enabled, clock stops", []guest.Guest{back}, []guest.Guest{binned},
+			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, nil, []Kind{Restore}},
+		{"in the recycle bin, back, create-only: restored, not re-enabled, clock runs on", []guest.Guest{back}, []guest.Guest{binned},
+			Absence{Full: true}, Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, kept, []Kind{Restore}},
 		{"the mapping sets accountEnabled: the mapping decides, clock stops",
 			[]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")}, []guest.Guest{disabled},
 			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, nil, nil},

@@ -78,17 +78,12 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 				fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason+": guestsync takes this existing guest over")
 			}
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
-			for _, c := range a.Changes {
-				if c.Redacted {
-					fmt.Fprintf(&b, "      %-22s %s (changed)\n", c.Property, redacted)
-					continue
-				}
-				fmt.Fprintf(&b, "      %-22s %s → %s\n", c.Property, strconv.Quote(c.Old), strconv.Quote(c.New))
-			}
+			renderChanges(&b, a.Changes)
 		case Restore:
 			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiGreen, "↺ restore"), a.UserPrincipalName, a.ObjectID)
 			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
 			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
+			renderChanges(&b, a.Changes)
 		case Disable, Delete:
 			verb := "- disable"
 			if a.Kind == Delete {
@@ -113,6 +108,18 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// renderChanges writes one line per property transition, hiding the
+// values of redacted properties.
+func renderChanges(b *strings.Builder, changes []Change) {
+	for _, c := range changes {
+		if c.Redacted {
+			fmt.Fprintf(b, "      %-22s %s (changed)\n", c.Property, redacted)
+			continue
+		}
+		fmt.Fprintf(b, "      %-22s %s → %s\n", c.Property, strconv.Quote(c.Old), strconv.Quote(c.New))
+	}
 }
 
 // Summary is the one-line count of the plan's actions.
