@@ -23,7 +23,9 @@ import (
 // others.
 //
 // Creates, updates, adoptions, disables, deletes and restores go through
-// JSON batching (see run); invitations are a POST and a PATCH that has to
+// JSON batching (see run). A restore with changes is the restore, then,
+// once it has succeeded, a PATCH of the changes on the restored user
+// (batched too; see bringUpToDate). Invitations are a POST and a PATCH that has to
 // wait out replication lag, so they run outside batches, Concurrency at a
 // time. Disable, Delete and Restore (and Update) are refused for a user the
 // client's last Current, Deleted or Changes listing saw without guestsync's
@@ -84,14 +86,25 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		c.invites(ctx, actions, invites, results)
 	}()
 	// An op is settled (its result filled in and logged) as soon as Graph
-	// has answered it, except a create that clashed: lookUpClashes may
-	// yet find that an earlier attempt or run made its guest.
+	// has answered it, except a create that clashed (lookUpClashes may
+	// yet find that an earlier attempt or run made its guest) and a
+	// restore that succeeded and has changes to apply.
 	clashed := func(o *op) bool { return o.failure != nil && actions[o.action].Kind == plan.Create && conflict(o) }
+	var mu sync.Mutex
+	var restored []*op
 	c.run(ctx, ops, func(o *op) {
-		if !clashed(o) {
-			c.settle(o, actions[o.action], &results[o.action])
+		a := actions[o.action]
+		switch {
+		case clashed(o):
+		case a.Kind == plan.Restore && len(a.Changes) > 0 && (o.failure == nil || lostAnswerDone(o, a)):
+			mu.Lock()
+			restored = append(restored, o)
+			mu.Unlock()
+		default:
+			c.settle(o, a, &results[o.action])
 		}
 	})
+	c.bringUpToDate(ctx, restored, actions, results)
 	wg.Wait()
 	var clashes []*op
 	for _, o := range ops {
@@ -244,10 +257,10 @@ func (c *Client) newUser(a plan.Action) (models.Userable, error) {
 	return u, nil
 }
 
-// changedUser is the body of an update or adoption.
-func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
-	props := make(map[string]string, len(a.Changes))
-	anchor := ""
+// changedProperties are the new values of an action's changes, apart from
+// the anchor (onPremisesImmutableId, which an adoption writes).
+func changedProperties(a plan.Action) (props map[string]string, anchor string) {
+	props = make(map[string]string, len(a.Changes))
 	for _, ch := range a.Changes {
 		if ch.Property == "onPremisesImmutableId" {
 			anchor = ch.New
@@ -255,6 +268,12 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 		}
 		props[ch.Property] = ch.New
 	}
+	return props, anchor
+}
+
+// changedUser is the body of an update or adoption.
+func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
+	props, anchor := changedProperties(a)
 	u, err := toUser(props)
 	if err != nil {
 		return nil, err
@@ -268,6 +287,35 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 		}
 	}
 	return u, nil
+}
+
+// bringUpToDate PATCHes the changes of each restore that succeeded onto
+// the restored user, in batches, and settles the restores as their PATCHes
+// are answered. Graph's reads and writes are eventually consistent, so
+// right after the restore the user may answer 404 for a moment: a PATCH
+// answered 404 is tried again, backing off, for up to LagTimeout, as the
+// PATCH after an invitation is.
+func (c *Client) bringUpToDate(ctx context.Context, restored []*op, actions []plan.Action, results []plan.Result) {
+	parent := make(map[*op]*op, len(restored))
+	patches := make([]*op, 0, len(restored))
+	lag := time.Now().Add(c.opts.LagTimeout)
+	for _, o := range restored {
+		a := actions[o.action]
+		o.failure = nil // the restore's own 404 after a lost answer was its effect
+		props, _ := changedProperties(a)
+		o.update = c.updateOp(o.action, a.ObjectID, props)
+		if o.update.failure != nil {
+			c.settle(o, a, &results[o.action])
+			continue
+		}
+		o.update.lag = lag
+		parent[o.update] = o
+		patches = append(patches, o.update)
+	}
+	c.run(ctx, patches, func(p *op) {
+		o := parent[p]
+		c.settle(o, actions[o.action], &results[o.action])
+	})
 }
 
 // lookUpClashes looks, for every create that clashed (clashes: creates
@@ -310,7 +358,7 @@ func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []pla
 				o.found = id
 			case id != "":
 				o.found = id
-				o.update = c.updateOp(o.action, id, a)
+				o.update = c.updateOp(o.action, id, a.Guest.Properties)
 				if o.update.failure == nil {
 					updates = append(updates, o.update)
 				}
@@ -360,10 +408,11 @@ func (c *Client) ownGuest(l *op, anchor string) (id, member string, seen bool) {
 	return "", "", len(found.Value) > 0
 }
 
-// updateOp is the PATCH that brings a guest an earlier run made up to a
-// create's planned properties; a body that cannot be built is its failure.
-func (c *Client) updateOp(action int, id string, a plan.Action) *op {
-	body, err := toUser(a.Guest.Properties)
+// updateOp is the PATCH of props on user id: it brings a guest an earlier
+// run made up to a create's planned properties, or a restored guest up to
+// its restore's changes. A body that cannot be built is its failure.
+func (c *Client) updateOp(action int, id string, props map[string]string) *op {
+	body, err := toUser(props)
 	var p *op
 	if err == nil {
 		p, err = c.writeOp(http.MethodPatch, "/users/"+url.PathEscape(id), body)
@@ -382,6 +431,14 @@ func (c *Client) updateOp(action int, id string, a plan.Action) *op {
 // the mark. A create whose guest an earlier run made was updated there.
 func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
 	switch {
+	case o.update != nil && o.update.failure != nil && a.Kind == plan.Restore:
+		f := *o.update.failure
+		f.Message = fmt.Sprintf("restored guest %s, but bringing it up to date failed (%s are as they were when it was deleted; the next run updates them): %s",
+			a.ObjectID, changedNames(a), f.Message)
+		o.failure = &f
+	case o.update != nil && a.Kind == plan.Restore:
+		c.log.Info("restore done, brought up to date", "upn", a.UserPrincipalName, "id", r.ObjectID, "changed", changedNames(a))
+		return
 	case o.update != nil && o.update.failure != nil:
 		f := *o.update.failure
 		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", o.found, f.Message)
@@ -395,7 +452,7 @@ func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
 		r.ObjectID = o.found
 		c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", o.found)
 		return
-	case o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound:
+	case lostAnswerDone(o, a):
 		o.failure = nil
 	}
 	if o.failure != nil {
@@ -411,4 +468,20 @@ func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
 		r.ObjectID = created.ID
 	}
 	c.log.Info(string(a.Kind)+" done", "upn", a.UserPrincipalName, "id", r.ObjectID)
+}
+
+// lostAnswerDone reports whether o's failure is the effect of an earlier
+// attempt whose answer was lost: a retried delete or restore that finds
+// the user gone from where it acted.
+func lostAnswerDone(o *op, a plan.Action) bool {
+	return o.failure != nil && o.ambiguous && (a.Kind == plan.Delete || a.Kind == plan.Restore) && o.status == http.StatusNotFound
+}
+
+// changedNames lists the properties an action changes, for messages.
+func changedNames(a plan.Action) string {
+	names := make([]string, len(a.Changes))
+	for i, ch := range a.Changes {
+		names[i] = ch.Property
+	}
+	return strings.Join(names, ", ")
 }

@@ -82,6 +82,11 @@ type op struct {
 	// connection), so "already exists" or "not found" may be its effect.
 	ambiguous bool
 	due       time.Time
+	// lag: until then, a 404 is replication lag (a PATCH right after the
+	// restore that made its user) and is tried again, backing off;
+	// lagged counts those tries.
+	lag    time.Time
+	lagged int
 
 	// size is the op's encoded share of a batch body (itemSize); alone
 	// puts it in a batch of its own after Graph refused a batch holding
@@ -297,6 +302,14 @@ func (c *Client) send(ctx context.Context, batch []*op) []*op {
 				retry = append(retry, o)
 			}
 			continue
+		}
+		if a.Status == http.StatusNotFound && !o.lag.IsZero() {
+			if wait := c.backoff(o.lagged + 1); time.Now().Add(wait).Before(o.lag) {
+				o.lagged++
+				o.due = time.Now().Add(wait)
+				retry = append(retry, o)
+				continue
+			}
 		}
 		o.status, o.resp = a.Status, a.Body
 		if a.Status >= 400 {
