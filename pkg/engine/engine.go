@@ -250,6 +250,17 @@ func (r *Run) FailedObjects() int {
 	return r.Failed() + r.MappingFailed
 }
 
+// Attempted counts the results of kind k, failed or not.
+func (r *Run) Attempted(k plan.Kind) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Action.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
 // Succeeded counts the actions of kind k that succeeded.
 func (r *Run) Succeeded(k plan.Kind) int {
 	n := 0
@@ -488,10 +499,12 @@ func (e *Engine) Run(ctx context.Context, apply bool) (*Run, error) {
 		ts = *tr.next
 	}
 	ts.Disabled = graceClocks(p, run.Results, tr.clocks)
-	if run.Succeeded(plan.Restore) > 0 {
+	if run.Attempted(plan.Restore) > 0 {
 		// A restored user may come back in the next round without its
 		// userType, which would leave it out of the remembered guests:
-		// the next run reads every guest instead.
+		// the next run reads every guest instead. A failed restore
+		// counts too: it fails when only the update after it failed,
+		// with the user back all the same.
 		ts.DeltaLink = ""
 	}
 	// One config, one tenant: what is kept under another key (an old
