@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -121,4 +122,21 @@ func TestComparePlansWithRepeatedActions(t *testing.T) {
 	other := skip
 	other.Reason = "mapping: other"
 	assert.Equal(t, []string{"skip uid=x is not the same"}, comparePlans(saved, &plan.Plan{Actions: []plan.Action{skip, other}}))
+}
+
+// TestComparePlansOfASavedRestore: a plan saved by a build whose restores
+// carried no changes still matches a restore that has none; one whose
+// restore now also updates the guest is stale, as it would be applied
+// differently from what was reviewed.
+func TestComparePlansOfASavedRestore(t *testing.T) {
+	t.Parallel()
+	var saved plan.Plan
+	require.NoError(t, json.Unmarshal([]byte(`{"version":1,"actions":[{"action":"restore","anchor":"QQ==","dn":"uid=a",
+		"objectId":"id-a","userPrincipalName":"a@partners.contoso.com","reason":"the account is back in the source"}],"unchanged":0,"outOfScope":0,"matched":0}`), &saved))
+	bare := plan.Action{Kind: plan.Restore, Anchor: "QQ==", DN: "uid=a", ObjectID: "id-a",
+		UserPrincipalName: "a@partners.contoso.com", Reason: "the account is back in the source"}
+	assert.Empty(t, comparePlans(&saved, &plan.Plan{Actions: []plan.Action{bare}}))
+	changed := bare
+	changed.Changes = []plan.Change{{Property: "accountEnabled", Old: "true", New: "false"}}
+	assert.Equal(t, []string{"restore a@partners.contoso.com is not the same"}, comparePlans(&saved, &plan.Plan{Actions: []plan.Action{changed}}))
 }
