@@ -25,9 +25,9 @@ import (
 // Creates, updates, adoptions, disables, deletes and restores go through
 // JSON batching (see run). A restore with changes is the restore, then,
 // once it has succeeded, a PATCH of the changes on the restored user
-// (batched too; see bringUpToDate). Invitations are a POST and a PATCH that has to
-// wait out replication lag, so they run outside batches, Concurrency at a
-// time. Disable, Delete and Restore (and Update) are refused for a user the
+// (batched too; see bringUpToDate). Invitations are a POST and a PATCH
+// that has to wait out replication lag, so they run outside batches,
+// Concurrency at a time. Disable, Delete and Restore (and Update) are refused for a user the
 // client's last Current, Deleted or Changes listing saw without guestsync's
 // mark; Disable, Delete and Restore of a user it has not seen are checked
 // with one batched GET of the user's mark first.
@@ -428,7 +428,9 @@ func (c *Client) updateOp(action int, id string, props map[string]string) *op {
 // have done the work (504 or a lost answer), the retry's "already exists"
 // (create) or "not found" (delete, restore) is that attempt's effect: a
 // create is confirmed by lookUpClashes finding the anchor on a guest with
-// the mark. A create whose guest an earlier run made was updated there.
+// the mark. A create whose guest an earlier run made was updated there; a
+// restore with changes was updated after it (bringUpToDate), and fails
+// when that update did.
 func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
 	switch {
 	case o.update != nil && o.update.failure != nil && a.Kind == plan.Restore:
