@@ -398,8 +398,9 @@ ldap:
 }
 
 // TestFaultsSlapdKilledMidRead kills the directory server with SIGKILL in
-// the middle of a paged read of 300 partners (mid-page, and between two
-// pages), and runs against a server that is down before the run starts.
+// the middle of a paged read of 300 partners (mid-page, between two pages,
+// and with every entry read but the final result), runs against a server
+// that is down before the run starts, and one whose page never comes.
 // The run fails with exit 1 (the read ended with an error, not with a
 // result that could be judged complete or not), removes nothing, and its
 // metrics and report say it failed; slapd restarted on the same database
@@ -414,14 +415,19 @@ func TestFaultsSlapdKilledMidRead(t *testing.T) {
 		// down: slapd is stopped before the run, which connects to it
 		// directly (connection refused).
 		down bool
+		// stall holds the server's answers from the kill point on, the
+		// connection open and slapd alive: only ldap.timeout ends the
+		// wait.
+		stall bool
 	}{
-		{"mid-page", func(op byte, entries, _ int) bool { return op == opSearchEntry && entries == 120 }, false},
+		{"mid-page", func(op byte, entries, _ int) bool { return op == opSearchEntry && entries == 120 }, false, false},
 		// Two pages whole, killed as the third is answered.
-		{"between-pages", func(op byte, _, pages int) bool { return op == opSearchEntry && pages == 2 }, false},
+		{"between-pages", func(op byte, _, pages int) bool { return op == opSearchEntry && pages == 2 }, false, false},
 		// Every entry came; the final result message (the last page's
 		// SearchResultDone) did not.
-		{"final-result-missing", func(op byte, _, pages int) bool { return op == opSearchDone && pages == 5 }, false},
-		{"down-before-the-run", nil, true},
+		{"final-result-missing", func(op byte, _, pages int) bool { return op == opSearchDone && pages == 5 }, false, false},
+		{"down-before-the-run", nil, true, false},
+		{"page-never-comes", func(op byte, _, pages int) bool { return op == opSearchEntry && pages == 3 }, false, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -435,11 +441,19 @@ func TestFaultsSlapdKilledMidRead(t *testing.T) {
 				s.kill()
 				w.env["GUESTSYNC_LDAP_URL"] = s.url()
 			} else {
+				if tt.stall {
+					// Long enough that a loaded machine never meets it
+					// before the stall; the stall is the kill point.
+					w.env["GUESTSYNC_LDAP_TIMEOUT"] = "5s"
+				}
 				p.set(func(op byte, entries, pages int) proxyAction {
 					if killed || !tt.killAt(op, entries, pages) {
 						return forward
 					}
 					killed = true
+					if tt.stall {
+						return hold
+					}
 					s.kill()
 					return cut
 				})
@@ -448,8 +462,10 @@ func TestFaultsSlapdKilledMidRead(t *testing.T) {
 			writes := w.tn.current().Stats().Writes
 			r := w.sync()
 			p.set(nil)
+			p.closeAll()
 			delete(w.env, "GUESTSYNC_LDAP_URL")
-			t.Logf("the run whose directory server died: exit %d, stderr:\n%s", r.code, r.stderr)
+			delete(w.env, "GUESTSYNC_LDAP_TIMEOUT")
+			t.Logf("the run whose read was broken off: exit %d, stderr:\n%s", r.code, r.stderr)
 			if !tt.down {
 				require.True(t, killed, "seed %d: the kill point was reached\n%s", seed, r)
 			}
@@ -457,9 +473,12 @@ func TestFaultsSlapdKilledMidRead(t *testing.T) {
 			assert.NotContains(t, r.out, "Applied:", "seed %d: nothing is applied\n%s", seed, r)
 			assert.NotContains(t, r.stderr+r.out, s.readerPW, "seed %d: the bind password is never echoed", seed)
 			w.check(r, before, readBad)
+			assert.Contains(t, r.report.Error, "read source", "seed %d: the report says the read failed", seed)
 			assert.Equal(t, writes, w.tn.current().Stats().Writes, "seed %d: a broken read changes nothing\n%s", seed, r)
 			assert.Equal(t, float64(0), r.metrics["guestsync_run_success"], "seed %d", seed)
-			s.start()
+			if !tt.stall {
+				s.start()
+			}
 			w.converge()
 		})
 	}
