@@ -225,11 +225,11 @@ type ldapProxy struct {
 type proxyAction int
 
 const (
-	forward proxyAction = iota
-	// cut closes the client's connection in place of the message.
-	cut
-	// hold forwards nothing more on this connection, keeping it open.
-	hold
+	proxyForward proxyAction = iota
+	// proxyCut closes the client's connection in place of the message.
+	proxyCut
+	// proxyHold forwards nothing more on this connection, keeping it open.
+	proxyHold
 )
 
 func newLDAPProxy(t *testing.T, target string) *ldapProxy {
@@ -295,11 +295,11 @@ func (p *ldapProxy) serve(client net.Conn) {
 		}
 		op := ldapOp(msg)
 		p.mu.Lock()
-		act := forward
+		act := proxyForward
 		if p.onMessage != nil {
 			act = p.onMessage(op, p.entries, p.pages)
 		}
-		if act == forward {
+		if act == proxyForward {
 			switch op {
 			case opSearchEntry:
 				p.entries++
@@ -309,9 +309,9 @@ func (p *ldapProxy) serve(client net.Conn) {
 		}
 		p.mu.Unlock()
 		switch act {
-		case cut:
+		case proxyCut:
 			return
-		case hold:
+		case proxyHold:
 			// Read and drop what the server sends, until the test
 			// closes the connections.
 			_, _ = io.Copy(io.Discard, in)
@@ -448,14 +448,14 @@ func TestFaultsSlapdKilledMidRead(t *testing.T) {
 				}
 				p.set(func(op byte, entries, pages int) proxyAction {
 					if killed || !tt.killAt(op, entries, pages) {
-						return forward
+						return proxyForward
 					}
 					killed = true
 					if tt.stall {
-						return hold
+						return proxyHold
 					}
 					s.kill()
-					return cut
+					return proxyCut
 				})
 			}
 			before := w.tn.snapshot()
@@ -501,7 +501,7 @@ func TestFaultsKill9DuringSourceRead(t *testing.T) {
 	waiting := make(chan struct{})
 	p.set(func(op byte, _, pages int) proxyAction {
 		if pages < 1 {
-			return forward
+			return proxyForward
 		}
 		// The client asked for the second page: the server's answer is
 		// held, and the run waits for it.
@@ -509,7 +509,7 @@ func TestFaultsKill9DuringSourceRead(t *testing.T) {
 			close(waiting)
 			waiting = nil
 		}
-		return hold
+		return proxyHold
 	})
 	wait := waiting
 	cmd := osexec.Command(os.Args[0], "sync", "--config", w.cfg, "--log-level", "warn")
