@@ -85,6 +85,12 @@ func TestEmptyReadIsRefused(t *testing.T) {
 					assert.Equal(t, before, lastSuccess(t, text), "the last success time stays")
 				}
 			}
+			// preview refuses a read cut short, and says it the same way.
+			env["GUESTSYNC_LDIF_PATH"] = writeFile(t, "cut.ldif", "version: 1\n\ndn: uid=ann,ou=Partners\nuid: an")
+			code, out, stderr := guestsync(t, env, "preview", "--config", cfg, "ann")
+			assert.Equal(t, 4, code, "preview: stdout:\n%s\nstderr:\n%s", out, stderr)
+			assert.Equal(t, "Refused: the source read cannot be trusted; nothing changed.\n", out)
+			assert.Equal(t, 1, strings.Count(stderr, "the export ends inside the record"), "said once: %s", stderr)
 		})
 	}
 }

@@ -175,6 +175,13 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	return result
 }
 
+// refused says on stdout that a run refused its source read (why is in
+// err, printed once on stderr) and gives its exit code.
+func (a *app) refused(err error) error {
+	fmt.Fprintln(a.out, "Refused: the source read cannot be trusted; nothing changed.")
+	return withCode(exitRefused, err)
+}
+
 // showRun prints what a run did and returns what sets its exit code.
 func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply bool, opts runOptions) error {
 	var rail *engine.RailError
@@ -190,9 +197,7 @@ func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply boo
 	case errors.As(runErr, &stale):
 		return withCode(exitRail, runErr)
 	case errors.As(runErr, &refused):
-		// Why is in the error, printed once on stderr.
-		fmt.Fprintln(a.out, "Refused: the source read cannot be trusted; nothing changed.")
-		return withCode(exitRefused, runErr)
+		return a.refused(runErr)
 	case runErr != nil:
 		return withCode(exitFailed, runErr)
 	}

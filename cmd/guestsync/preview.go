@@ -36,7 +36,7 @@ the actions for this one account are carried out, and nothing else.`,
 			var refused *engine.ReadRefusedError
 			switch {
 			case errors.As(err, &refused):
-				return withCode(exitRefused, err)
+				return a.refused(err)
 			case err != nil:
 				return withCode(exitFailed, err)
 			}
