@@ -27,32 +27,52 @@ type secretField struct {
 
 var secretType = reflect.TypeOf(Secret(""))
 
-// secretFields finds every Secret field of c by reflection, so that a new
-// credential is covered by the rules below without being listed anywhere.
-func secretFields(c *Config) []secretField {
-	var out []secretField
+// setting is one leaf of the config: its key as written in the file
+// ("ldap.bindPassword"), its field, and the struct that holds it.
+type setting struct {
+	key    string
+	field  reflect.StructField
+	parent reflect.Value
+}
+
+func (s setting) value() reflect.Value { return s.parent.FieldByIndex(s.field.Index) }
+
+// settings visits every leaf of c that has a key in the file, by
+// reflection, descending into the config's own section types, so that the
+// rules below cover a new setting without its being listed anywhere.
+func settings(c *Config, visit func(setting)) {
 	var walk func(prefix string, rv reflect.Value)
 	walk = func(prefix string, rv reflect.Value) {
 		rt := rv.Type()
 		for i := 0; i < rt.NumField(); i++ {
 			f := rt.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "" || name == "-" {
-				continue
-			}
 			switch {
-			case f.Type == secretType:
-				sf := secretField{key: prefix + name, fileKey: prefix + name + "File", value: rv.Field(i).Addr().Interface().(*Secret)}
-				if ff, ok := rt.FieldByName(f.Name + "File"); ok && ff.Type.Kind() == reflect.String {
-					sf.file = rv.FieldByName(f.Name + "File").Addr().Interface().(*string)
-				}
-				out = append(out, sf)
+			case name == "" || name == "-":
 			case f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == secretType.PkgPath():
 				walk(prefix+name+".", rv.Field(i))
+			default:
+				visit(setting{key: prefix + name, field: f, parent: rv})
 			}
 		}
 	}
 	walk("", reflect.ValueOf(c).Elem())
+}
+
+// secretFields finds every Secret field of c, with the ...File field that
+// names a file holding it.
+func secretFields(c *Config) []secretField {
+	var out []secretField
+	settings(c, func(st setting) {
+		if st.field.Type != secretType {
+			return
+		}
+		sf := secretField{key: st.key, fileKey: st.key + "File", value: st.value().Addr().Interface().(*Secret)}
+		if ff, ok := st.parent.Type().FieldByName(st.field.Name + "File"); ok && ff.Type.Kind() == reflect.String {
+			sf.file = st.parent.FieldByIndex(ff.Index).Addr().Interface().(*string)
+		}
+		out = append(out, sf)
+	})
 	return out
 }
 
@@ -66,22 +86,11 @@ func secretFiles(c *Config) map[string]*string {
 			out[s.fileKey] = s.file
 		}
 	}
-	var walk func(prefix string, rv reflect.Value)
-	walk = func(prefix string, rv reflect.Value) {
-		rt := rv.Type()
-		for i := 0; i < rt.NumField(); i++ {
-			f := rt.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			switch {
-			case name == "" || name == "-":
-			case f.Tag.Get("secret") == "file" && f.Type.Kind() == reflect.String:
-				out[prefix+name] = rv.Field(i).Addr().Interface().(*string)
-			case f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == secretType.PkgPath():
-				walk(prefix+name+".", rv.Field(i))
-			}
+	settings(c, func(st setting) {
+		if st.field.Tag.Get("secret") == "file" && st.field.Type.Kind() == reflect.String {
+			out[st.key] = st.value().Addr().Interface().(*string)
 		}
-	}
-	walk("", reflect.ValueOf(c).Elem())
+	})
 	return out
 }
 
@@ -153,32 +162,18 @@ func fileSecrets(doc *yaml.Node) []string {
 func urlCredentials(c *Config) (yamlfile.Problems, []string) {
 	var ps yamlfile.Problems
 	var found []string
-	var walk func(prefix string, rv reflect.Value)
-	walk = func(prefix string, rv reflect.Value) {
-		rt := rv.Type()
-		for i := 0; i < rt.NumField(); i++ {
-			f := rt.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "" || name == "-" || f.Type == secretType {
-				continue
-			}
-			switch f.Type.Kind() {
-			case reflect.String:
-				for _, field := range strings.Fields(rv.Field(i).String()) {
-					if _, pw := splitURLPassword(field); pw != "" {
-						found = append(found, pw)
-						ps = append(ps, yamlfile.Problem{File: c.File, Path: prefix + name, Msg: fmt.Sprintf(
-							"%s: a password in a URL is refused (it would be echoed with the URL); remove it and use the settings for credentials", RedactURL(field))})
-					}
-				}
-			case reflect.Struct:
-				if f.Type.PkgPath() == secretType.PkgPath() {
-					walk(prefix+name+".", rv.Field(i))
-				}
+	settings(c, func(st setting) {
+		if st.field.Type == secretType || st.field.Type.Kind() != reflect.String {
+			return
+		}
+		for _, field := range strings.Fields(st.value().String()) {
+			if _, pw := splitURLPassword(field); pw != "" {
+				found = append(found, pw)
+				ps = append(ps, yamlfile.Problem{File: c.File, Path: st.key, Msg: fmt.Sprintf(
+					"%s: a password in a URL is refused (it would be echoed with the URL); remove it and use the settings for credentials", RedactURL(field))})
 			}
 		}
-	}
-	walk("", reflect.ValueOf(c).Elem())
+	})
 	return ps, found
 }
 
