@@ -148,6 +148,17 @@ func TestFailedOutputWriteKeepsTheOutcome(t *testing.T) {
 	assert.Contains(t, out, "Refused:")
 	assert.Contains(t, stderr, "the source returned no entries")
 	assert.Contains(t, stderr, "metrics: ")
+
+	// plan --exit-code's 2 (changes pending) with its report lost is a
+	// failure too: 2 would read as "a plan to review", not "no report".
+	cfg2, _ := emulatorConfig(t)
+	code, out, stderr = guestsync(t, nil, "plan", "--config", cfg2, "--exit-code", "--report", missing+".json")
+	assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "Plan: 27 to create")
+	assert.Contains(t, stderr, "report: ")
+	code, _, stderr = guestsync(t, nil, "plan", "--config", cfg2, "--exit-code")
+	assert.Equal(t, 2, code, "changes pending, outputs written: %s", stderr)
+	assert.NotContains(t, stderr, "guestsync:", "nothing more to say than the plan")
 }
 
 func TestNegativeFlagsAreUsageErrors(t *testing.T) {

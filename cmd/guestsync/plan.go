@@ -166,11 +166,10 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 	if failed == 0 {
 		return result
 	}
-	var ee *exitError
-	if result == nil || errors.As(result, &ee) && ee.code == exitUsage && ee.err.Error() == "" {
+	if result == nil || errors.Is(result, errChangesPending) {
 		// A success (or plan --exit-code's "changes pending") with an
 		// output lost is a failure: nothing else would show it.
-		return withCode(exitFailed, errors.New(""))
+		return withCode(exitFailed, errOutputLost)
 	}
 	return result
 }
@@ -226,7 +225,7 @@ func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply boo
 			n, run.MappingFailed, run.Failed(), len(run.Results)))
 	}
 	if opts.exitCode && run.Plan.HasChanges() {
-		return withCode(exitUsage, errors.New("")) // 2: changes pending; the plan says which
+		return withCode(exitUsage, errChangesPending)
 	}
 	return nil
 }

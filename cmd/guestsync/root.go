@@ -39,6 +39,17 @@ type exitError struct {
 	err  error
 }
 
+// Errors whose exit code is the whole message: what they mean is already
+// on the output, so run prints nothing for them.
+var (
+	// errChangesPending is plan --exit-code's 2: the plan shows the
+	// changes.
+	errChangesPending = errors.New("")
+	// errOutputLost is the 1 of a run whose report or metrics could not
+	// be written: writeOutputs said which.
+	errOutputLost = errors.New("")
+)
+
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
