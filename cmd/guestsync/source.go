@@ -96,7 +96,7 @@ values that are not valid UTF-8.`,
 				if why == "" {
 					why = fmt.Sprintf("it stopped after %d entries", res.Entries)
 				}
-				return withCode(exitFailed, fmt.Errorf("incomplete read: %s", why))
+				return withCode(exitRefused, fmt.Errorf("incomplete read: %s", why))
 			}
 			if format == "count" {
 				fmt.Fprintln(a.out, res.Entries)

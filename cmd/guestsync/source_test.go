@@ -45,6 +45,14 @@ func TestSourceDump(t *testing.T) {
 	code, _, stderr = guestsync(t, nil, "source", "dump", "--config", cfg, "--format", "csv")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--format must be ldif, json or count")
+
+	// An export cut short is dumped as far as it goes, and exits 4 like
+	// any run that cannot trust its read.
+	env := map[string]string{"GUESTSYNC_LDIF_PATH": writeFile(t, "cut.ldif", "version: 1\n\ndn: uid=ann,ou=Partners\nuid: ann\n\ndn: uid=bob,ou=Partners\nuid: b")}
+	code, out, stderr = guestsync(t, env, "source", "dump", "--config", cfg, "--format", "count")
+	assert.Equal(t, 4, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, stderr, "incomplete read: ")
+	assert.Contains(t, stderr, "the export ends inside the record for \"uid=bob,ou=Partners\"")
 }
 
 // TestSourceDumpNeedsNoMappingOrGraph: the admin's first debugging tool
