@@ -404,9 +404,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 		"inScope", len(desired)+len(skips), "outOfScope", outOfScope, "skipped", len(skips))
 	// Absence means removal only after a complete full read that found
 	// something (refuseRead stopped an empty one that was expected to find
-	// entries; an empty one that was not has nothing to remove).
-	// An entry without an anchor could be any guest's account: a read
-	// with one cannot show that an account is gone.
+	// entries; an empty one that was not has nothing to remove) and that
+	// could anchor every entry in scope: an entry without an anchor could
+	// be any guest's account, so such a read cannot show that one is gone.
 	switch {
 	case read.Incremental || read.Entries == 0:
 	case unanchored > 0:

@@ -124,10 +124,11 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 
 // forgetTenant says why what the state remembers of the target is not
 // used: it describes another tenant (was) than the one behind the target
-// now, or names none (was is "": a state of format 1). Its link would be refused by this tenant or, worse, read
-// as "nothing changed"; its guests are not this tenant's; its grace
-// clocks belong to the other tenant's guests, and restarting them only
-// delays a removal. The run reads every guest instead.
+// now, or names none (was is "": a state of format 1). Its link would be
+// refused by this tenant or, worse, read as "nothing changed"; its guests
+// are not this tenant's; its grace clocks belong to the other tenant's
+// guests, and restarting them only delays a removal. The run reads every
+// guest instead.
 func (e *Engine) forgetTenant(was, now string) {
 	if was == "" {
 		e.log().Warn("the state does not say which tenant its guests and change-tracking link belong to; "+
