@@ -862,14 +862,17 @@ func TestFaultsLDIF(t *testing.T) {
 			return good[:from+i+1+find(good[from+i+1:])]
 		}
 	}
+	// A cut or empty export is a read guestsync refuses (4); one that
+	// does not parse fails the read (1).
 	tests := []struct {
 		name string
+		want int // the exit code
 		bad  damage
 	}{
-		{"truncated-mid-value", cutAt(func(r string) int { return strings.Index(r, "\ncn: ") + len("\ncn: Par") })},
-		{"truncated-mid-name", cutAt(func(r string) int { return strings.Index(r, "\nmail: ") + len("\nma") })},
-		{"truncated-after-dn", cutAt(func(r string) int { return strings.Index(r, "\n") + 1 })},
-		{"truncated-mid-base64", func(good string) string {
+		{"truncated-mid-value", exitRefused, cutAt(func(r string) int { return strings.Index(r, "\ncn: ") + len("\ncn: Par") })},
+		{"truncated-mid-name", exitRefused, cutAt(func(r string) int { return strings.Index(r, "\nmail: ") + len("\nma") })},
+		{"truncated-after-dn", exitRefused, cutAt(func(r string) int { return strings.Index(r, "\n") + 1 })},
+		{"truncated-mid-base64", exitRefused, func(good string) string {
 			// A value in base64 (an ldifde export's non-ASCII names), cut
 			// inside it.
 			from := len(good) / 3
@@ -877,24 +880,24 @@ func TestFaultsLDIF(t *testing.T) {
 			value := base64.StdEncoding.EncodeToString([]byte("Zoë Lefèvre-Grünewald of Société Générale"))
 			return good[:i] + "\ncn:: " + value[:len(value)/2]
 		}},
-		{"truncated-in-continuation", func(good string) string {
+		{"truncated-in-continuation", exitRefused, func(good string) string {
 			// A long value folded over lines (RFC 2849), cut after a
 			// folded line.
 			from := len(good) / 3
 			i := from + strings.Index(good[from:], "\ncn: ")
 			return good[:i] + "\ncn: Partner with a very long name that an export folds\n over several lines because it is lo\n"
 		}},
-		{"empty-file", func(string) string { return "" }},
-		{"version-only", func(string) string { return "version: 1\n" }},
-		{"malformed-line", func(good string) string {
+		{"empty-file", exitRefused, func(string) string { return "" }},
+		{"version-only", exitRefused, func(string) string { return "version: 1\n" }},
+		{"malformed-line", exitFailed, func(good string) string {
 			i := len(good) / 2
 			j := i + strings.Index(good[i:], "\n")
 			return good[:j+1] + "this line has no colon\n" + good[j+1:]
 		}},
-		{"malformed-base64", func(good string) string {
+		{"malformed-base64", exitFailed, func(good string) string {
 			return strings.Replace(good, "\ncn: Partner 0030\n", "\ncn:: not*base64!\n", 1)
 		}},
-		{"binary-garbage", func(good string) string {
+		{"binary-garbage", exitFailed, func(good string) string {
 			return good[:len(good)/2] + "\x00\xff\xfe garbage \x00\n" + good[len(good)/2:]
 		}},
 	}
@@ -909,13 +912,7 @@ func TestFaultsLDIF(t *testing.T) {
 			before := w.tn.snapshot()
 			writes := w.tn.current().Stats().Writes
 			r := w.sync()
-			// A cut or empty export is a read guestsync refuses; one
-			// that does not parse fails the read.
-			want := exitFailed
-			if strings.HasPrefix(tt.name, "truncated-") || tt.name == "empty-file" || tt.name == "version-only" {
-				want = exitRefused
-			}
-			assert.Equal(t, want, r.code, "seed %d: a damaged export fails the run\n%s", seed, r)
+			assert.Equal(t, tt.want, r.code, "seed %d: a damaged export fails the run\n%s", seed, r)
 			w.check(r, before, readBad)
 			assert.Equal(t, writes, w.tn.current().Stats().Writes, "seed %d: a damaged export changes nothing\n%s", seed, r)
 			w.writeLDIF()
