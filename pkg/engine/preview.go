@@ -46,10 +46,16 @@ func identifies(e source.Entry, who string) bool {
 // tenant and plans its actions. With apply, it carries them out: the one
 // account only, whatever else the source holds.
 func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview, error) {
+	// The first few entries who names, and how many in all: a name many
+	// entries share (a mail) must not keep, or list, all of them.
+	const named = 3
 	var found []source.Entry
+	matches := 0
 	res, err := e.Source.Read(ctx, func(entry source.Entry) error {
 		if identifies(entry, who) {
-			found = append(found, entry)
+			if matches++; matches <= named {
+				found = append(found, entry)
+			}
 		}
 		return nil
 	})
@@ -59,7 +65,7 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 	if !res.Complete {
 		return nil, refuseRead(res, state.Source{}, 0)
 	}
-	switch len(found) {
+	switch matches {
 	case 0:
 		return nil, fmt.Errorf("no entry in the source has the DN, sAMAccountName, uid, userPrincipalName or mail %q (%d entries read)", who, res.Entries)
 	case 1:
@@ -68,7 +74,11 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 		for i, f := range found {
 			dns[i] = f.DN
 		}
-		return nil, fmt.Errorf("%q names %d entries (%s): give the DN", who, len(found), strings.Join(dns, "; "))
+		list := strings.Join(dns, "; ")
+		if more := matches - len(found); more > 0 {
+			list += fmt.Sprintf(" and %d more", more)
+		}
+		return nil, fmt.Errorf("%q names %d entries (%s): give the DN", who, matches, list)
 	}
 	st, err := e.loadState() // read only: a preview remembers nothing
 	if err != nil {
