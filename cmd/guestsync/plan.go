@@ -121,10 +121,7 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			opts.expect = saved
-			// Read as the plan was read: a plan made with --full (or on a
-			// first run) needs a full read to be the same plan.
-			opts.full = !saved.Incremental
+			opts.expect = saved // the engine reads as the plan's run read
 			return a.runEngine(cmd, true, opts)
 		},
 	}
@@ -148,7 +145,7 @@ func (a *app) runEngine(cmd *cobra.Command, apply bool, opts runOptions) error {
 		return err
 	}
 	e.Full = opts.full
-	e.Rails.AllowRemovals = opts.allowRemovals
+	e.Limits.AllowRemovals = opts.allowRemovals
 	e.Expect = opts.expect
 	var tty io.Writer
 	if isTerminal(a.err) {
@@ -183,7 +180,7 @@ func (a *app) refused(err error) error {
 
 // showRun prints what a run did and returns what sets its exit code.
 func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply bool, opts runOptions) error {
-	var rail *engine.RailError
+	var rail *engine.RemovalLimitError
 	var stale *engine.StalePlanError
 	var refused *engine.ReadRefusedError
 	switch {
@@ -204,7 +201,7 @@ func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply boo
 		return withCode(exitFailed, err)
 	}
 	if !apply {
-		if err := e.Rails.CheckRails(run.Plan, run.Owned); err != nil && errors.As(err, &rail) {
+		if err := e.Limits.Check(run.Plan, run.Owned); err != nil && errors.As(err, &rail) {
 			fmt.Fprintf(a.out, "Warning: sync would stop on this plan: %d removals, over the removal threshold of %d (%s).\n", rail.Removals, rail.Limit, rail.Why)
 		}
 	}

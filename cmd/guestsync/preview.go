@@ -34,9 +34,12 @@ the actions for this one account are carried out, and nothing else.`,
 			}
 			p, err := e.Preview(contextOf(cmd), args[0], apply)
 			var refused *engine.ReadRefusedError
+			var limit *engine.RemovalLimitError
 			switch {
 			case errors.As(err, &refused):
 				return a.refused(err)
+			case errors.As(err, &limit):
+				return withCode(exitRail, err)
 			case err != nil:
 				return withCode(exitFailed, err)
 			}
@@ -47,8 +50,13 @@ the actions for this one account are carried out, and nothing else.`,
 			}
 			if !p.Mapping.InScope {
 				fmt.Fprintf(w, "2. Scope: %s\n", p.Mapping.Reason)
-				fmt.Fprintln(w, "Nothing to do: the account is out of scope.")
-				return nil
+				if !p.Plan.HasChanges() {
+					fmt.Fprintln(w, "Nothing to do: the account is out of scope.")
+					return nil
+				}
+				// Its guest is removed, as a sync would remove it.
+				fmt.Fprintf(w, "3. Match: guest %s (%s), owned by guestsync\n", p.Match.ID, p.Match.Properties["userPrincipalName"])
+				return a.showPreviewPlan(p, 4, apply)
 			}
 			fmt.Fprintln(w, "2. Scope: in scope")
 			if p.Mapping.Err != nil {
@@ -65,27 +73,34 @@ the actions for this one account are carried out, and nothing else.`,
 				match = fmt.Sprintf("guest %s (%s), %s", p.Match.ID, p.Match.Properties["userPrincipalName"], owned)
 			}
 			fmt.Fprintf(w, "4. Match: %s\n", match)
-			fmt.Fprintln(w, "5. Action:")
-			if err := p.Plan.Render(w, plan.RenderOptions{Color: isTerminal(w), Skips: true}); err != nil {
-				return withCode(exitFailed, err)
-			}
-			if !apply {
-				return nil
-			}
-			failed := 0
-			for _, r := range p.Results {
-				status := "done"
-				if r.Failure != nil {
-					status, failed = "failed: "+r.Failure.Error(), failed+1
-				}
-				fmt.Fprintf(w, "Applied %s: %s\n", r.Action.Kind, status)
-			}
-			if failed > 0 {
-				return withCode(exitFailed, fmt.Errorf("%d of %d actions failed", failed, len(p.Results)))
-			}
-			return nil
+			return a.showPreviewPlan(p, 5, apply)
 		},
 	}
 	cmd.Flags().BoolVar(&apply, "apply", false, "carry out the actions for this account")
 	return cmd
+}
+
+// showPreviewPlan prints a preview's actions as its step-th step and, with
+// apply, what became of them.
+func (a *app) showPreviewPlan(p *engine.Preview, step int, apply bool) error {
+	w := a.out
+	fmt.Fprintf(w, "%d. Action:\n", step)
+	if err := p.Plan.Render(w, plan.RenderOptions{Color: isTerminal(w), Skips: true}); err != nil {
+		return withCode(exitFailed, err)
+	}
+	if !apply {
+		return nil
+	}
+	failed := 0
+	for _, r := range p.Results {
+		status := "done"
+		if r.Failure != nil {
+			status, failed = "failed: "+r.Failure.Error(), failed+1
+		}
+		fmt.Fprintf(w, "Applied %s: %s\n", r.Action.Kind, status)
+	}
+	if failed > 0 {
+		return withCode(exitFailed, fmt.Errorf("%d of %d actions failed", failed, len(p.Results)))
+	}
+	return nil
 }

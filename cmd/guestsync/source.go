@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -88,15 +89,13 @@ values that are not valid UTF-8.`,
 			if ferr := flush(); err == nil {
 				err = ferr
 			}
-			if err != nil {
+			var refused *engine.ReadRefusedError
+			switch {
+			case errors.As(err, &refused):
+				// Dumped as far as it goes; a run would plan nothing on it.
+				return withCode(exitRefused, err)
+			case err != nil:
 				return withCode(exitFailed, fmt.Errorf("read source (%d entries before the error): %w", res.Entries, err))
-			}
-			if !res.Complete {
-				why := res.Incomplete
-				if why == "" {
-					why = fmt.Sprintf("it stopped after %d entries", res.Entries)
-				}
-				return withCode(exitRefused, fmt.Errorf("incomplete read: %s", why))
 			}
 			if format == "count" {
 				fmt.Fprintln(a.out, res.Entries)

@@ -51,7 +51,7 @@ func TestSourceDump(t *testing.T) {
 	env := map[string]string{"GUESTSYNC_LDIF_PATH": writeFile(t, "cut.ldif", "version: 1\n\ndn: uid=ann,ou=Partners\nuid: ann\n\ndn: uid=bob,ou=Partners\nuid: b")}
 	code, out, stderr = guestsync(t, env, "source", "dump", "--config", cfg, "--format", "count")
 	assert.Equal(t, 4, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-	assert.Contains(t, stderr, "incomplete read: ")
+	assert.Contains(t, stderr, "incomplete read, refusing to plan on it: ")
 	assert.Contains(t, stderr, "the export ends inside the record for \"uid=bob,ou=Partners\"")
 }
 

@@ -46,7 +46,7 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	pol := c.Policy
 	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File, FullReadEvery: c.Source.FullReadEvery,
 		Policy: plan.Policy{Adopt: c.Graph.Adopt, Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
-		Rails:  engine.Rails{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
+		Limits: engine.RemovalLimits{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }
 
 func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {

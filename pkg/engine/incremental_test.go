@@ -282,10 +282,10 @@ func TestRemovalRails(t *testing.T) {
 	// Two leave; the threshold is one.
 	src.entries = all[:1]
 	e.Full = true
-	e.Rails = Rails{MaxRemovals: 1}
+	e.Limits = RemovalLimits{MaxRemovals: 1}
 	applied := tn.applied
 	run, err := e.Run(ctx, true)
-	var rail *RailError
+	var rail *RemovalLimitError
 	require.ErrorAs(t, err, &rail)
 	assert.Equal(t, 2, rail.Removals)
 	assert.Equal(t, 1, rail.Limit)
@@ -294,13 +294,13 @@ func TestRemovalRails(t *testing.T) {
 	assert.False(t, run.Applied)
 
 	// A percentage is stricter here: 50 % of 3 owned guests is 1.
-	e.Rails = Rails{MaxRemovals: 500, MaxRemovalPercent: 50}
+	e.Limits = RemovalLimits{MaxRemovals: 500, MaxRemovalPercent: 50}
 	_, err = e.Run(ctx, true)
 	require.ErrorAs(t, err, &rail)
 	assert.Equal(t, 1, rail.Limit)
 
 	// --allow-removals 2 lets this run through.
-	e.Rails = Rails{MaxRemovals: 1, AllowRemovals: 2}
+	e.Limits = RemovalLimits{MaxRemovals: 1, AllowRemovals: 2}
 	run, err = e.Run(ctx, true)
 	require.NoError(t, err)
 	assert.Equal(t, 2, run.Succeeded(plan.Disable))
@@ -458,7 +458,7 @@ func TestFullReadEvery(t *testing.T) {
 	assert.True(t, run.Read.Incremental)
 }
 
-func TestHowToRead(t *testing.T) {
+func TestChooseRead(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	week := 7 * 24 * time.Hour
@@ -481,12 +481,12 @@ func TestHowToRead(t *testing.T) {
 			if tc.stored.Watermark != "" {
 				st.Sources["k"] = tc.stored
 			}
-			key, since, why := howToRead(src, st, tc.rp)
-			assert.Equal(t, "k", key)
-			assert.Equal(t, tc.since, since)
-			assert.Equal(t, tc.why, why)
+			m := chooseRead(src, st, tc.rp)
+			assert.Equal(t, "k", m.Key)
+			assert.Equal(t, tc.since, m.Since)
+			assert.Equal(t, tc.why, m.Why)
 		})
 	}
-	key, since, why := howToRead(fakeSource{}, &state.State{}, ReadPolicy{Full: true})
-	assert.Equal(t, [3]string{}, [3]string{key, since, why}, "a reader without watermarks is always read whole")
+	m := chooseRead(fakeSource{}, &state.State{}, ReadPolicy{Full: true})
+	assert.Equal(t, readMode{}, m, "a reader without watermarks is always read whole")
 }

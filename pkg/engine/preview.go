@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
+	"time"
 
 	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/mapping"
@@ -42,10 +44,110 @@ func identifies(e source.Entry, who string) bool {
 }
 
 // Preview reads the source for the account who names (a full read; the
-// state is neither used nor changed), maps it, matches it against the
-// tenant and plans its actions. With apply, it carries them out: the one
-// account only, whatever else the source holds.
+// source's watermark is neither used nor moved), maps it, matches it
+// against the tenant and plans its actions: those of a sync, for this
+// account alone (an account out of scope is a removal of its guest, as
+// Entra's provisioning on demand disables it). With apply, the plan goes
+// through the gate as any run's: under the state lock, within the removal
+// limits, stopped by an interrupt, with the grace clock of its guest kept.
 func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview, error) {
+	pv := &Preview{}
+	run, err := e.gate(ctx, apply, func(ctx context.Context, st *state.State, tm *Timings) (planned, error) {
+		return e.planOne(ctx, st, who, pv)
+	})
+	if err != nil {
+		return nil, err
+	}
+	pv.Results = run.Results
+	return pv, nil
+}
+
+// planOne is Preview's plan step: it finds who's entry, fills pv, and
+// plans the actions on that account's guest alone.
+func (e *Engine) planOne(ctx context.Context, st *state.State, who string, pv *Preview) (planned, error) {
+	entry, err := e.findEntry(ctx, who)
+	if err != nil {
+		return planned{partial: true}, err
+	}
+	pv.Entry = entry
+	tr, err := e.readTarget(ctx, st)
+	out := planned{tr: tr, partial: true}
+	if err != nil {
+		return out, err
+	}
+	current := tr.current
+	for _, g := range current {
+		if g.Owned && !g.Deleted {
+			out.owned++
+		}
+	}
+	taken := newTakenIndex(e.Mapping.UniqueTargets())
+	for _, g := range current {
+		taken.add(g)
+	}
+	pv.Mapping = e.Mapping.MapWith(entry, mapping.Options{Now: e.Now, Taken: taken.taken})
+	anchor, desired, absence := pv.Mapping.Guest.Anchor, []guest.Guest{}, plan.Absence{}
+	switch {
+	case !pv.Mapping.InScope:
+		a, err := e.Mapping.AnchorOf(entry)
+		if err != nil {
+			pv.Plan = &plan.Plan{Version: plan.FormatVersion, Actions: []plan.Action{}, OutOfScope: 1}
+			out.plan = pv.Plan
+			return out, nil
+		}
+		anchor = a
+		absence.Gone = []plan.Gone{{Anchor: a, DN: entry.DN, Reason: "out of the mapping's scope: " + pv.Mapping.Reason}}
+	case pv.Mapping.Err != nil:
+		pv.Plan = &plan.Plan{Version: plan.FormatVersion}
+		pv.Plan.AddSkip(entry.DN, "mapping: "+pv.Mapping.Err.Error())
+		out.plan, out.mappingFailed = pv.Plan, 1
+		return out, nil
+	default:
+		desired = append(desired, pv.Mapping.Guest)
+	}
+	for i, g := range current {
+		if g.Anchor == anchor {
+			pv.Match = &current[i]
+			break
+		}
+	}
+	p := e.compute(desired, current, absence, tr.clocks)
+	// One account only: the grace clocks of other guests make them
+	// removals here too, and preview --apply acts on this account alone.
+	mine := p.Actions[:0]
+	for _, a := range p.Actions {
+		if a.Anchor == anchor {
+			mine = append(mine, a)
+		}
+	}
+	p.Actions, p.Waiting = mine, 0
+	if !pv.Mapping.InScope {
+		p.OutOfScope = 1
+	}
+	p.GraceClocks = oneClock(tr.clocks, p.GraceClocks, anchor)
+	pv.Plan, out.plan = p, p
+	return out, nil
+}
+
+// oneClock is the grace clocks after a plan for one account: the clocks
+// as they were, but for anchor's, which is as the plan for it says.
+func oneClock(old, planned map[string]time.Time, anchor string) map[string]time.Time {
+	clocks := maps.Clone(old)
+	if clocks == nil {
+		clocks = map[string]time.Time{}
+	}
+	delete(clocks, anchor)
+	if t, ok := planned[anchor]; ok {
+		clocks[anchor] = t
+	}
+	if len(clocks) == 0 {
+		return nil
+	}
+	return clocks
+}
+
+// findEntry reads the whole source for the one entry who names.
+func (e *Engine) findEntry(ctx context.Context, who string) (source.Entry, error) {
 	// The first few entries who names, and how many in all: a name many
 	// entries share (a mail) must not keep, or list, all of them.
 	const named = 3
@@ -60,67 +162,24 @@ func (e *Engine) Preview(ctx context.Context, who string, apply bool) (*Preview,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read source: %w", err)
+		return source.Entry{}, fmt.Errorf("read source: %w", err)
 	}
-	if !res.Complete {
-		return nil, refuseRead(res, state.Source{}, 0)
+	if refused := refuseRead(res, state.Source{}, 0); refused != nil {
+		return source.Entry{}, refused
 	}
 	switch matches {
 	case 0:
-		return nil, fmt.Errorf("no entry in the source has the DN, sAMAccountName, uid, userPrincipalName or mail %q (%d entries read)", who, res.Entries)
+		return source.Entry{}, fmt.Errorf("no entry in the source has the DN, sAMAccountName, uid, userPrincipalName or mail %q (%d entries read)", who, res.Entries)
 	case 1:
-	default:
-		dns := make([]string, len(found))
-		for i, f := range found {
-			dns[i] = f.DN
-		}
-		list := strings.Join(dns, "; ")
-		if more := matches - len(found); more > 0 {
-			list += fmt.Sprintf(" and %d more", more)
-		}
-		return nil, fmt.Errorf("%q names %d entries (%s): give the DN", who, matches, list)
+		return found[0], nil
 	}
-	st, err := e.loadState() // read only: a preview remembers nothing
-	if err != nil {
-		return nil, err
+	dns := make([]string, len(found))
+	for i, f := range found {
+		dns[i] = f.DN
 	}
-	tr, err := e.readTarget(ctx, st)
-	if err != nil {
-		return nil, err
+	list := strings.Join(dns, "; ")
+	if more := matches - len(found); more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
 	}
-	current := tr.current
-	taken := newTakenIndex(e.Mapping.UniqueTargets())
-	for _, g := range current {
-		taken.add(g)
-	}
-	p := &Preview{Entry: found[0]}
-	p.Mapping = e.Mapping.MapWith(found[0], mapping.Options{Now: e.Now, Taken: taken.taken})
-	switch {
-	case !p.Mapping.InScope:
-		p.Plan = &plan.Plan{Version: plan.FormatVersion, Actions: []plan.Action{}, OutOfScope: 1}
-	case p.Mapping.Err != nil:
-		p.Plan = &plan.Plan{Version: plan.FormatVersion}
-		p.Plan.AddSkip(found[0].DN, "mapping: "+p.Mapping.Err.Error())
-	default:
-		for i, g := range current {
-			if g.Anchor == p.Mapping.Guest.Anchor {
-				p.Match = &current[i]
-				break
-			}
-		}
-		p.Plan = e.compute([]guest.Guest{p.Mapping.Guest}, current, plan.Absence{}, tr.clocks)
-		// One account only: the grace clocks would make other guests
-		// removals here, and preview --apply acts on this account alone.
-		mine := p.Plan.Actions[:0]
-		for _, a := range p.Plan.Actions {
-			if a.Anchor == p.Mapping.Guest.Anchor {
-				mine = append(mine, a)
-			}
-		}
-		p.Plan.Actions, p.Plan.Waiting, p.Plan.GraceClocks = mine, 0, nil
-	}
-	if apply && p.Plan.HasChanges() {
-		p.Results = e.Target.Apply(ctx, p.Plan.Actions)
-	}
-	return p, nil
+	return source.Entry{}, fmt.Errorf("%q names %d entries (%s): give the DN", who, matches, list)
 }

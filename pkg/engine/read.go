@@ -20,60 +20,65 @@ type ReadPolicy struct {
 	Now   time.Time
 }
 
-// readPolicy is the engine's: a reviewed plan is applied on a read made
-// as the plan's was (Full says which), never turned full by the clock.
+// readPolicy is the engine's. A reviewed plan is applied on a read made
+// as the plan's was: full when the plan's was full (it was made with
+// --full, or on a first run), never turned full by the clock.
 func (e *Engine) readPolicy() ReadPolicy {
 	rp := ReadPolicy{Full: e.Full, Every: e.FullReadEvery, Now: e.now()}
 	if e.Expect != nil {
-		rp.Every = 0
+		rp.Full, rp.Every = !e.Expect.Incremental, 0
 	}
 	return rp
 }
 
-// howToRead is how the next read of src goes: the key under which its
-// state is kept ("" for a reader that keeps none), the watermark to read
-// changes since ("" for a full read: none stored, or the policy's), and
-// why a stored watermark is not used ("" when it is, or there is none).
-func howToRead(src source.Reader, st *state.State, rp ReadPolicy) (key, since, why string) {
-	cr, ok := src.(source.ChangeReader)
-	if !ok {
-		return "", "", ""
-	}
-	key = cr.Key()
-	prev := st.Sources[key]
-	switch {
-	case prev.Watermark == "":
-		return key, "", ""
-	case rp.Full:
-		return key, "", "full read requested"
-	case rp.Every > 0 && prev.FullReadAt.IsZero():
-		return key, "", "no full read on record (source.fullReadEvery)"
-	case rp.Every > 0 && rp.Now.Sub(prev.FullReadAt) >= rp.Every:
-		return key, "", fmt.Sprintf("the last full read was %s ago, source.fullReadEvery is %s",
-			rp.Now.Sub(prev.FullReadAt).Round(time.Minute), rp.Every)
-	}
-	return key, prev.Watermark, ""
+// readMode is how a read of a source goes, decided once per run by
+// chooseRead (the clock must not decide twice).
+type readMode struct {
+	// Key names the source in the state ("" for a reader that keeps no
+	// state: it is always read whole).
+	Key string
+	// Since is the watermark to read changes since; "" reads fully.
+	Since string
+	// Why says why a stored watermark is not used ("" when it is, or
+	// there is none).
+	Why string
 }
 
-// readSource reads the source fully, or only its changes when it can, a
-// watermark is stored, and rp does not ask for a full read. It returns
-// the key under which the source's state is kept ("" for a reader that
-// keeps none).
-func readSource(ctx context.Context, src source.Reader, st *state.State, rp ReadPolicy, log *slog.Logger, fn func(source.Entry) error) (source.Result, string, error) {
-	key, since, why := howToRead(src, st, rp)
-	switch {
-	case key == "":
-		res, err := src.Read(ctx, fn)
-		return res, "", err
-	case since != "":
-		log.Info("reading changes since the last run", "source", key)
-		res, err := src.(source.ChangeReader).ReadChanges(ctx, since, fn)
-		return res, key, err
-	case why != "":
-		log.Info("full read", "source", key, "why", why)
+// chooseRead decides how the next read of src goes under rp, from what st
+// remembers of it.
+func chooseRead(src source.Reader, st *state.State, rp ReadPolicy) readMode {
+	cr, ok := src.(source.ChangeReader)
+	if !ok {
+		return readMode{}
 	}
-	res, err := src.Read(ctx, fn)
-	return res, key, err
+	m := readMode{Key: cr.Key()}
+	prev := st.Sources[m.Key]
+	switch {
+	case prev.Watermark == "":
+	case rp.Full:
+		m.Why = "full read requested"
+	case rp.Every > 0 && prev.FullReadAt.IsZero():
+		m.Why = "no full read on record (source.fullReadEvery)"
+	case rp.Every > 0 && rp.Now.Sub(prev.FullReadAt) >= rp.Every:
+		m.Why = fmt.Sprintf("the last full read was %s ago, source.fullReadEvery is %s",
+			rp.Now.Sub(prev.FullReadAt).Round(time.Minute), rp.Every)
+	default:
+		m.Since = prev.Watermark
+	}
+	return m
+}
+
+// readSource reads src as m says: only its changes since m.Since, or
+// fully.
+func readSource(ctx context.Context, src source.Reader, m readMode, log *slog.Logger, fn func(source.Entry) error) (source.Result, error) {
+	switch {
+	case m.Since != "":
+		log.Info("reading changes since the last run", "source", m.Key)
+		return src.(source.ChangeReader).ReadChanges(ctx, m.Since, fn)
+	case m.Why != "":
+		log.Info("full read", "source", m.Key, "why", m.Why)
+	}
+	return src.Read(ctx, fn)
 }
 
 // ReadSource reads the source as the next run would (only its changes when
@@ -87,11 +92,17 @@ func ReadSource(ctx context.Context, src source.Reader, statePath string, rp Rea
 			return source.Result{}, err
 		}
 	}
-	res, key, err := readSource(ctx, src, st, rp, log, fn)
-	if err == nil {
-		res = guardRead(res, st.Sources[key], 0) // the tenant is not read here
+	m := chooseRead(src, st, rp)
+	res, err := readSource(ctx, src, m, log, fn)
+	if err != nil {
+		return res, err
 	}
-	return res, err
+	// The tenant is not read here: only an empty read where the last full
+	// read found entries is refused.
+	if refused := refuseRead(res, st.Sources[m.Key], 0); refused != nil {
+		return res, refused
+	}
+	return res, nil
 }
 
 // Why a run refuses a read, as the metrics label them.
@@ -156,21 +167,4 @@ func guardRead(res source.Result, prev state.Source, owned int) source.Result {
 		res.Complete, res.Incomplete = false, r.Why
 	}
 	return res
-}
-
-// remember records a read whose run succeeded, so that the next run can
-// read only what changed since.
-func remember(st *state.State, key string, res source.Result, now time.Time) {
-	if key == "" {
-		return
-	}
-	s := st.Sources[key]
-	if res.Watermark != "" {
-		s.Watermark = res.Watermark
-	}
-	if !res.Incremental {
-		s.Entries = res.Entries
-		s.FullReadAt = now
-	}
-	st.Sources[key] = s
 }

@@ -53,7 +53,7 @@ func outcomes() []string {
 // Outcome says how a run ended; runErr is the error Run returned, if any.
 func Outcome(run *Run, runErr error) string {
 	var refused *ReadRefusedError
-	var rail *RailError
+	var rail *RemovalLimitError
 	var stale *StalePlanError
 	switch {
 	case errors.As(runErr, &refused):

@@ -107,7 +107,7 @@ func TestRailWhenNoAccountMatches(t *testing.T) {
 	}
 	e.Full = true
 	_, err := e.Run(ctx, true)
-	var rail *RailError
+	var rail *RemovalLimitError
 	require.ErrorAs(t, err, &rail)
 	assert.Contains(t, err.Error(), "no account in the source matches any of the 2 guests guestsync owns")
 	assert.Len(t, tn.guests, 2, "nothing applied")
