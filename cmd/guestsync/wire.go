@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/engine"
@@ -54,35 +53,7 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 	case "ldif":
 		return ldif.FileReader(c.LDIF.Path), nil
 	case "ldap":
-		l := c.LDAP
-		var bases []ldap.Base
-		for _, b := range l.Bases {
-			bases = append(bases, ldap.Base{DN: b.DN, Scope: b.Scope})
-		}
-		return ldap.New(ldap.Config{
-			URL:               strings.TrimSpace(l.URL),
-			BindDN:            l.BindDN,
-			BindPassword:      l.BindPassword.Reveal(),
-			BindMethod:        l.BindMethod,
-			NTLMDomain:        l.NTLMDomain,
-			BaseDN:            l.BaseDN,
-			Filter:            l.Filter,
-			Scope:             l.Scope,
-			Bases:             bases,
-			ExcludeDNs:        l.ExcludeDNs,
-			Groups:            l.Groups,
-			Directory:         l.Directory,
-			MaxGroupDepth:     l.MaxGroupDepth,
-			FollowReferrals:   l.FollowReferrals,
-			ReferralHosts:     l.ReferralHosts,
-			Incremental:       l.Incremental,
-			PageSize:          l.PageSize,
-			Timeout:           l.Timeout,
-			StartTLS:          l.StartTLS,
-			CAFile:            l.CAFile,
-			ServerName:        l.ServerName,
-			AllowInsecureBind: l.AllowInsecureBind,
-		}, log)
+		return ldap.New(ldap.ConfigFrom(c.LDAP), log)
 	}
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
 }
