@@ -59,20 +59,9 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 }
 
 func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
-	cred, err := graph.NewCredential(graph.CredentialOptions{
-		Method:              g.Auth,
-		Cloud:               g.Cloud,
-		TenantID:            g.TenantID,
-		ClientID:            g.ClientID,
-		ClientSecret:        g.ClientSecret.Reveal(),
-		CertificateFile:     g.CertificateFile,
-		CertificatePassword: g.CertificatePassword.Reveal(),
-		EmulatorToken:       emulatorToken,
-	})
+	cred, err := graph.NewCredential(graph.CredentialOptionsFrom(g, emulatorToken))
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
-	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute,
-		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage,
-		WriteBudget: g.WriteBudget, WriteWindow: g.WriteWindow, Concurrency: g.Concurrency, CAFile: g.CAFile})
+	return graph.New(graph.OptionsFrom(g, cred, log))
 }
