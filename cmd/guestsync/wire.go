@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/guestsync/guestsync/pkg/config"
 	"github.com/guestsync/guestsync/pkg/engine"
@@ -54,54 +53,15 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 	case "ldif":
 		return ldif.FileReader(c.LDIF.Path), nil
 	case "ldap":
-		l := c.LDAP
-		var bases []ldap.Base
-		for _, b := range l.Bases {
-			bases = append(bases, ldap.Base{DN: b.DN, Scope: b.Scope})
-		}
-		return ldap.New(ldap.Config{
-			URL:               strings.TrimSpace(l.URL),
-			BindDN:            l.BindDN,
-			BindPassword:      l.BindPassword.Reveal(),
-			BindMethod:        l.BindMethod,
-			NTLMDomain:        l.NTLMDomain,
-			BaseDN:            l.BaseDN,
-			Filter:            l.Filter,
-			Scope:             l.Scope,
-			Bases:             bases,
-			ExcludeDNs:        l.ExcludeDNs,
-			Groups:            l.Groups,
-			Directory:         l.Directory,
-			MaxGroupDepth:     l.MaxGroupDepth,
-			FollowReferrals:   l.FollowReferrals,
-			ReferralHosts:     l.ReferralHosts,
-			Incremental:       l.Incremental,
-			PageSize:          l.PageSize,
-			Timeout:           l.Timeout,
-			StartTLS:          l.StartTLS,
-			CAFile:            l.CAFile,
-			ServerName:        l.ServerName,
-			AllowInsecureBind: l.AllowInsecureBind,
-		}, log)
+		return ldap.New(ldap.ConfigFrom(c.LDAP), log)
 	}
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
 }
 
 func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
-	cred, err := graph.NewCredential(graph.CredentialOptions{
-		Method:              g.Auth,
-		Cloud:               g.Cloud,
-		TenantID:            g.TenantID,
-		ClientID:            g.ClientID,
-		ClientSecret:        g.ClientSecret.Reveal(),
-		CertificateFile:     g.CertificateFile,
-		CertificatePassword: g.CertificatePassword.Reveal(),
-		EmulatorToken:       emulatorToken,
-	})
+	cred, err := graph.NewCredential(graph.CredentialOptionsFrom(g, emulatorToken))
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
-	return graph.New(graph.Options{URL: g.URL, Credential: cred, Logger: log, Owner: g.Owner, OwnerAttribute: g.OwnerAttribute,
-		InviteRedirectURL: g.Invitation.RedirectURL, SendInvitationMessage: g.Invitation.SendMessage,
-		WriteBudget: g.WriteBudget, WriteWindow: g.WriteWindow, Concurrency: g.Concurrency, CAFile: g.CAFile})
+	return graph.New(graph.OptionsFrom(g, cred, log))
 }

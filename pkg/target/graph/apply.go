@@ -23,14 +23,15 @@ import (
 // others.
 //
 // Creates, updates, adoptions, disables, deletes and restores go through
-// JSON batching (see run). A restore with changes is the restore, then,
-// once it has succeeded, a PATCH of the changes on the restored user
-// (batched too; see bringUpToDate). Invitations are a POST and a PATCH
-// that has to wait out replication lag, so they run outside batches,
-// Concurrency at a time. Disable, Delete and Restore (and Update) are refused for a user the
-// client's last Current, Deleted or Changes listing saw without guestsync's
-// mark; Disable, Delete and Restore of a user it has not seen are checked
-// with one batched GET of the user's mark first.
+// JSON batching (see sendInBatches). A restore with changes is the
+// restore, then, once it has succeeded, a PATCH of the changes on the
+// restored user (batched too; see bringUpToDate). Invitations are a POST
+// and a PATCH that has to wait out replication lag, so they run outside
+// batches, Concurrency at a time. Disable, Delete and Restore (and Update)
+// are refused for a user the client's last Current, Deleted or Changes
+// listing saw without guestsync's mark; Disable, Delete and Restore of a
+// user it has not seen are checked with one batched GET of the user's mark
+// first.
 func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result {
 	results := make([]plan.Result, len(actions))
 	var ops, checks []*op
@@ -61,7 +62,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		ops = append(ops, o)
 	}
 	if len(checks) > 0 {
-		c.run(ctx, checks, nil)
+		c.sendInBatches(ctx, checks, nil)
 		refused := map[int]*plan.Failure{}
 		for _, ch := range checks {
 			if f := c.checked(ch); f != nil {
@@ -85,14 +86,14 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 		defer wg.Done()
 		c.invites(ctx, actions, invites, results)
 	}()
-	// An op is settled (its result filled in and logged) as soon as Graph
+	// An op's result is recorded (filled in and logged) as soon as Graph
 	// has answered it, except a create that clashed (lookUpClashes may
 	// yet find that an earlier attempt or run made its guest) and a
 	// restore that succeeded and has changes to apply.
 	clashed := func(o *op) bool { return o.failure != nil && actions[o.action].Kind == plan.Create && conflict(o) }
 	var mu sync.Mutex
 	var restored []*op
-	c.run(ctx, ops, func(o *op) {
+	c.sendInBatches(ctx, ops, func(o *op) {
 		a := actions[o.action]
 		switch {
 		case clashed(o):
@@ -101,7 +102,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 			restored = append(restored, o)
 			mu.Unlock()
 		default:
-			c.settle(o, a, &results[o.action])
+			c.recordResult(o, a, &results[o.action])
 		}
 	})
 	c.bringUpToDate(ctx, restored, actions, results)
@@ -114,7 +115,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 	}
 	c.lookUpClashes(ctx, clashes, actions)
 	for _, o := range clashes {
-		c.settle(o, actions[o.action], &results[o.action])
+		c.recordResult(o, actions[o.action], &results[o.action])
 	}
 
 	out := results[:0]
@@ -290,11 +291,11 @@ func (c *Client) changedUser(a plan.Action) (models.Userable, error) {
 }
 
 // bringUpToDate PATCHes the changes of each restore that succeeded onto
-// the restored user, in batches, and settles the restores as their PATCHes
-// are answered. Graph's reads and writes are eventually consistent, so
-// right after the restore the user may answer 404 for a moment: a PATCH
-// answered 404 is tried again, backing off, for up to LagTimeout, as the
-// PATCH after an invitation is.
+// the restored user, in batches, and records the restores' results as
+// their PATCHes are answered. Graph's reads and writes are eventually
+// consistent, so right after the restore the user may answer 404 for a
+// moment: a PATCH answered 404 is tried again, backing off, for up to
+// LagTimeout, as the PATCH after an invitation is.
 func (c *Client) bringUpToDate(ctx context.Context, restored []*op, actions []plan.Action, results []plan.Result) {
 	parent := make(map[*op]*op, len(restored))
 	patches := make([]*op, 0, len(restored))
@@ -305,16 +306,16 @@ func (c *Client) bringUpToDate(ctx context.Context, restored []*op, actions []pl
 		props, _ := changedProperties(a)
 		o.update = c.updateOp(o.action, a.ObjectID, props)
 		if o.update.failure != nil {
-			c.settle(o, a, &results[o.action])
+			c.recordResult(o, a, &results[o.action])
 			continue
 		}
 		o.update.lag = lag
 		parent[o.update] = o
 		patches = append(patches, o.update)
 	}
-	c.run(ctx, patches, func(p *op) {
+	c.sendInBatches(ctx, patches, func(p *op) {
 		o := parent[p]
-		c.settle(o, actions[o.action], &results[o.action])
+		c.recordResult(o, actions[o.action], &results[o.action])
 	})
 }
 
@@ -348,7 +349,7 @@ func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []pla
 			q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
 			lookups[i] = &op{action: o.action, method: http.MethodGet, url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20")}
 		}
-		c.run(ctx, lookups, nil)
+		c.sendInBatches(ctx, lookups, nil)
 		var again []*op
 		for i, o := range clashes {
 			a := actions[o.action]
@@ -377,7 +378,7 @@ func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []pla
 		time.Sleep(wait)
 		clashes = again
 	}
-	c.run(ctx, updates, nil)
+	c.sendInBatches(ctx, updates, nil)
 }
 
 // ownGuest reads a lookup's answer: the id of the user with exactly this
@@ -424,14 +425,14 @@ func (c *Client) updateOp(action int, id string, props map[string]string) *op {
 	return p
 }
 
-// settle turns a finished op into its result. When an earlier attempt may
-// have done the work (504 or a lost answer), the retry's "already exists"
-// (create) or "not found" (delete, restore) is that attempt's effect: a
-// create is confirmed by lookUpClashes finding the anchor on a guest with
-// the mark. A create whose guest an earlier run made was updated there; a
-// restore with changes was updated after it (bringUpToDate), and fails
-// when that update did.
-func (c *Client) settle(o *op, a plan.Action, r *plan.Result) {
+// recordResult turns a finished op into its action's result, and logs it.
+// When an earlier attempt may have done the work (504 or a lost answer),
+// the retry's "already exists" (create) or "not found" (delete, restore)
+// is that attempt's effect: a create is confirmed by lookUpClashes finding
+// the anchor on a guest with the mark. A create whose guest an earlier run
+// made was updated there; a restore with changes was updated after it
+// (bringUpToDate), and fails when that update did.
+func (c *Client) recordResult(o *op, a plan.Action, r *plan.Result) {
 	switch {
 	case o.update != nil && o.update.failure != nil && a.Kind == plan.Restore:
 		f := *o.update.failure

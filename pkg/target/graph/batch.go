@@ -120,7 +120,7 @@ type batchAnswer struct {
 	Body    json.RawMessage   `json:"body"`
 }
 
-// run carries out ops in batches of up to 20 and maxBatchBytes,
+// sendInBatches carries out ops in batches of up to 20 and maxBatchBytes,
 // Concurrency batches in flight, each batch after the pacer allows its
 // writes. An op too big for any batch fails at once (tooLarge). An op that
 // is throttled or fails transiently goes back to the queue until its
@@ -128,7 +128,7 @@ type batchAnswer struct {
 // failure. done, when not nil, is called once for each op as soon as it
 // has ended (from the goroutine that ended it), so that results can be
 // told while the rest are still under way.
-func (c *Client) run(ctx context.Context, ops []*op, done func(*op)) {
+func (c *Client) sendInBatches(ctx context.Context, ops []*op, done func(*op)) {
 	if done == nil {
 		done = func(*op) {}
 	}
@@ -207,7 +207,7 @@ func (c *Client) run(ctx context.Context, ops []*op, done func(*op)) {
 					time.Sleep(max(wait, time.Millisecond))
 					continue
 				}
-				retry := c.send(ctx, batch)
+				retry := c.tryBatch(ctx, batch)
 				requeue(retry)
 				for _, o := range batch {
 					if !slices.Contains(retry, o) {
@@ -223,8 +223,12 @@ func (c *Client) run(ctx context.Context, ops []*op, done func(*op)) {
 	}
 }
 
-// send posts one batch and returns the ops to try again.
-func (c *Client) send(ctx context.Context, batch []*op) []*op {
+// tryBatch sends one batch once, after the pacer allows its writes, and
+// records in each op that has ended its answer or its failure. It returns
+// the ops to try again (throttled, failed transiently, met replication
+// lag, or in a batch Graph refused as too large), which sendInBatches
+// queues until they are due.
+func (c *Client) tryBatch(ctx context.Context, batch []*op) []*op {
 	writes := 0
 	items := make([]batchItem, len(batch))
 	for i, o := range batch {
@@ -360,9 +364,9 @@ func (c *Client) postBatch(ctx context.Context, items []batchItem) (map[string]b
 	ri.Headers.TryAdd("Accept", "application/json")
 	ri.SetStreamContentAndContentType(body, "application/json")
 	// Not the SDK's retries: its handler would resend a batch answered 503
-	// or 504 out of run's sight, which must know that a 504's creates may
-	// have been carried out (op.ambiguous) and must take the resend's
-	// tokens from the pacer. run retries instead.
+	// or 504 out of sendInBatches' sight, which must know that a 504's
+	// creates may have been carried out (op.ambiguous) and must take the
+	// resend's tokens from the pacer. sendInBatches retries instead.
 	ri.AddRequestOptions([]abs.RequestOption{&khttp.RetryHandlerOptions{ShouldRetry: noRetry}})
 	raw, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
 	if err != nil {

@@ -197,12 +197,12 @@ func BenchmarkCreate10000(b *testing.B) {
 	}
 }
 
-// TestBatchAnswered504IsRetriedByRun: a $batch carried out and answered
-// 504 is sent again by run, not by the SDK's retry handler, so its creates
-// are known to be ambiguous: their "already exists" is confirmed as this
-// run's own (no update sent, no failure), also when replication lag hides
-// the new guests from the first lookups.
-func TestBatchAnswered504IsRetriedByRun(t *testing.T) {
+// TestBatchAnswered504IsRetriedBySendInBatches: a $batch carried out and
+// answered 504 is sent again by sendInBatches, not by the SDK's retry
+// handler, so its creates are known to be ambiguous: their "already
+// exists" is confirmed as this run's own (no update sent, no failure),
+// also when replication lag hides the new guests from the first lookups.
+func TestBatchAnswered504IsRetriedBySendInBatches(t *testing.T) {
 	t.Parallel()
 	for _, lag := range []time.Duration{0, 300 * time.Millisecond} {
 		t.Run(fmt.Sprintf("lag %v", lag), func(t *testing.T) {
@@ -235,7 +235,7 @@ func TestBatchAnswered504IsRetriedByRun(t *testing.T) {
 			// The SDK's handler would have resent the batch itself (up to 3
 			// times) with the ops not known as ambiguous: their conflicts
 			// would then be taken for an earlier run's guests and updated.
-			assert.Equal(t, int32(10), sent.Load(), "each create sent twice: the batch and run's one resend")
+			assert.Equal(t, int32(10), sent.Load(), "each create sent twice: the batch and sendInBatches' one resend")
 			assert.Zero(t, patches.Load(), "confirmed as this run's creates, not updated as an earlier run's")
 			assert.Equal(t, 5, sim.Stats().Users)
 		})

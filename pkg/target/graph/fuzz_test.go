@@ -47,7 +47,7 @@ func FuzzDecodeGraphResponse(f *testing.F) {
 			}
 		}
 
-		// $batch answers, and each item as send and its callers read it.
+		// $batch answers, and each item as tryBatch and its callers read it.
 		if answers, err := decodeBatchAnswer(body); err == nil {
 			for _, a := range answers {
 				checkFailureMessage("batch item", itemFailure(a).Message)
