@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -25,7 +24,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("GUESTSYNC_TEST_RUN_MAIN") == "1" {
 		tuneGC(os.Getenv) // as main does
-		code := run(context.Background(), os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment())
+		code := run(interruptible(os.Stderr), os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment())
 		if f := os.Getenv("GUESTSYNC_TEST_PEAK_FILE"); f != "" {
 			// The process's own peak RSS (VmHWM). rusage's maxrss is no
 			// use here: Go starts a child with vfork, so the child's

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -15,10 +17,26 @@ import (
 
 func main() {
 	tuneGC(os.Getenv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment())
-	stop()
-	os.Exit(code)
+	ctx := interruptible(os.Stderr)
+	os.Exit(run(ctx, os.Args[1:], streams{out: os.Stdout, err: os.Stderr}, config.ProcessEnvironment()))
+}
+
+// interruptible is the context of a run: the first SIGINT or SIGTERM
+// cancels it, which stops new writes while those in flight finish (the
+// engine's gate and the targets see to that) and lets the run save its
+// state and report. A second signal ends the process at once, as it
+// would without guestsync's handler.
+func interruptible(stderr io.Writer) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		signal.Stop(signals)
+		fmt.Fprintf(stderr, "guestsync: %v: starting no new writes, finishing those in flight; signal again to stop at once\n", s)
+		cancel()
+	}()
+	return ctx
 }
 
 // gcPercent is guestsync's garbage-collection target when GOGC is not set.

@@ -105,7 +105,10 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 			c.recordResult(o, a, &results[o.action])
 		}
 	})
-	c.bringUpToDate(ctx, restored, actions, results)
+	// What follows finishes actions already carried out (a restore's
+	// changes, a create that clashed with its own earlier attempt): an
+	// interrupt lets it finish, as it lets the batches in flight.
+	c.bringUpToDate(context.WithoutCancel(ctx), restored, actions, results)
 	wg.Wait()
 	var clashes []*op
 	for _, o := range ops {
@@ -113,7 +116,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 			clashes = append(clashes, o)
 		}
 	}
-	c.lookUpClashes(ctx, clashes, actions)
+	c.lookUpClashes(context.WithoutCancel(ctx), clashes, actions)
 	for _, o := range clashes {
 		c.recordResult(o, actions[o.action], &results[o.action])
 	}

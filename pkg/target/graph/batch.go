@@ -246,7 +246,11 @@ func (c *Client) tryBatch(ctx context.Context, batch []*op) []*op {
 		}
 		return nil
 	}
-	answers, err := c.postBatch(ctx, items)
+	// Sent is sent: an interrupt (a cancelled ctx) must not drop the
+	// request, since Graph may carry it out all the same and the result
+	// would say it failed. No new batch starts after it (see next in
+	// sendInBatches, and the pacer above).
+	answers, err := c.postBatch(context.WithoutCancel(ctx), items)
 	if err != nil {
 		f := failure(err)
 		if refusedAsTooLarge(f) {

@@ -52,6 +52,10 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 		res.Failure = &plan.Failure{Message: "not attempted: " + ctx.Err().Error()}
 		return res
 	}
+	// Once started, an invitation is carried through to its PATCH even
+	// when the run is interrupted: a guest invited but not yet marked
+	// would be nobody's, and the next run could not take it back.
+	ctx = context.WithoutCancel(ctx)
 	props := map[string]string{}
 	for k, v := range a.Guest.Properties {
 		if !assignedByInvitation[k] {
