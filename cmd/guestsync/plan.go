@@ -117,7 +117,7 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("read plan: %w", err))
 			}
-			saved, err := loadPlan(args[0], data)
+			saved, err := plan.Decode(args[0], data)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
