@@ -142,3 +142,27 @@ func TestValidateListsConfigProblems(t *testing.T) {
 	code, _, stderr = guestsync(t, nil, "validate", "--config", filepath.Join(t.TempDir(), "missing.yaml"))
 	assert.Equal(t, exitFailed, code, stderr)
 }
+
+// The CA files a config names must hold a certificate: validate lists each
+// one that does not at its line, and a run does not start.
+func TestValidateChecksCAFiles(t *testing.T) {
+	t.Parallel()
+	guest, err := filepath.Abs(repoPath("mappings/partner-guest.yaml"))
+	require.NoError(t, err)
+	cfg, ldapConns, graphRequests := watchedConfig(t, guest, "  caFile: not-pem.txt\n")
+	dir := filepath.Dir(cfg)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "not-pem.txt"), []byte("no certificate here\n"), 0o600))
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(data), "ldap: {", "ldap: {caFile: gone.pem, ", 1)), 0o600))
+
+	code, out, stderr := guestsync(t, nil, "validate", "--config", cfg)
+	assert.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, cfg+":3:16: ldap.caFile: open "+filepath.Join(dir, "gone.pem")+": no such file or directory\n")
+	assert.Contains(t, out, cfg+":9:11: graph.caFile: "+filepath.Join(dir, "not-pem.txt")+": no PEM certificate found\n")
+
+	code, _, stderr = guestsync(t, nil, "sync", "--config", cfg)
+	assert.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, stderr, cfg+":9:11: graph.caFile: "+filepath.Join(dir, "not-pem.txt")+": no PEM certificate found")
+	assert.Zero(t, ldapConns.Load()+graphRequests.Load(), "nothing was read")
+}
