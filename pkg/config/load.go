@@ -76,8 +76,8 @@ func Find(explicit string, env Environment) (string, error) {
 
 // Load reads the config file at path, applies environment overrides, reads
 // secret files, and validates the result. The error, when there is one, is
-// a yamlfile.Problems holding every problem found. What the mapping it
-// names asks of it is CheckMapping's, once the mapping is loaded.
+// a yamlfile.Problems holding every problem found. It does not read the
+// mapping the config names: CheckMapping checks what that mapping needs.
 func Load(path string, env Environment) (*Config, error) {
 	return load(path, env, func(c *Config) yamlfile.Problems {
 		c.Warnings = append(c.Warnings, c.sharedOwner()...)
