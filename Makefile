@@ -62,7 +62,7 @@ FUZZ_TARGETS := \
 	./pkg/state:FuzzLoad \
 	./pkg/state:FuzzGuestsFile \
 	./pkg/target/graph:FuzzDecodeGraphResponse \
-	./cmd/guestsync:FuzzLoadPlan
+	./pkg/plan:FuzzDecode
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} in $${t%%:*} ($(FUZZ_COUNT))"; \

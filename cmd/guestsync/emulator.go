@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestsync/guestsync/pkg/atomicfile"
 	"github.com/guestsync/guestsync/pkg/graphsim"
-	"github.com/guestsync/guestsync/pkg/state"
 )
 
 // defaultDomains are the emulated tenant's verified domains unless
@@ -161,7 +161,7 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 		}
 		// The CA is public; written before the URL is printed, so that a
 		// script that waits for the URL finds the file complete.
-		if err := state.WriteAtomic(f.caOut, certs.CAPEM, 0o644); err != nil {
+		if err := atomicfile.Write(f.caOut, certs.CAPEM, 0o644); err != nil {
 			ln.Close()
 			return withCode(exitUsage, fmt.Errorf("--ca-out: %w", err))
 		}

@@ -332,5 +332,5 @@ func TestSyncTrustsTheHTTPSEmulatorThroughCAFile(t *testing.T) {
 
 	code, _, stderr = guestsync(t, nil, "sync", "--config", writeConfig("wrong-file", ", caFile: not-pem.txt"))
 	assert.Equal(t, exitUsage, code, stderr)
-	assert.Contains(t, stderr, "graph caFile "+filepath.Join(dir, "not-pem.txt")+": no PEM certificate found")
+	assert.Contains(t, stderr, "graph.caFile: "+filepath.Join(dir, "not-pem.txt")+": no PEM certificate found")
 }

@@ -95,10 +95,10 @@ func TestPlanWritesNothingAndSyncConverges(t *testing.T) {
 	assert.Contains(t, out, "Applied: 27 created")
 	assert.Equal(t, 27, sim.Stats().Users)
 	assert.Contains(t, stderr, `"upn":"zoe.lefevre@partners.contoso.com"`, "json logs on stderr name each guest")
-	assert.Contains(t, stderr, `"msg":"graph.owner is the default: if another guestsync`)
+	assert.Contains(t, stderr, `graph.owner: \"default\" is the default: if another guestsync`)
 	code, _, stderr = guestsync(t, map[string]string{"GUESTSYNC_GRAPH_OWNER": "fabrikam-ad"}, "plan", "--config", cfg)
 	require.Equal(t, 0, code, stderr)
-	assert.NotContains(t, stderr, "graph.owner is the default")
+	assert.NotContains(t, stderr, "graph.owner:")
 
 	writes := sim.Stats().Writes
 	code, out, _ = guestsync(t, nil, "sync", "--config", cfg)
@@ -337,7 +337,7 @@ func TestInviteModeNeedsARedirectURL(t *testing.T) {
 	env := map[string]string{"GUESTSYNC_MAPPING_FILE": invite}
 	code, _, stderr := guestsync(t, env, "plan", "--config", cfg)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "graph.invitation.redirectURL is required")
+	assert.Contains(t, stderr, cfg+":5:1: graph.invitation.redirectURL: required: mapping "+invite+":10 invites guests (mode: invite)")
 	assert.Contains(t, stderr, "graph.tenantID to default to the tenant's My Apps")
 
 	env["GUESTSYNC_GRAPH_INVITATION_REDIRECTURL"] = "https://myapplications.microsoft.com/?tenantid=contoso.onmicrosoft.com"

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/guestsync/guestsync/pkg/atomicfile"
 	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/plan"
-	"github.com/guestsync/guestsync/pkg/state"
 )
 
 func (a *app) planCommand() *cobra.Command {
@@ -117,7 +117,7 @@ The removal threshold holds here too; --allow-removals N lifts it once.`,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("read plan: %w", err))
 			}
-			saved, err := loadPlan(args[0], data)
+			saved, err := plan.Decode(args[0], data)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -208,7 +208,7 @@ func (a *app) showRun(e *engine.Engine, run *engine.Run, runErr error, apply boo
 	if opts.out != "" {
 		data, err := json.MarshalIndent(run.Plan, "", "  ")
 		if err == nil {
-			err = state.WriteAtomic(opts.out, append(data, '\n'), 0o644)
+			err = atomicfile.Write(opts.out, append(data, '\n'), 0o644)
 		}
 		if err != nil {
 			return withCode(exitFailed, fmt.Errorf("save plan: %w", err))
@@ -237,7 +237,7 @@ func (a *app) writeOutputs(run *engine.Run, runErr error, opts runOptions) int {
 		}
 		b, err := data()
 		if err == nil {
-			err = state.WriteAtomic(path, b, 0o644)
+			err = atomicfile.Write(path, b, 0o644)
 		}
 		if err != nil {
 			fmt.Fprintf(a.err, "guestsync: %s: %v\n", what, err)

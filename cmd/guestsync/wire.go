@@ -24,15 +24,8 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("mapping:\n%w", err))
 	}
-	if m.Mode == mapping.ModeInvite && c.Graph.Invitation.RedirectURL == "" {
-		return nil, withCode(exitUsage, fmt.Errorf("%s: graph.invitation.redirectURL is required: mapping %s invites guests (mode: invite), and Graph requires a redirect URL for every invitation (set it, or graph.tenantID to default to the tenant's My Apps)", c.File, c.Mapping.File))
-	}
-	if c.Graph.Owner == config.Defaults().Graph.Owner && c.Policy.Removal != "none" && c.Policy.Mode == "sync" {
-		// Removals act on every guest with this instance's mark; two
-		// instances sharing the default mark in one tenant would remove
-		// each other's guests.
-		log.Warn("graph.owner is the default: if another guestsync with the default owner syncs into this tenant, each will see the other's guests as its own and remove them; set graph.owner to a name for this source",
-			"owner", c.Graph.Owner)
+	if err := c.CheckMapping(m).Err(); err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("invalid configuration:\n%w", err))
 	}
 	src, err := newSource(c, log)
 	if err != nil {

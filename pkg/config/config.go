@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/guestsync/guestsync/pkg/yamlfile"
 )
 
@@ -29,8 +31,12 @@ type Config struct {
 	// File is the config file the values came from ("" for defaults only).
 	File string `yaml:"-" mapstructure:"-"`
 	// Warnings are what Load found worth telling but not refusing (a
-	// secret file readable by others); the caller logs them.
+	// secret file readable by others, the default owner while removals
+	// are on); the caller logs them.
 	Warnings yamlfile.Problems `yaml:"-" mapstructure:"-"`
+	// doc is the file as parsed, so that problems found once the mapping
+	// is loaded (CheckMapping) are shown at their line too.
+	doc *yaml.Node
 }
 
 // Source chooses where entries are read from.

@@ -54,6 +54,7 @@ mapping:
 graph:
   tenantID: 11111111-2222-3333-4444-555555555555
   clientID: 66666666-7777-8888-9999-000000000000
+  owner: prod
 `
 
 func TestLoadFullConfig(t *testing.T) {
@@ -282,7 +283,7 @@ func TestPolicy(t *testing.T) {
 	_, err = loadLDAP(t, "c.yaml", bad, nil)
 	require.Error(t, err)
 	for _, want := range []string{
-		`c.yaml:16:9: policy.mode: must be sync, upsert-only or create-only (got "mirror")`,
+		`c.yaml:17:9: policy.mode: must be sync, upsert-only or create-only (got "mirror")`,
 		`policy.removal: must be disable, delete or none (got "purge")`,
 		"policy.removalThreshold: must be at least 1 (got 0)",
 		"policy.removalThresholdPercent: must be 0 (off) to 100 (got 120)",

@@ -76,9 +76,13 @@ func Find(explicit string, env Environment) (string, error) {
 
 // Load reads the config file at path, applies environment overrides, reads
 // secret files, and validates the result. The error, when there is one, is
-// a yamlfile.Problems holding every problem found.
+// a yamlfile.Problems holding every problem found. It does not read the
+// mapping the config names: CheckMapping checks what that mapping needs.
 func Load(path string, env Environment) (*Config, error) {
-	return load(path, env, (*Config).Validate)
+	return load(path, env, func(c *Config) yamlfile.Problems {
+		c.Warnings = append(c.Warnings, c.sharedOwner()...)
+		return c.Validate()
+	})
 }
 
 // LoadSource is Load for commands that only read the directory (source
@@ -155,7 +159,7 @@ func parse(path string, data []byte, env Environment, validate func(*Config) yam
 	if err := v.UnmarshalExact(&c, hooks); err != nil {
 		ps = append(ps, decodeProblems(path, err, fromEnv, strictFailed)...)
 	}
-	c.File = path
+	c.File, c.doc = path, doc
 	ps = append(ps, unknownEnv(env)...)
 	urlPs, passwords := urlCredentials(&c)
 	secrets = append(secrets, passwords...)

@@ -1,16 +1,20 @@
 package config
 
 import (
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/guestsync/guestsync/pkg/yamlfile"
 )
 
-// Validate checks the values (not the keys: Load checks those) and returns
-// every problem, each with its key path.
+// Validate checks the values (not the keys: Load checks those), and that
+// the CA files named hold certificates, and returns every problem, each
+// with its key path.
 func (c *Config) Validate() yamlfile.Problems {
 	return append(c.ValidateSource(), c.validateTarget()...)
 }
@@ -64,6 +68,7 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 		if c.LDAP.BindDN != "" && c.LDAP.BindPassword == "" {
 			bad("ldap.bindPassword", "bindDN is set but no password: set %s or ldap.bindPasswordFile", envName("ldap.bindpassword"))
 		}
+		p.caFile("ldap.caFile", c.LDAP.CAFile)
 	default:
 		bad("source.kind", "must be ldap or ldif (got %q)", c.Source.Kind)
 	}
@@ -110,6 +115,7 @@ func (c *Config) validateTarget() yamlfile.Problems {
 	if c.Graph.Concurrency < 1 || c.Graph.Concurrency > 20 {
 		bad("graph.concurrency", "must be 1 to 20 (got %d)", c.Graph.Concurrency)
 	}
+	p.caFile("graph.caFile", c.Graph.CAFile)
 	if a := c.Graph.Adopt; a != "" && a != "mail" && a != "upn" {
 		bad("graph.adopt", "must be empty (never adopt), mail or upn (got %q)", a)
 	}
@@ -154,6 +160,34 @@ func (c *Config) validateTarget() yamlfile.Problems {
 		bad("graph.auth", "must be clientSecret, certificate, default or emulator (got %q)", c.Graph.Auth)
 	}
 	return p.ps
+}
+
+// maxCAFile bounds a CA file: a bundle of every public root CA is some
+// 200 KiB; a file beyond 4 MiB is the wrong file, and is not read whole.
+const maxCAFile = 4 << 20
+
+// caFile checks that the CA file named by key holds at least one PEM
+// certificate, as the TLS client that reads it will require: a wrong path
+// is then one more problem with its line, found before a run starts.
+func (p *problems) caFile(key, path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		p.bad(key, "%v", err)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	switch {
+	case err != nil:
+		p.bad(key, "%v", err)
+	case len(data) > maxCAFile:
+		p.bad(key, "%s is larger than %d MiB: not a CA file", path, maxCAFile>>20)
+	case !x509.NewCertPool().AppendCertsFromPEM(data):
+		p.bad(key, "%s: no PEM certificate found", path)
+	}
 }
 
 // IsLoopback reports whether host is localhost or a loopback address.

@@ -10,7 +10,7 @@ import (
 
 // Metrics renders a run in the Prometheus text exposition format, for
 // node_exporter's textfile collector (write the file atomically, which
-// state.WriteAtomic does). Alert on guestsync_last_success_timestamp_seconds
+// atomicfile.Write does). Alert on guestsync_last_success_timestamp_seconds
 // growing old rather than on a single failed run.
 func Metrics(run *Run, runErr error) []byte {
 	var b strings.Builder

@@ -15,7 +15,11 @@ type Mapping struct {
 	Name string
 	File string
 	// Mode is how guests are created: ModeCreate or ModeInvite.
-	Mode     string
+	Mode string
+	// ModeLine is the line of the file's mode: key, 0 when the file
+	// leaves the mode to its default, for problems that the mode causes
+	// elsewhere (a setting that invite mode needs).
+	ModeLine int
 	anchor   []string
 	scope    []group
 	flows    []flow
@@ -129,6 +133,9 @@ func (c *compiler) compile(f file) *Mapping {
 	}
 	if len(m.anchor) == 0 {
 		m.anchor = defaultAnchor
+	}
+	if n := child(c.doc, "mode"); n != nil {
+		m.ModeLine = n.Line
 	}
 	switch f.Mode {
 	case "", ModeCreate:

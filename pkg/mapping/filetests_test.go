@@ -79,7 +79,13 @@ func TestInviteMode(t *testing.T) {
 	m, err := Parse("m.yaml", []byte("version: 1\nmode: invite\nflows:\n  - {target: mail, type: direct, source: mail}\n"))
 	require.NoError(t, err)
 	assert.Equal(t, ModeInvite, m.Mode)
+	assert.Equal(t, 2, m.ModeLine, "the line that makes it invite")
 	r := m.Map(partner(set("mail")))
 	require.Error(t, r.Err)
 	assert.Contains(t, r.Err.Error(), "mail: no value")
+
+	m, err = Parse("m.yaml", []byte(minimal("")))
+	require.NoError(t, err)
+	assert.Equal(t, ModeCreate, m.Mode)
+	assert.Zero(t, m.ModeLine, "no mode: key")
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/guestsync/guestsync/pkg/atomicfile"
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
@@ -36,7 +37,7 @@ const (
 // returns its name.
 func writeGuests(path string, guests []guest.Guest) (string, error) {
 	name := fmt.Sprintf("%s.guests-%d", filepath.Base(path), time.Now().UnixNano())
-	err := WriteAtomicFunc(filepath.Join(filepath.Dir(path), name), 0o600, func(w io.Writer) error {
+	err := atomicfile.WriteFunc(filepath.Join(filepath.Dir(path), name), 0o600, func(w io.Writer) error {
 		return encodeGuests(w, guests)
 	})
 	return name, err

@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/guestsync/guestsync/pkg/atomicfile"
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
@@ -164,7 +164,7 @@ func (s *State) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := WriteAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	s.removeStaleGuests(path)
@@ -173,8 +173,8 @@ func (s *State) Save(path string) error {
 
 // removeStaleGuests removes the guests files of path that s does not name,
 // and the temporary files of a save that was killed before its rename
-// (WriteAtomicFunc's ".NAME.tmp-*"): a Save runs under the state's lock,
-// so no other save of path is under way.
+// (atomicfile.TempOf knows them): a Save runs under the state's lock, so
+// no other save of path is under way.
 func (s *State) removeStaleGuests(path string) {
 	keep := map[string]bool{}
 	for _, t := range s.Targets {
@@ -185,57 +185,11 @@ func (s *State) removeStaleGuests(path string) {
 	guests := base + ".guests-"
 	for _, e := range entries {
 		name := e.Name()
-		tmp, isTmp := strings.CutPrefix(name, ".")
+		target, isTemp := atomicfile.TempOf(name)
 		stale := strings.HasPrefix(name, guests) && !keep[name] ||
-			isTmp && strings.Contains(tmp, ".tmp-") && (strings.HasPrefix(tmp, base+".tmp-") || strings.HasPrefix(tmp, guests))
+			isTemp && (target == base || strings.HasPrefix(target, guests))
 		if stale {
 			os.Remove(filepath.Join(filepath.Dir(path), name))
 		}
 	}
-}
-
-// WriteAtomic replaces path with data so that readers and crashes see
-// either the old content or the new, never a mix.
-func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
-	return WriteAtomicFunc(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// WriteAtomicFunc is WriteAtomic for content that write streams.
-func WriteAtomicFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: fsync: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// The rename is durable only once the folder is synced.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -59,20 +59,6 @@ func TestDamagedStateIsAnErrorNotAnEmptyState(t *testing.T) {
 	assert.ErrorContains(t, err, "has version 9")
 }
 
-func TestWriteAtomicReplacesWholeFile(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "f")
-	require.NoError(t, WriteAtomic(path, []byte("old content that is long"), 0o600))
-	require.NoError(t, WriteAtomic(path, []byte("new"), 0o600))
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "new", string(b))
-	require.NoError(t, WriteAtomic(filepath.Join(t.TempDir(), "new", "folder", "f"), []byte("x"), 0o600), "folders are created")
-	blocker := filepath.Join(t.TempDir(), "file")
-	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
-	assert.Error(t, WriteAtomic(filepath.Join(blocker, "f"), []byte("x"), 0o600))
-}
-
 func TestLockIsExclusive(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.json")

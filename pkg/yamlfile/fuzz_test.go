@@ -34,6 +34,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		if doc != nil {
 			Lookup(doc, "nested.name")
+			Nearest(doc, "nested.name.x")
 			Walk(doc, func(k, v *yaml.Node) {})
 		}
 	})

@@ -115,3 +115,26 @@ func Walk(n *yaml.Node, f func(key, value *yaml.Node)) {
 		Walk(c, f)
 	}
 }
+
+// Nearest returns the key node of the deepest key of a dotted path that the
+// document has, matching keys as Lookup does, or nil when it lacks even the
+// first: a problem about a key the file leaves out is shown at the section
+// the key belongs in.
+func Nearest(doc *yaml.Node, path string) *yaml.Node {
+	var at *yaml.Node
+	n := doc
+	for _, key := range strings.Split(path, ".") {
+		var next *yaml.Node
+		for _, p := range Pairs(n) {
+			if strings.EqualFold(p.Key.Value, key) {
+				at, next = p.Key, deref(p.Value)
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return at
+}

@@ -1,4 +1,4 @@
-package main
+package plan
 
 import (
 	"encoding/json"
@@ -8,11 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/guestsync/guestsync/pkg/plan"
 )
 
-func TestLoadPlan(t *testing.T) {
+func TestDecode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, data, err string
@@ -32,10 +30,10 @@ func TestLoadPlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := loadPlan("plan.json", []byte(tt.data))
+			p, err := Decode("plan.json", []byte(tt.data))
 			if tt.err == "" {
 				require.NoError(t, err)
-				assert.Equal(t, plan.FormatVersion, p.Version)
+				assert.Equal(t, FormatVersion, p.Version)
 				return
 			}
 			require.Error(t, err)
@@ -45,20 +43,20 @@ func TestLoadPlan(t *testing.T) {
 	}
 }
 
-func TestLoadPlanReadsTheGoldenPlan(t *testing.T) {
+func TestDecodeReadsTheGoldenPlan(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(repoPath("pkg/plan/testdata/plan.json"))
+	data, err := os.ReadFile("testdata/plan.json")
 	require.NoError(t, err)
-	p, err := loadPlan("plan.json", data)
+	p, err := Decode("plan.json", data)
 	require.NoError(t, err)
 	assert.NotEmpty(t, p.Actions)
 }
 
-// FuzzLoadPlan: whatever the file holds, loading it does not panic, gives
+// FuzzDecode: whatever the file holds, loading it does not panic, gives
 // a plan or an error naming the file, and a plan it gives loads again the
 // same once saved.
-func FuzzLoadPlan(f *testing.F) {
-	if data, err := os.ReadFile(repoPath("pkg/plan/testdata/plan.json")); err == nil {
+func FuzzDecode(f *testing.F) {
+	if data, err := os.ReadFile("testdata/plan.json"); err == nil {
 		f.Add(data)
 	}
 	for _, s := range []string{"", "null", "{}", `{"version": 1}`, `{"version": 1, "actions": [{"action": "create", "guest": {"properties": {"a": "b"}}}]}`,
@@ -67,7 +65,7 @@ func FuzzLoadPlan(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := loadPlan("plan.json", data)
+		p, err := Decode("plan.json", data)
 		if err != nil {
 			if p != nil {
 				t.Fatalf("a plan and an error: %v", err)
@@ -77,14 +75,14 @@ func FuzzLoadPlan(f *testing.F) {
 			}
 			return
 		}
-		if p == nil || p.Version != plan.FormatVersion {
+		if p == nil || p.Version != FormatVersion {
 			t.Fatalf("no error, but plan %+v", p)
 		}
 		saved, err := json.Marshal(p)
 		if err != nil {
 			t.Fatalf("a loaded plan does not encode: %v", err)
 		}
-		again, err := loadPlan("plan.json", saved)
+		again, err := Decode("plan.json", saved)
 		if err != nil {
 			t.Fatalf("a loaded plan, saved, does not load again: %v\n%s", err, saved)
 		}

@@ -1,4 +1,4 @@
-package main
+package plan
 
 import (
 	"bytes"
@@ -6,19 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/guestsync/guestsync/pkg/plan"
 )
 
-// loadPlan decodes a plan saved by 'guestsync plan --out' from data, read
+// Decode reads a plan saved by 'guestsync plan --out' from data, read
 // from file: one JSON object of the current format version, with no key
 // the format does not have (a hand edit's typo would otherwise be dropped
 // in silence) and only known action kinds. Errors name the file, and the
 // line and column where the JSON is wrong.
-func loadPlan(file string, data []byte) (*plan.Plan, error) {
+func Decode(file string, data []byte) (*Plan, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var p plan.Plan
+	var p Plan
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s is not a plan saved by 'guestsync plan --out': %w", at(file, data, dec.InputOffset(), err), err)
 	}
@@ -27,16 +25,16 @@ func loadPlan(file string, data []byte) (*plan.Plan, error) {
 		return nil, fmt.Errorf("%s is not a plan saved by 'guestsync plan --out': more than one JSON value",
 			at(file, data, end+int64(len(data[end:])-len(bytes.TrimLeft(data[end:], " \t\r\n"))), nil))
 	}
-	if p.Version != plan.FormatVersion {
-		return nil, fmt.Errorf("%s: the plan has format version %d; this build applies version %d (make a new plan)", file, p.Version, plan.FormatVersion)
+	if p.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: the plan has format version %d; this build applies version %d (make a new plan)", file, p.Version, FormatVersion)
 	}
 	for i, a := range p.Actions {
 		switch a.Kind {
-		case plan.Create, plan.Update, plan.Adopt, plan.Disable, plan.Delete, plan.Restore, plan.Skip:
+		case Create, Update, Adopt, Disable, Delete, Restore, Skip:
 		default:
 			return nil, fmt.Errorf("%s: action %d: unknown action %q (create, update, adopt, disable, delete, restore or skip)", file, i+1, a.Kind)
 		}
-		if a.Kind == plan.Create && a.Guest == nil {
+		if a.Kind == Create && a.Guest == nil {
 			return nil, fmt.Errorf("%s: action %d: a create without its guest", file, i+1)
 		}
 	}
