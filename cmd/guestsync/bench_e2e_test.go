@@ -151,9 +151,9 @@ func seedTenant(b *testing.B, cfg ldap.Config, m *mapping.Mapping) []byte {
 			return nil
 		}
 		n := uint64(len(users) + 1)
-		props := map[string]any{"userType": "Guest", "onPremisesImmutableId": res.Guest.Anchor,
+		props := map[string]any{"userType": "Guest", "onPremisesImmutableId": res.Account.Anchor,
 			"onPremisesExtensionAttributes": map[string]any{"extensionAttribute15": "guestsync:default"}}
-		for k, v := range res.Guest.Properties {
+		for k, v := range res.Account.Properties {
 			props[k] = v
 			if k == "accountEnabled" {
 				props[k] = strings.EqualFold(v, "true")

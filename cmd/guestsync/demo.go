@@ -117,7 +117,7 @@ func demoEngine(url, mappingFile string, log *slog.Logger) (*engine.Engine, erro
 		return io.NopCloser(bytes.NewReader(examples.PartnersLDIF)), nil
 	})
 	tgt, err := graph.New(graph.Options{URL: url, Credential: graph.StaticToken(emulatorToken), Logger: log,
-		InviteRedirectURL: "https://myapplications.microsoft.com/?tenantid=contoso.onmicrosoft.com"})
+		Invite: m.Mode == mapping.ModeInvite, InviteRedirectURL: "https://myapplications.microsoft.com/?tenantid=contoso.onmicrosoft.com"})
 	if err != nil {
 		return nil, err
 	}

@@ -262,7 +262,7 @@ func TestDeletedGuestIsRestored(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, zoe)
-	res := client.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: zoe}})
+	res := client.Apply(ctx, []plan.Action{{Kind: plan.Delete, ID: zoe}})
 	require.Len(t, res, 1)
 	require.Nil(t, res[0].Failure)
 	assert.Equal(t, 26, sim.Stats().Users)

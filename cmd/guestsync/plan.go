@@ -273,7 +273,7 @@ func applySummary(run *engine.Run) string {
 	s += fmt.Sprintf(" (in %s).", run.Ended.Sub(run.Started).Round(1e6))
 	for _, r := range run.Results {
 		if r.Failure != nil {
-			s += fmt.Sprintf("\n  ! %s %s (%s): %s", r.Action.Kind, r.Action.UserPrincipalName, r.Action.DN, r.Failure.Error())
+			s += fmt.Sprintf("\n  ! %s %s (%s): %s", r.Action.Kind, r.Action.Name, r.Action.Source, r.Failure.Error())
 		}
 	}
 	return s

@@ -63,7 +63,7 @@ the actions for this one account are carried out, and nothing else.`,
 				fmt.Fprintf(w, "3. Mapping failed: %v\n", p.Mapping.Err)
 				return withCode(exitFailed, fmt.Errorf("mapping failed for %s", p.Entry.DN))
 			}
-			fmt.Fprintf(w, "3. Mapping: anchor %s\n", p.Mapping.Guest.Anchor)
+			fmt.Fprintf(w, "3. Mapping: anchor %s\n", p.Mapping.Account.Anchor)
 			match := "no guest has this anchor: it would be created"
 			if p.Match != nil {
 				owned := "owned by guestsync"

@@ -49,9 +49,9 @@ func TestPlanExitCodeOutAndReports(t *testing.T) {
 		Summary map[string]int
 		Applied bool
 		Actions []struct {
-			Action   string
-			Status   string
-			ObjectID string
+			Action string
+			Status string
+			ID     string
 		}
 	}
 	require.NoError(t, json.Unmarshal(data, &synced))
@@ -60,7 +60,7 @@ func TestPlanExitCodeOutAndReports(t *testing.T) {
 	require.Len(t, synced.Actions, 27)
 	for _, a := range synced.Actions {
 		assert.Equal(t, "done", a.Status)
-		assert.NotEmpty(t, a.ObjectID)
+		assert.NotEmpty(t, a.ID)
 	}
 
 	// After the sync: no drift, exit 0.

@@ -31,13 +31,13 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	tgt, err := newTarget(c.Graph, log)
+	tgt, err := newTarget(c.Graph, m.Mode == mapping.ModeInvite, log)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
 	pol := c.Policy
 	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File, FullReadEvery: c.Source.FullReadEvery,
-		Policy: plan.Policy{Adopt: c.Graph.Adopt, Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
+		Policy: plan.Policy{Adopt: graph.AdoptProperty(c.Graph.Adopt), Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
 		Limits: engine.RemovalLimits{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }
 
@@ -51,10 +51,13 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
 }
 
-func newTarget(g config.Graph, log *slog.Logger) (*graph.Client, error) {
+// newTarget builds the Graph client; invite is the mapping's mode: invite.
+func newTarget(g config.Graph, invite bool, log *slog.Logger) (*graph.Client, error) {
 	cred, err := graph.NewCredential(graph.CredentialOptionsFrom(g, emulatorToken))
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)
 	}
-	return graph.New(graph.OptionsFrom(g, cred, log))
+	opts := graph.OptionsFrom(g, cred, log)
+	opts.Invite = invite
+	return graph.New(opts)
 }

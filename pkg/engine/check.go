@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -44,7 +45,15 @@ func (e *StalePlanError) Error() string {
 // clocks and counts are not compared: the clock of a new disable is the
 // time of the run.
 func comparePlans(saved, now *plan.Plan) []string {
-	key := func(a plan.Action) string { return string(a.Kind) + " " + a.Anchor + " " + a.DN }
+	var diffs []string
+	if t, n := saved.Target, now.Target; !reflect.DeepEqual(t, n) {
+		// Another target, or the same one creating another way (invited
+		// guests instead of internal ones): every action would be carried
+		// out differently from what was reviewed.
+		diffs = append(diffs, fmt.Sprintf("the plan was made to %s %ss in %s, this run would %s %ss in %s",
+			t.Create, t.Noun, t.Kind, n.Create, n.Noun, n.Kind))
+	}
+	key := func(a plan.Action) string { return string(a.Kind) + " " + a.Anchor + " " + a.Source }
 	enc := func(a plan.Action) string {
 		b, _ := json.Marshal(a)
 		return string(b)
@@ -55,7 +64,6 @@ func comparePlans(saved, now *plan.Plan) []string {
 	for _, a := range saved.Actions {
 		want[key(a)] = append(want[key(a)], enc(a))
 	}
-	var diffs []string
 	for _, a := range now.Actions {
 		k, e := key(a), enc(a)
 		ws := want[k]
@@ -82,10 +90,10 @@ func comparePlans(saved, now *plan.Plan) []string {
 // describe names an action's guest for people.
 func describe(a plan.Action) string {
 	switch {
-	case a.UserPrincipalName != "":
-		return a.UserPrincipalName
-	case a.DN != "":
-		return a.DN
+	case a.Name != "":
+		return a.Name
+	case a.Source != "":
+		return a.Source
 	}
 	return "anchor " + a.Anchor
 }

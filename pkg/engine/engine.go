@@ -21,16 +21,20 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
-// Target is where guests live: Microsoft Graph, or a fake in unit tests.
+// Target is where the accounts live: Microsoft Graph's guests, or a fake
+// in unit tests.
 type Target interface {
-	// Current returns the guests the plan may match against.
-	Current(ctx context.Context) ([]guest.Guest, error)
+	// Describe says what the target's accounts are, in its own words: the
+	// plan compares and removes them, and people read plans, by it.
+	Describe() plan.Target
+	// Current returns the accounts the plan may match against.
+	Current(ctx context.Context) ([]account.Account, error)
 	// Apply carries out the actions; a failed action is reported in its
 	// result and does not stop the others. Once ctx is cancelled (an
 	// interrupt), Apply starts no new write, lets the writes already sent
@@ -38,10 +42,10 @@ type Target interface {
 	Apply(ctx context.Context, actions []plan.Action) []plan.Result
 }
 
-// RecycleBin is a Target that can list its owned deleted guests, so that a
-// returning account is restored instead of created anew.
+// RecycleBin is a Target that can list its owned deleted accounts, so
+// that a returning entry's account is restored instead of created anew.
 type RecycleBin interface {
-	Deleted(ctx context.Context) ([]guest.Guest, error)
+	Deleted(ctx context.Context) ([]account.Account, error)
 }
 
 // Engine wires a source, a mapping and a target.

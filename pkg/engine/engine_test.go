@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -31,22 +31,33 @@ func (f fakeSource) Read(_ context.Context, fn func(source.Entry) error) (source
 }
 
 type fakeTarget struct {
-	current []guest.Guest
+	current []account.Account
 	applied [][]plan.Action
 }
 
-func (f *fakeTarget) Current(context.Context) ([]guest.Guest, error) { return f.current, nil }
+func (f *fakeTarget) Current(context.Context) ([]account.Account, error) { return f.current, nil }
 
 func (f *fakeTarget) Apply(_ context.Context, actions []plan.Action) []plan.Result {
 	f.applied = append(f.applied, actions)
 	out := make([]plan.Result, 0, len(actions))
 	for _, a := range actions {
 		if a.Kind != plan.Skip {
-			out = append(out, plan.Result{Action: a, ObjectID: "new-" + a.Anchor})
+			out = append(out, plan.Result{Action: a, ID: "new-" + a.Anchor})
 		}
 	}
 	return out
 }
+
+// guestTarget is how the fake targets describe their accounts: as the
+// Graph client describes its guests.
+var guestTarget = plan.Target{Kind: "graph", Noun: "guest", Anchor: "onPremisesImmutableId", Name: "userPrincipalName",
+	Create: "create", Unique: []string{"userPrincipalName", "mailNickname"}, Enabled: "accountEnabled"}
+
+func (f *fakeTarget) Describe() plan.Target { return guestTarget }
+
+func (tn *tenant) Describe() plan.Target { return guestTarget }
+
+func (d *deltaTenant) Describe() plan.Target { return guestTarget }
 
 const testMapping = `version: 1
 anchor: {attributes: [entryUUID]}
@@ -92,7 +103,7 @@ func TestRunWithoutApplyNeverWrites(t *testing.T) {
 	require.Equal(t, 1, run.Plan.Count(plan.Skip))
 	for _, a := range run.Plan.Actions {
 		if a.Kind == plan.Skip {
-			assert.Equal(t, "uid=bad,ou=Partners", a.DN)
+			assert.Equal(t, "uid=bad,ou=Partners", a.Source)
 			assert.Contains(t, a.Reason, "mapping: anchor entryUUID")
 		}
 	}
@@ -114,11 +125,11 @@ func TestRunNothingToApply(t *testing.T) {
 	t.Parallel()
 	m, err := mapping.Parse("test.yaml", []byte(testMapping))
 	require.NoError(t, err)
-	var current []guest.Guest
+	var current []account.Account
 	for _, en := range entries[:2] {
 		r := m.Map(en)
 		require.NoError(t, r.Err)
-		g := r.Guest
+		g := r.Account
 		g.ID = "id-" + g.Anchor
 		g.Owned = true
 		current = append(current, g)
@@ -152,15 +163,15 @@ func TestRunRefusesFailedOrIncompleteReads(t *testing.T) {
 func TestReportCountsOutcomes(t *testing.T) {
 	t.Parallel()
 	a1 := plan.Action{Kind: plan.Create, Anchor: "A"}
-	a2 := plan.Action{Kind: plan.Update, Anchor: "B", ObjectID: "id-b"}
-	skip := plan.Action{Kind: plan.Skip, DN: "CN=x", Reason: "conflict"}
+	a2 := plan.Action{Kind: plan.Update, Anchor: "B", ID: "id-b"}
+	skip := plan.Action{Kind: plan.Skip, Source: "CN=x", Reason: "conflict"}
 	run := &Run{Applied: true, Plan: &plan.Plan{Actions: []plan.Action{a1, skip, a2}, Unchanged: 4},
-		Results: []plan.Result{{Action: a1, ObjectID: "id-a"}, {Action: a2, Failure: &plan.Failure{Code: "Request_BadRequest", Message: "bad", RequestID: "r-1"}}}}
+		Results: []plan.Result{{Action: a1, ID: "id-a"}, {Action: a2, Failure: &plan.Failure{Code: "Request_BadRequest", Message: "bad", RequestID: "r-1"}}}}
 	r := NewReport(run, nil)
 	assert.Equal(t, Summary{Create: 1, Unchanged: 4, Skipped: 1, Failed: 1}, r.Summary)
 	require.Len(t, r.Actions, 3)
 	assert.Equal(t, "done", r.Actions[0].Status)
-	assert.Equal(t, "id-a", r.Actions[0].ObjectID)
+	assert.Equal(t, "id-a", r.Actions[0].ID)
 	assert.Equal(t, "skipped", r.Actions[1].Status)
 	assert.Equal(t, "failed", r.Actions[2].Status)
 	assert.Equal(t, "r-1", r.Actions[2].Failure.RequestID)
@@ -181,7 +192,7 @@ func TestMappingFailuresAreFailedObjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &changeSource{key: "k", entries: entries, mark: "w1"} // "bad" has no valid anchor
-	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	e := incrementalEngine(t, src, &tenant{guests: map[string]account.Account{}})
 	run, err := e.Run(ctx, true)
 	require.NoError(t, err)
 	assert.Equal(t, 2, run.Succeeded(plan.Create), "the others are applied")

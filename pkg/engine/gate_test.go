@@ -50,7 +50,7 @@ func TestPreviewRemovalObeysTheLimits(t *testing.T) {
 	e, src, tn := syncedEngine(t)
 	before, err := state.Load(e.StatePath)
 	require.NoError(t, err)
-	bob := e.Mapping.Map(entries[1]).Guest.Anchor
+	bob := e.Mapping.Map(entries[1]).Account.Anchor
 	src.entries = []source.Entry{entries[0], entry("bob", "22222222-2222-2222-2222-222222222222", "Employee")} // bob out of scope
 	src.mark = "w2"
 
@@ -90,7 +90,7 @@ func TestPreviewKeepsTheOtherGraceClocks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, src, tn := syncedEngine(t)
-	bob := e.Mapping.Map(entries[1]).Guest.Anchor
+	bob := e.Mapping.Map(entries[1]).Account.Anchor
 	src.entries = entries[:1] // bob leaves the source
 	e.Full = true
 	_, err := e.Run(ctx, true)
@@ -105,7 +105,7 @@ func TestPreviewKeepsTheOtherGraceClocks(t *testing.T) {
 	require.NoError(t, err)
 	st, err = state.Load(e.StatePath)
 	require.NoError(t, err)
-	assert.Equal(t, "Ann Renamed", tn.guests[e.Mapping.Map(entries[0]).Guest.Anchor].Properties["displayName"])
+	assert.Equal(t, "Ann Renamed", tn.guests[e.Mapping.Map(entries[0]).Account.Anchor].Properties["displayName"])
 	assert.True(t, clock.Equal(st.Targets["target"].Disabled[bob]), "bob's clock runs on")
 }
 

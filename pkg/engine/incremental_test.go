@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -57,13 +57,13 @@ func (c *changeSource) ReadChanges(_ context.Context, since string, fn func(sour
 
 // tenant is a fake target that applies creates and updates to its guests.
 type tenant struct {
-	guests  map[string]guest.Guest // by anchor
+	guests  map[string]account.Account // by anchor
 	fail    bool
 	applied int
 }
 
-func (tn *tenant) Current(context.Context) ([]guest.Guest, error) {
-	var out []guest.Guest
+func (tn *tenant) Current(context.Context) ([]account.Account, error) {
+	var out []account.Account
 	for _, g := range tn.guests {
 		out = append(out, g)
 	}
@@ -83,7 +83,7 @@ func (tn *tenant) Apply(_ context.Context, actions []plan.Action) []plan.Result 
 		}
 		switch a.Kind {
 		case plan.Create:
-			g := *a.Guest
+			g := *a.Account
 			g.ID = "id-" + g.Anchor
 			g.Owned = true
 			tn.guests[g.Anchor] = g
@@ -117,7 +117,7 @@ func incrementalEngine(t *testing.T, src *changeSource, tn *tenant) *Engine {
 func syncedEngine(t *testing.T) (*Engine, *changeSource, *tenant) {
 	t.Helper()
 	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
+	tn := &tenant{guests: map[string]account.Account{}}
 	e := incrementalEngine(t, src, tn)
 	_, err := e.Run(context.Background(), true)
 	require.NoError(t, err)
@@ -128,7 +128,7 @@ func TestIncrementalRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &changeSource{key: "ldap://dc1/ou=Partners", entries: entries[:3], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
+	tn := &tenant{guests: map[string]account.Account{}}
 	e := incrementalEngine(t, src, tn)
 
 	// Run 1: nothing stored, so a full read; the watermark is kept.
@@ -201,7 +201,7 @@ func TestEmptySourceAfterEntriesIsIncomplete(t *testing.T) {
 func TestPlanNeverWritesState(t *testing.T) {
 	t.Parallel()
 	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	e := incrementalEngine(t, src, &tenant{guests: map[string]account.Account{}})
 	_, err := e.Run(context.Background(), false)
 	require.NoError(t, err)
 	_, err = os.Stat(e.StatePath)
@@ -211,7 +211,7 @@ func TestPlanNeverWritesState(t *testing.T) {
 func TestConcurrentRunIsRefused(t *testing.T) {
 	t.Parallel()
 	src := &changeSource{key: "k", entries: entries[:2], mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
+	tn := &tenant{guests: map[string]account.Account{}}
 	e := incrementalEngine(t, src, tn)
 	lock, err := state.Acquire(e.StatePath)
 	require.NoError(t, err)
@@ -234,7 +234,7 @@ func TestDeletedEntryDisablesItsGuestAndItsReturnReEnablesIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, run.Plan.Count(plan.Disable), "%+v", run.Plan.Actions)
 	assert.Contains(t, run.Plan.Actions[0].Reason, "deleted in the directory")
-	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].DN)
+	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].Source)
 	anchor := run.Plan.Actions[0].Anchor
 	assert.Equal(t, "false", tn.guests[anchor].Properties["accountEnabled"])
 	st, err := state.Load(e.StatePath)
@@ -273,7 +273,7 @@ func TestRemovalRails(t *testing.T) {
 		entry("cat", "44444444-4444-4444-4444-444444444444", "Partner"),
 	}
 	src := &changeSource{key: "k", entries: all, mark: "w1"}
-	tn := &tenant{guests: map[string]guest.Guest{}}
+	tn := &tenant{guests: map[string]account.Account{}}
 	e := incrementalEngine(t, src, tn)
 	_, err := e.Run(ctx, true)
 	require.NoError(t, err)
@@ -340,7 +340,7 @@ func TestEmptyReadsAreRefused(t *testing.T) {
 				e.StatePath = filepath.Join(t.TempDir(), "state.json")
 			}
 			if tt.emptyTenant {
-				tn.guests = map[string]guest.Guest{}
+				tn.guests = map[string]account.Account{}
 			}
 			src.entries, src.result = nil, tt.result
 			applied := tn.applied
@@ -380,7 +380,7 @@ func TestChangedSourceKeyStartsWithAFullRead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &changeSource{key: "filter-a", entries: entries[:2], mark: "w1"}
-	e := incrementalEngine(t, src, &tenant{guests: map[string]guest.Guest{}})
+	e := incrementalEngine(t, src, &tenant{guests: map[string]account.Account{}})
 	_, err := e.Run(ctx, true)
 	require.NoError(t, err)
 	src.key = "filter-b"
@@ -425,7 +425,7 @@ func TestFullReadEvery(t *testing.T) {
 	assert.False(t, run.Read.Incremental)
 	assert.Equal(t, "full", src.calls[len(src.calls)-1])
 	require.Equal(t, 1, run.Plan.Count(plan.Disable), "%+v", run.Plan.Actions)
-	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].DN)
+	assert.Equal(t, "uid=bob,ou=Partners", run.Plan.Actions[0].Source)
 	assert.Equal(t, "not in the source's complete read", run.Plan.Actions[0].Reason)
 	assert.Equal(t, "false", tn.guests[run.Plan.Actions[0].Anchor].Properties["accountEnabled"])
 	st, err = state.Load(e.StatePath)

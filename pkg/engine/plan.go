@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -59,7 +59,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	}
 	opts := mapping.Options{Now: e.Now, Taken: taken.taken}
 
-	var desired []guest.Guest
+	var desired []account.Account
 	var skips []plan.Action
 	var absence plan.Absence
 	// unanchored counts in-scope entries whose anchor could not be worked
@@ -93,16 +93,16 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 			outOfScope++
 			gone(entry, "out of the mapping's scope: "+r.Reason)
 		case r.Err != nil:
-			skips = append(skips, plan.Action{Kind: plan.Skip, DN: entry.DN, Anchor: r.Guest.Anchor,
+			skips = append(skips, plan.Action{Kind: plan.Skip, Source: entry.DN, Anchor: r.Account.Anchor,
 				Reason: "mapping: " + r.Err.Error()})
-			if r.Guest.Anchor != "" {
-				absence.Keep = append(absence.Keep, r.Guest.Anchor) // still in the source
+			if r.Account.Anchor != "" {
+				absence.Keep = append(absence.Keep, r.Account.Anchor) // still in the source
 			} else {
 				unanchored++
 			}
 		default:
-			desired = append(desired, cloneStrings(r.Guest))
-			taken.add(r.Guest)
+			desired = append(desired, cloneStrings(r.Account))
+			taken.add(r.Account)
 		}
 		return nil
 	})
@@ -142,28 +142,20 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	return out, nil
 }
 
-// compute plans with the engine's policy; creates of an invite-mode
-// mapping are invitations.
-func (e *Engine) compute(desired, current []guest.Guest, absence plan.Absence, clocks map[string]time.Time) *plan.Plan {
+// compute plans with the engine's policy and clock, for the engine's
+// target.
+func (e *Engine) compute(desired, current []account.Account, absence plan.Absence, clocks map[string]time.Time) *plan.Plan {
 	policy := e.Policy
 	policy.Now, policy.Disabled = e.now(), clocks
-	p := plan.Compute(desired, current, absence, policy)
-	if e.Mapping.Mode == mapping.ModeInvite {
-		for i := range p.Actions {
-			if p.Actions[i].Kind == plan.Create {
-				p.Actions[i].Invite = true
-			}
-		}
-	}
-	return p
+	return plan.Compute(e.Target.Describe(), desired, current, absence, policy)
 }
 
 // cloneStrings copies the strings of a desired guest that may share memory with
 // the source entry: the LDAP reader's values are slices of a whole
 // message, so keeping one value would keep the whole entry alive (80 MB
 // over 100,000 entries).
-func cloneStrings(g guest.Guest) guest.Guest {
-	g.SourceDN = strings.Clone(g.SourceDN)
+func cloneStrings(g account.Account) account.Account {
+	g.Source = strings.Clone(g.Source)
 	g.Anchor = strings.Clone(g.Anchor)
 	for k, v := range g.Properties {
 		g.Properties[k] = strings.Clone(v)

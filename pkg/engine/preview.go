@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -20,7 +20,7 @@ type Preview struct {
 	Entry   source.Entry   `json:"entry"`
 	Mapping mapping.Result `json:"-"`
 	// Match is the current guest the account matches, if any.
-	Match *guest.Guest `json:"match,omitempty"`
+	Match *account.Account `json:"match,omitempty"`
 	// Plan holds the actions for this account alone.
 	Plan *plan.Plan `json:"plan"`
 	// Results are set when the plan was applied.
@@ -86,24 +86,24 @@ func (e *Engine) planOne(ctx context.Context, st *state.State, who string, pv *P
 		taken.add(g)
 	}
 	pv.Mapping = e.Mapping.MapWith(entry, mapping.Options{Now: e.Now, Taken: taken.taken})
-	anchor, desired, absence := pv.Mapping.Guest.Anchor, []guest.Guest{}, plan.Absence{}
+	anchor, desired, absence := pv.Mapping.Account.Anchor, []account.Account{}, plan.Absence{}
 	switch {
 	case !pv.Mapping.InScope:
 		a, err := e.Mapping.AnchorOf(entry)
 		if err != nil {
-			pv.Plan = &plan.Plan{Version: plan.FormatVersion, Actions: []plan.Action{}, OutOfScope: 1}
+			pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe(), Actions: []plan.Action{}, OutOfScope: 1}
 			out.plan = pv.Plan
 			return out, nil
 		}
 		anchor = a
 		absence.Gone = []plan.Gone{{Anchor: a, DN: entry.DN, Reason: "out of the mapping's scope: " + pv.Mapping.Reason}}
 	case pv.Mapping.Err != nil:
-		pv.Plan = &plan.Plan{Version: plan.FormatVersion}
+		pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe()}
 		pv.Plan.AddSkip(entry.DN, "mapping: "+pv.Mapping.Err.Error())
 		out.plan, out.mappingFailed = pv.Plan, 1
 		return out, nil
 	default:
-		desired = append(desired, pv.Mapping.Guest)
+		desired = append(desired, pv.Mapping.Account)
 	}
 	for i, g := range current {
 		if g.Anchor == anchor {

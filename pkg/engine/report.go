@@ -128,8 +128,8 @@ func NewReport(run *Run, runErr error) Report {
 		default:
 			if run.Applied && applied {
 				ra.Status = "done"
-				if res.ObjectID != "" {
-					ra.ObjectID = res.ObjectID
+				if res.ID != "" {
+					ra.ID = res.ID
 				}
 			}
 			r.Summary.count(a.Kind)

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/state"
 )
@@ -17,10 +17,10 @@ import (
 // is back, the action a failure.
 type binnedTenant struct {
 	*deltaTenant
-	bin []guest.Guest
+	bin []account.Account
 }
 
-func (b *binnedTenant) Deleted(context.Context) ([]guest.Guest, error) { return b.bin, nil }
+func (b *binnedTenant) Deleted(context.Context) ([]account.Account, error) { return b.bin, nil }
 
 func (b *binnedTenant) Apply(ctx context.Context, actions []plan.Action) []plan.Result {
 	var rest []plan.Action
@@ -31,19 +31,19 @@ func (b *binnedTenant) Apply(ctx context.Context, actions []plan.Action) []plan.
 			continue
 		}
 		for i, g := range b.bin {
-			if g.ID == a.ObjectID {
+			if g.ID == a.ID {
 				g.Deleted = false
 				b.users[g.ID] = g
 				b.bin = append(b.bin[:i], b.bin[i+1:]...)
 				// The round reports the restored user without its
 				// userType, as Graph's may.
-				b.log = append(b.log, guest.Change{ID: g.ID, Present: []string{"displayName"},
-					Guest: guest.Guest{Properties: map[string]string{"displayName": g.Properties["displayName"]}}})
+				b.log = append(b.log, account.Change{ID: g.ID, Present: []string{"displayName"},
+					Account: account.Account{Properties: map[string]string{"displayName": g.Properties["displayName"]}}})
 				break
 			}
 		}
-		out = append(out, plan.Result{Action: a, ObjectID: a.ObjectID,
-			Failure: &plan.Failure{Message: "restored guest " + a.ObjectID + ", but bringing it up to date failed"}})
+		out = append(out, plan.Result{Action: a, ID: a.ID,
+			Failure: &plan.Failure{Message: "restored guest " + a.ID + ", but bringing it up to date failed"}})
 	}
 	return append(out, b.deltaTenant.Apply(ctx, rest)...)
 }
@@ -69,9 +69,9 @@ func TestRestoreWhoseUpdateFailedReadsEveryGuestNext(t *testing.T) {
 	// An admin deletes ann's guest; meanwhile ann is renamed in the source.
 	ann := dt.users["u1"]
 	delete(dt.users, "u1")
-	dt.log = append(dt.log, guest.Change{ID: "u1", Removed: true})
+	dt.log = append(dt.log, account.Change{ID: "u1", Removed: true})
 	ann.Deleted, ann.Properties["displayName"] = true, "Ann (as deleted)"
-	tenant.bin = []guest.Guest{ann}
+	tenant.bin = []account.Account{ann}
 
 	run, err := e.Run(ctx, true)
 	require.NoError(t, err)
@@ -83,6 +83,6 @@ func TestRestoreWhoseUpdateFailedReadsEveryGuestNext(t *testing.T) {
 	run, err = e.Run(ctx, true)
 	require.NoError(t, err)
 	require.Equal(t, 1, run.Plan.Count(plan.Update), "the restored guest is updated, not created again: %+v", run.Plan.Actions)
-	assert.Equal(t, "u1", run.Plan.Actions[0].ObjectID)
+	assert.Equal(t, "u1", run.Plan.Actions[0].ID)
 	assert.Equal(t, "ann", dt.users["u1"].Properties["displayName"])
 }

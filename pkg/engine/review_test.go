@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/state"
@@ -39,7 +39,7 @@ func TestInterruptedApplyIsNotASuccess(t *testing.T) {
 		many = append(many, entry(fmt.Sprintf("p%03d", i), fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "Partner"))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tn := &cancellingTenant{tenant: tenant{guests: map[string]guest.Guest{}}, cancel: cancel}
+	tn := &cancellingTenant{tenant: tenant{guests: map[string]account.Account{}}, cancel: cancel}
 	src := &changeSource{key: "k", entries: many, mark: "w1"}
 	e := incrementalEngine(t, src, &tn.tenant)
 	e.Target = tn
@@ -61,7 +61,7 @@ func TestPreviewApplyActsOnOneAccountOnly(t *testing.T) {
 	e.Policy.DeleteAfter = time.Hour
 	// bob was removed long ago and is still disabled, with a clock past
 	// its grace period.
-	bob := e.Mapping.Map(entries[1]).Guest.Anchor
+	bob := e.Mapping.Map(entries[1]).Account.Anchor
 	g := tn.guests[bob]
 	g.Properties["accountEnabled"] = "false"
 	tn.guests[bob] = g
@@ -74,18 +74,18 @@ func TestPreviewApplyActsOnOneAccountOnly(t *testing.T) {
 	p, err := e.Preview(ctx, "ann", true)
 	require.NoError(t, err)
 	for _, a := range p.Plan.Actions {
-		assert.Equal(t, p.Mapping.Guest.Anchor, a.Anchor, "only ann's actions: %+v", a)
+		assert.Equal(t, p.Mapping.Account.Anchor, a.Anchor, "only ann's actions: %+v", a)
 	}
 	assert.Contains(t, tn.guests, bob, "bob is not deleted by a preview of ann")
 }
 
 func TestInitialGuestsKeepsTheLastCopy(t *testing.T) {
 	t.Parallel()
-	got := initialGuests([]guest.Change{
-		{ID: "B", IsGuest: true, Guest: guest.Guest{Properties: map[string]string{"displayName": "old"}}},
-		{ID: "a", IsGuest: true, Guest: guest.Guest{Properties: map[string]string{"displayName": "A"}}},
-		{ID: "b", IsGuest: true, Guest: guest.Guest{Owned: true, Properties: map[string]string{"displayName": "new"}}},
-		{ID: "c", IsGuest: true, Guest: guest.Guest{}},
+	got := initialGuests([]account.Change{
+		{ID: "B", InScope: true, Account: account.Account{Properties: map[string]string{"displayName": "old"}}},
+		{ID: "a", InScope: true, Account: account.Account{Properties: map[string]string{"displayName": "A"}}},
+		{ID: "b", InScope: true, Account: account.Account{Owned: true, Properties: map[string]string{"displayName": "new"}}},
+		{ID: "c", InScope: true, Account: account.Account{}},
 		{ID: "C", Removed: true},
 	})
 	require.Len(t, got, 2)
@@ -115,7 +115,7 @@ func TestRailWhenNoAccountMatches(t *testing.T) {
 
 func TestComparePlansWithRepeatedActions(t *testing.T) {
 	t.Parallel()
-	skip := plan.Action{Kind: plan.Skip, DN: "uid=x", Reason: "mapping: no uid"}
+	skip := plan.Action{Kind: plan.Skip, Source: "uid=x", Reason: "mapping: no uid"}
 	saved := &plan.Plan{Actions: []plan.Action{skip, skip}}
 	assert.Empty(t, comparePlans(saved, &plan.Plan{Actions: []plan.Action{skip, skip}}))
 	assert.Equal(t, []string{"no longer skip uid=x"}, comparePlans(saved, &plan.Plan{Actions: []plan.Action{skip}}))
@@ -131,12 +131,24 @@ func TestComparePlansWithRepeatedActions(t *testing.T) {
 func TestComparePlansOfASavedRestore(t *testing.T) {
 	t.Parallel()
 	var saved plan.Plan
-	require.NoError(t, json.Unmarshal([]byte(`{"version":1,"actions":[{"action":"restore","anchor":"QQ==","dn":"uid=a",
-		"objectId":"id-a","userPrincipalName":"a@partners.contoso.com","reason":"the account is back in the source"}],"unchanged":0,"outOfScope":0,"matched":0}`), &saved))
-	bare := plan.Action{Kind: plan.Restore, Anchor: "QQ==", DN: "uid=a", ObjectID: "id-a",
-		UserPrincipalName: "a@partners.contoso.com", Reason: "the account is back in the source"}
+	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"actions":[{"action":"restore","anchor":"QQ==","source":"uid=a",
+		"id":"id-a","name":"a@partners.contoso.com","reason":"the account is back in the source"}],"unchanged":0,"outOfScope":0,"matched":0}`), &saved))
+	bare := plan.Action{Kind: plan.Restore, Anchor: "QQ==", Source: "uid=a", ID: "id-a",
+		Name: "a@partners.contoso.com", Reason: "the account is back in the source"}
 	assert.Empty(t, comparePlans(&saved, &plan.Plan{Actions: []plan.Action{bare}}))
 	changed := bare
 	changed.Changes = []plan.Change{{Property: "accountEnabled", Old: "true", New: "false"}}
 	assert.Equal(t, []string{"restore a@partners.contoso.com is not the same"}, comparePlans(&saved, &plan.Plan{Actions: []plan.Action{changed}}))
+}
+
+// TestComparePlansOfAnotherTarget: a plan reviewed for invitations is
+// stale where the run would create internal guests, whatever its actions.
+func TestComparePlansOfAnotherTarget(t *testing.T) {
+	t.Parallel()
+	invited := guestTarget
+	invited.Name, invited.Create = "mail", "invite"
+	saved := &plan.Plan{Target: invited, Actions: []plan.Action{}}
+	assert.Empty(t, comparePlans(saved, &plan.Plan{Target: invited, Actions: []plan.Action{}}))
+	assert.Equal(t, []string{"the plan was made to invite guests in graph, this run would create guests in graph"},
+		comparePlans(saved, &plan.Plan{Target: guestTarget, Actions: []plan.Action{}}))
 }

@@ -3,7 +3,7 @@ package engine
 import (
 	"strings"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 // takenIndex answers SelectUniqueValue's question, "is this value free?",
@@ -22,7 +22,7 @@ func newTakenIndex(properties []string) takenIndex {
 }
 
 // add records a guest's values, first come first served.
-func (t takenIndex) add(g guest.Guest) {
+func (t takenIndex) add(g account.Account) {
 	for p, values := range t {
 		if v := g.Properties[p]; v != "" {
 			k := strings.ToLower(v)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/state"
 )
 
@@ -20,8 +20,8 @@ import (
 type DeltaTarget interface {
 	// Changes returns the users that changed since deltaLink and the link
 	// of the next round; "" starts an initial round that returns every
-	// guest. A link the target no longer accepts is guest.ErrResync.
-	Changes(ctx context.Context, deltaLink string) ([]guest.Change, string, error)
+	// guest. A link the target no longer accepts is account.ErrResync.
+	Changes(ctx context.Context, deltaLink string) ([]account.Change, string, error)
 	// DeltaKey names the Graph root and owner a link and its guests
 	// belong to.
 	DeltaKey() string
@@ -36,7 +36,7 @@ type DeltaTarget interface {
 // and the state to remember for the next run (nil when nothing is to be
 // remembered).
 type targetRead struct {
-	current []guest.Guest
+	current []account.Account
 	key     string
 	next    *state.Target
 	// incremental is true when only changes were read.
@@ -84,7 +84,7 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 			link = ""
 		}
 		changes, next, err := dt.Changes(ctx, link)
-		if link != "" && errors.Is(err, guest.ErrResync) {
+		if link != "" && errors.Is(err, account.ErrResync) {
 			e.log().Warn("the tenant's change-tracking link expired; reading every guest", "error", err)
 			link = ""
 			changes, next, err = dt.Changes(ctx, link)
@@ -92,7 +92,7 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		if err != nil {
 			return out, fmt.Errorf("read target: %w", err)
 		}
-		var base []guest.Guest
+		var base []account.Account
 		fullAt := e.now()
 		if link != "" {
 			base, fullAt = prev.Guests, prev.FullReadAt
@@ -146,19 +146,19 @@ func (e *Engine) forgetTenant(was, now string) {
 // A user that changes while the round pages may come twice (Microsoft
 // Q&A reports it for users/delta): the later copy wins, as in
 // mergeChanges.
-func initialGuests(changes []guest.Change) []guest.Guest {
-	out := make([]guest.Guest, 0, len(changes))
+func initialGuests(changes []account.Change) []account.Account {
+	out := make([]account.Account, 0, len(changes))
 	last := make(map[string]int, len(changes)) // lower-cased id → index in out
 	for _, ch := range changes {
 		id := strings.ToLower(ch.ID)
 		i, seen := last[id]
-		if ch.Removed || !ch.IsGuest {
+		if ch.Removed || !ch.InScope {
 			if seen {
 				out[i].ID = "" // dropped below
 			}
 			continue
 		}
-		g := ch.Guest
+		g := ch.Account
 		g.ID = ch.ID
 		if seen {
 			out[i] = g
@@ -167,8 +167,8 @@ func initialGuests(changes []guest.Change) []guest.Guest {
 		last[id] = len(out)
 		out = append(out, g)
 	}
-	out = slices.DeleteFunc(out, func(g guest.Guest) bool { return g.ID == "" })
-	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
+	out = slices.DeleteFunc(out, func(g account.Account) bool { return g.ID == "" })
+	slices.SortFunc(out, func(a, b account.Account) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -184,8 +184,8 @@ func initialGuests(changes []guest.Change) []guest.Guest {
 // changed is false when the round changed none of the guests (a tenant's
 // members change all the time, and their changes come too): known is then
 // returned as it is, and the state need not write the guests again.
-func mergeChanges(known []guest.Guest, changes []guest.Change) (out []guest.Guest, changed bool) {
-	byID := make(map[string]guest.Guest, len(known)+len(changes))
+func mergeChanges(known []account.Account, changes []account.Change) (out []account.Account, changed bool) {
+	byID := make(map[string]account.Account, len(known)+len(changes))
 	for _, g := range known {
 		byID[strings.ToLower(g.ID)] = g
 	}
@@ -204,8 +204,8 @@ func mergeChanges(known []guest.Guest, changes []guest.Change) (out []guest.Gues
 				byID[id] = next
 				changed = true
 			}
-		case ch.IsGuest: // new: what the round carried is all there is
-			g := ch.Guest
+		case ch.InScope: // new: what the round carried is all there is
+			g := ch.Account
 			g.ID = ch.ID
 			byID[id] = g
 			changed = true
@@ -214,17 +214,17 @@ func mergeChanges(known []guest.Guest, changes []guest.Change) (out []guest.Gues
 	if !changed {
 		return known, false
 	}
-	out = make([]guest.Guest, 0, len(byID))
+	out = make([]account.Account, 0, len(byID))
 	for _, g := range byID {
 		out = append(out, g)
 	}
-	slices.SortFunc(out, func(a, b guest.Guest) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b account.Account) int { return strings.Compare(a.ID, b.ID) })
 	return out, true
 }
 
 // sameGuest reports whether a change left a guest as it was.
-func sameGuest(a, b guest.Guest) bool {
-	return a.ID == b.ID && a.Anchor == b.Anchor && a.SourceDN == b.SourceDN && a.Owned == b.Owned &&
+func sameGuest(a, b account.Account) bool {
+	return a.ID == b.ID && a.Anchor == b.Anchor && a.Source == b.Source && a.Owned == b.Owned &&
 		a.Deleted == b.Deleted && maps.Equal(a.Properties, b.Properties) &&
 		slices.Equal(a.CreateOnly, b.CreateOnly) && slices.Equal(a.Redacted, b.Redacted)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/state"
@@ -22,8 +22,8 @@ import (
 // a log, and a link is the log position. Rounds report partial updates
 // (only the properties written) as Graph may.
 type deltaTenant struct {
-	users   map[string]guest.Guest
-	log     []guest.Change
+	users   map[string]account.Account
+	log     []account.Change
 	expired bool // every link given so far is refused
 	rounds  []string
 	fail    bool // Apply fails every action
@@ -32,28 +32,28 @@ type deltaTenant struct {
 }
 
 func newDeltaTenant() *deltaTenant {
-	return &deltaTenant{users: map[string]guest.Guest{}, id: "00000000-0000-4000-8000-00000000000a"}
+	return &deltaTenant{users: map[string]account.Account{}, id: "00000000-0000-4000-8000-00000000000a"}
 }
 
 func (d *deltaTenant) DeltaKey() string { return "fake tenant" }
 
 func (d *deltaTenant) Tenant(context.Context) (string, error) { return d.id, nil }
 
-func (d *deltaTenant) Current(context.Context) ([]guest.Guest, error) {
+func (d *deltaTenant) Current(context.Context) ([]account.Account, error) {
 	return nil, fmt.Errorf("a delta target is not listed in full")
 }
 
-func (d *deltaTenant) Changes(_ context.Context, link string) ([]guest.Change, string, error) {
+func (d *deltaTenant) Changes(_ context.Context, link string) ([]account.Change, string, error) {
 	d.rounds = append(d.rounds, link)
 	if link == "" {
-		var out []guest.Change
+		var out []account.Change
 		for id, g := range d.users {
 			out = append(out, full(id, g))
 		}
 		return out, strconv.Itoa(len(d.log)), nil
 	}
 	if d.expired {
-		return nil, "", fmt.Errorf("410 Gone: %w", guest.ErrResync)
+		return nil, "", fmt.Errorf("410 Gone: %w", account.ErrResync)
 	}
 	pos, err := strconv.Atoi(link)
 	if err != nil {
@@ -62,12 +62,12 @@ func (d *deltaTenant) Changes(_ context.Context, link string) ([]guest.Change, s
 	return d.log[pos:], strconv.Itoa(len(d.log)), nil
 }
 
-func full(id string, g guest.Guest) guest.Change {
-	ch := guest.Change{ID: id, Guest: g, IsGuest: true, AnchorPresent: true, OwnerPresent: true}
+func full(id string, g account.Account) account.Change {
+	ch := account.Change{ID: id, Account: g, InScope: true, AnchorPresent: true, OwnerPresent: true}
 	for p := range g.Properties {
 		ch.Present = append(ch.Present, p)
 	}
-	ch.Guest.ID = id
+	ch.Account.ID = id
 	return ch
 }
 
@@ -76,8 +76,8 @@ func (d *deltaTenant) set(id, prop, value string) {
 	g := d.users[id]
 	g.Properties[prop] = value
 	d.users[id] = g
-	d.log = append(d.log, guest.Change{ID: id, Present: []string{prop},
-		Guest: guest.Guest{Properties: map[string]string{prop: value}}})
+	d.log = append(d.log, account.Change{ID: id, Present: []string{prop},
+		Account: account.Account{Properties: map[string]string{prop: value}}})
 }
 
 func (d *deltaTenant) Apply(_ context.Context, actions []plan.Action) []plan.Result {
@@ -94,18 +94,18 @@ func (d *deltaTenant) Apply(_ context.Context, actions []plan.Action) []plan.Res
 		case plan.Create:
 			d.nextID++
 			id := "u" + strconv.Itoa(d.nextID)
-			g := guest.Guest{ID: id, Anchor: a.Anchor, Owned: true, Properties: map[string]string{}}
-			for k, v := range a.Guest.Properties {
+			g := account.Account{ID: id, Anchor: a.Anchor, Owned: true, Properties: map[string]string{}}
+			for k, v := range a.Account.Properties {
 				g.Properties[k] = v
 			}
 			d.users[id] = g
 			d.log = append(d.log, full(id, g))
-			out = append(out, plan.Result{Action: a, ObjectID: id})
+			out = append(out, plan.Result{Action: a, ID: id})
 		case plan.Update:
 			for _, c := range a.Changes {
-				d.set(a.ObjectID, c.Property, c.New)
+				d.set(a.ID, c.Property, c.New)
 			}
-			out = append(out, plan.Result{Action: a, ObjectID: a.ObjectID})
+			out = append(out, plan.Result{Action: a, ID: a.ID})
 		}
 	}
 	return out
@@ -220,15 +220,15 @@ func TestDeltaTargetResyncFullAndFailures(t *testing.T) {
 
 func TestMergeChanges(t *testing.T) {
 	t.Parallel()
-	known := []guest.Guest{
+	known := []account.Account{
 		{ID: "b", Owned: true, Properties: map[string]string{"mail": "b@x", "displayName": "B"}},
 		{ID: "a", Properties: map[string]string{"mail": "a@x"}},
 	}
-	got, changed := mergeChanges(known, []guest.Change{
+	got, changed := mergeChanges(known, []account.Change{
 		{ID: "A", Removed: true}, // ids compare without case
 		{ID: "b", Present: []string{"displayName"}},
-		{ID: "c", IsGuest: true, AnchorPresent: true, Guest: guest.Guest{Anchor: "QUFB"}},
-		{ID: "member", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}},
+		{ID: "c", InScope: true, AnchorPresent: true, Account: account.Account{Anchor: "QUFB"}},
+		{ID: "member", Present: []string{"jobTitle"}, Account: account.Account{Properties: map[string]string{"jobTitle": "x"}}},
 	})
 	assert.True(t, changed)
 	ids := make([]string, len(got))
@@ -247,24 +247,24 @@ func TestMergeChanges(t *testing.T) {
 // again) changes nothing, so the state does not write the guests again.
 func TestMergeChangesOfNoGuest(t *testing.T) {
 	t.Parallel()
-	known := []guest.Guest{
+	known := []account.Account{
 		{ID: "a", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "a@x", "displayName": "A"}},
 		{ID: "b", Properties: map[string]string{"mail": "b@x"}},
 	}
-	got, changed := mergeChanges(known, []guest.Change{
+	got, changed := mergeChanges(known, []account.Change{
 		{ID: "member-1", Removed: true}, // turned member, or was one
-		{ID: "member-2", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}},
-		{ID: "a", IsGuest: true, Present: []string{"displayName", "mail"}, AnchorPresent: true, OwnerPresent: true,
-			Guest: guest.Guest{Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "a@x", "displayName": "A"}}},
+		{ID: "member-2", Present: []string{"jobTitle"}, Account: account.Account{Properties: map[string]string{"jobTitle": "x"}}},
+		{ID: "a", InScope: true, Present: []string{"displayName", "mail"}, AnchorPresent: true, OwnerPresent: true,
+			Account: account.Account{Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "a@x", "displayName": "A"}}},
 	})
 	assert.False(t, changed)
 	assert.Equal(t, known, got)
 
-	_, changed = mergeChanges(known, []guest.Change{{ID: "b", Present: []string{"mail"}, Guest: guest.Guest{Properties: map[string]string{"mail": "b2@x"}}}})
+	_, changed = mergeChanges(known, []account.Change{{ID: "b", Present: []string{"mail"}, Account: account.Account{Properties: map[string]string{"mail": "b2@x"}}}})
 	assert.True(t, changed, "a value changed")
-	_, changed = mergeChanges(known, []guest.Change{{ID: "b", OwnerPresent: true, Guest: guest.Guest{Owned: true, Properties: map[string]string{}}}})
+	_, changed = mergeChanges(known, []account.Change{{ID: "b", OwnerPresent: true, Account: account.Account{Owned: true, Properties: map[string]string{}}}})
 	assert.True(t, changed, "the mark came")
-	_, changed = mergeChanges(known, []guest.Change{{ID: "B", Removed: true}})
+	_, changed = mergeChanges(known, []account.Change{{ID: "B", Removed: true}})
 	assert.True(t, changed, "a guest left")
 }
 
@@ -285,8 +285,8 @@ func TestMemberChangesKeepTheGuestsFile(t *testing.T) {
 	info, err := os.Stat(filepath.Join(filepath.Dir(e.StatePath), file))
 	require.NoError(t, err)
 
-	tenant.log = append(tenant.log, guest.Change{ID: "member-1", Removed: true},
-		guest.Change{ID: "member-2", Present: []string{"jobTitle"}, Guest: guest.Guest{Properties: map[string]string{"jobTitle": "x"}}})
+	tenant.log = append(tenant.log, account.Change{ID: "member-1", Removed: true},
+		account.Change{ID: "member-2", Present: []string{"jobTitle"}, Account: account.Account{Properties: map[string]string{"jobTitle": "x"}}})
 	run, err := e.Run(ctx, true)
 	require.NoError(t, err)
 	assert.False(t, run.Plan.HasChanges())

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/state"
 )
@@ -45,7 +45,7 @@ func TestDeltaTargetNewTenantBehindTheSameKey(t *testing.T) {
 	fresh.id = "00000000-0000-4000-8000-00000000000b"
 	// The new tenant's log is as long as the old one's: the old link
 	// would be read as "nothing changed".
-	fresh.log = make([]guest.Change, len(old.log))
+	fresh.log = make([]account.Change, len(old.log))
 	e.Target = fresh
 	run, err = e.Run(ctx, true)
 	require.NoError(t, err)

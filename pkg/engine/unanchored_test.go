@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
 )
@@ -21,11 +21,11 @@ func TestAnEntryWithoutAnAnchorKeepsEveryGuest(t *testing.T) {
 	t.Parallel()
 	ann, bob := entries[0], entries[1]
 	e := newEngine(t, fakeSource{}, nil)
-	var current []guest.Guest
+	var current []account.Account
 	for _, en := range []source.Entry{ann, bob} {
 		r := e.Mapping.Map(en)
 		require.NoError(t, r.Err)
-		g := r.Guest
+		g := r.Account
 		g.ID, g.Owned = "id-"+g.Anchor, true
 		current = append(current, g)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
@@ -32,8 +32,8 @@ func TestSelectUniqueValueAgainstTheTenant(t *testing.T) {
 	ctx := context.Background()
 	m, err := mapping.Parse("unique.yaml", []byte(uniqueMapping))
 	require.NoError(t, err)
-	someoneElse := guest.Guest{ID: "other", Anchor: "b3RoZXI=", Properties: map[string]string{"userPrincipalName": "ANN@partners.contoso.com"}}
-	tn := &tenant{guests: map[string]guest.Guest{someoneElse.Anchor: someoneElse}}
+	someoneElse := account.Account{ID: "other", Anchor: "b3RoZXI=", Properties: map[string]string{"userPrincipalName": "ANN@partners.contoso.com"}}
+	tn := &tenant{guests: map[string]account.Account{someoneElse.Anchor: someoneElse}}
 	ann := func(uuid, sn string) source.Entry {
 		e := entry("ann", uuid, "Partner")
 		e.Attributes["sn"] = []string{sn}
@@ -50,7 +50,7 @@ func TestSelectUniqueValueAgainstTheTenant(t *testing.T) {
 	var upns []string
 	for _, a := range run.Plan.Actions {
 		require.Equal(t, plan.Create, a.Kind, a.Reason)
-		upns = append(upns, a.UserPrincipalName)
+		upns = append(upns, a.Name)
 	}
 	assert.Equal(t, []string{"ann.smith@partners.contoso.com", "ann.smith.2@partners.contoso.com"}, upns,
 		"ann@ is taken (case-insensitively) by a user with another anchor; the second Ann gets the next free candidate")
@@ -67,10 +67,10 @@ func TestSelectUniqueValueWithEveryCandidateTaken(t *testing.T) {
 	t.Parallel()
 	m, err := mapping.Parse("unique.yaml", []byte(uniqueMapping))
 	require.NoError(t, err)
-	tn := &tenant{guests: map[string]guest.Guest{}}
+	tn := &tenant{guests: map[string]account.Account{}}
 	for i, upn := range []string{"ann@partners.contoso.com", "ann.smith@partners.contoso.com", "ann.smith.2@partners.contoso.com"} {
 		a := string(rune('a' + i))
-		tn.guests[a] = guest.Guest{ID: a, Anchor: a, Properties: map[string]string{"userPrincipalName": upn}}
+		tn.guests[a] = account.Account{ID: a, Anchor: a, Properties: map[string]string{"userPrincipalName": upn}}
 	}
 	e := entry("ann", "11111111-1111-1111-1111-111111111111", "Partner")
 	e.Attributes["sn"] = []string{"smith"}

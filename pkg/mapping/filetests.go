@@ -145,8 +145,8 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 		fail(tc.expectAt, "mapping failed: %v", r.Err)
 		return ps
 	}
-	if want.Anchor != "" && want.Anchor != r.Guest.Anchor {
-		fail(tc.expectAt, "anchor: want %q, got %q", want.Anchor, r.Guest.Anchor)
+	if want.Anchor != "" && want.Anchor != r.Account.Anchor {
+		fail(tc.expectAt, "anchor: want %q, got %q", want.Anchor, r.Account.Anchor)
 	}
 	names := make([]string, 0, len(want.Properties))
 	for name := range want.Properties {
@@ -155,7 +155,7 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 	sort.Strings(names)
 	for _, name := range names {
 		w := want.Properties[name]
-		got, set := r.Guest.Properties[name]
+		got, set := r.Account.Properties[name]
 		switch {
 		case w == nil && set:
 			fail(tc.propAt[name], "%s: want not set, got %q", name, got)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping/expr"
 
 	"github.com/guestsync/guestsync/pkg/guest"
@@ -82,8 +83,8 @@ type Result struct {
 	// InScope is false when the scope left the entry out; Reason says why.
 	InScope bool
 	Reason  string
-	// Guest is the desired guest, valid when InScope and Err is nil.
-	Guest guest.Guest
+	// Account is the desired account, valid when InScope and Err is nil.
+	Account account.Account
 	// Err lists every flow that failed for this entry.
 	Err error
 }
@@ -98,7 +99,7 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 	if ok, why := inScope(m.scope, e); !ok {
 		return Result{Reason: why}
 	}
-	g := guest.Guest{SourceDN: e.DN, Properties: make(map[string]string, len(m.flows))}
+	g := account.Account{Source: e.DN, Properties: make(map[string]string, len(m.flows))}
 	var errs []error
 	anchor, err := m.anchorOf(e)
 	if err != nil {
@@ -138,7 +139,7 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 			errs = append(errs, fmt.Errorf("%s: no value, and the guest cannot be created without one", name))
 		}
 	}
-	return Result{InScope: true, Guest: g, Err: errors.Join(errs...)}
+	return Result{InScope: true, Account: g, Err: errors.Join(errs...)}
 }
 
 // apply evaluates the flow and checks the value against the property's

@@ -57,7 +57,7 @@ func FuzzParse(f *testing.F) {
 		}
 		r := m.MapWith(entry, opts)
 		if r.Err == nil {
-			for name, v := range r.Guest.Properties {
+			for name, v := range r.Account.Properties {
 				if len(v) > expr.MaxTextBytes || !utf8.ValidString(v) {
 					t.Fatalf("%s: a value of %d bytes (valid UTF-8: %v)", name, len(v), utf8.ValidString(v))
 				}

@@ -60,8 +60,8 @@ func TestShippedMappingMapsAPartner(t *testing.T) {
 	r := loadShipped(t).Map(partner())
 	require.True(t, r.InScope)
 	require.NoError(t, r.Err)
-	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(guid)), r.Guest.Anchor)
-	assert.Equal(t, "iVfJ8+GsVEmsXWuu0urJAg==", r.Guest.Anchor)
+	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(guid)), r.Account.Anchor)
+	assert.Equal(t, "iVfJ8+GsVEmsXWuu0urJAg==", r.Account.Anchor)
 	assert.Equal(t, map[string]string{
 		"userPrincipalName": "zoe.lefevre@partners.contoso.com",
 		"mailNickname":      "zlefevre",
@@ -73,9 +73,9 @@ func TestShippedMappingMapsAPartner(t *testing.T) {
 		"jobTitle":          "Account Manager",
 		"usageLocation":     "FR",
 		"accountEnabled":    "true",
-	}, r.Guest.Properties)
-	assert.Equal(t, []string{"usageLocation"}, r.Guest.CreateOnly)
-	assert.Equal(t, partner().DN, r.Guest.SourceDN)
+	}, r.Account.Properties)
+	assert.Equal(t, []string{"usageLocation"}, r.Account.CreateOnly)
+	assert.Equal(t, partner().DN, r.Account.Source)
 }
 
 func TestShippedMappingEdgeCases(t *testing.T) {
@@ -90,9 +90,9 @@ func TestShippedMappingEdgeCases(t *testing.T) {
 		check   func(t *testing.T, r Result)
 	}{
 		{name: "disabled account maps to accountEnabled false", entry: partner(set("userAccountControl", "514")), inScope: true,
-			check: func(t *testing.T, r Result) { assert.Equal(t, "false", r.Guest.Properties["accountEnabled"]) }},
+			check: func(t *testing.T, r Result) { assert.Equal(t, "false", r.Account.Properties["accountEnabled"]) }},
 		{name: "no userAccountControl: defaultIfNull", entry: partner(set("userAccountControl")), inScope: true,
-			check: func(t *testing.T, r Result) { assert.Equal(t, "true", r.Guest.Properties["accountEnabled"]) }},
+			check: func(t *testing.T, r Result) { assert.Equal(t, "true", r.Account.Properties["accountEnabled"]) }},
 		{name: "employee is out of scope with the reason", entry: partner(set("employeeType", "Employee")),
 			check: func(t *testing.T, r Result) {
 				assert.Equal(t, `out of scope: partners: employeeType EQUALS "Partner" is false (value "Employee")`, r.Reason)
@@ -102,10 +102,10 @@ func TestShippedMappingEdgeCases(t *testing.T) {
 		{name: "scope compares exactly, case-sensitive as documented", entry: partner(set("employeeType", "partner"))},
 		{name: "ms-DS-ConsistencyGuid is preferred", entry: partner(set("ms-DS-ConsistencyGuid", consistency)), inScope: true,
 			check: func(t *testing.T, r Result) {
-				assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(consistency)), r.Guest.Anchor)
+				assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(consistency)), r.Account.Anchor)
 			}},
 		{name: "attribute names are case-insensitive", entry: partner(set("objectGUID"), set("OBJECTGUID", guid)), inScope: true,
-			check: func(t *testing.T, r Result) { assert.Equal(t, "iVfJ8+GsVEmsXWuu0urJAg==", r.Guest.Anchor) }},
+			check: func(t *testing.T, r Result) { assert.Equal(t, "iVfJ8+GsVEmsXWuu0urJAg==", r.Account.Anchor) }},
 		{name: "no anchor", entry: partner(set("objectGUID")), inScope: true, errHas: "anchor: the entry has none of ms-DS-ConsistencyGuid, objectGUID"},
 		{name: "anchor of the wrong size", entry: partner(set("objectGUID", "short")), inScope: true, errHas: "neither a 16-byte binary GUID nor a UUID string"},
 		{name: "missing required property", entry: partner(set("sAMAccountName")), inScope: true, errHas: "mailNickname: no value, and the guest cannot be created without one"},
@@ -143,7 +143,7 @@ func TestEntryUUIDAnchor(t *testing.T) {
 	e := partner(set("entryUUID", "5f0d4a3e-91c2-4c0b-8a7e-2b1c9d8e7f60"))
 	r := m.Map(e)
 	require.NoError(t, r.Err)
-	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{0x5f, 0x0d, 0x4a, 0x3e, 0x91, 0xc2, 0x4c, 0x0b, 0x8a, 0x7e, 0x2b, 0x1c, 0x9d, 0x8e, 0x7f, 0x60}), r.Guest.Anchor)
+	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{0x5f, 0x0d, 0x4a, 0x3e, 0x91, 0xc2, 0x4c, 0x0b, 0x8a, 0x7e, 0x2b, 0x1c, 0x9d, 0x8e, 0x7f, 0x60}), r.Account.Anchor)
 }
 
 // minimal is a valid mapping plus extra top-level YAML.

@@ -2,20 +2,22 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 // Policy is what the plan may do besides creating and updating owned
-// guests.
+// accounts.
 type Policy struct {
-	// Adopt names how a guest that guestsync does not own yet may be
-	// taken over: "" (never), "mail" or "upn" (soft match on that
-	// property, case-insensitive). Adoption puts the ownership mark on
-	// the guest and writes the anchor and the mapped properties.
+	// Adopt names the property on which an account that guestsync does not
+	// own yet may be soft-matched (case-insensitive) and taken over: ""
+	// never (Graph: "mail" or "userPrincipalName"). Adoption puts the
+	// ownership mark on the account and writes the anchor and the mapped
+	// properties.
 	Adopt string `json:"adopt,omitempty"`
 	// Mode is ModeSync (""), ModeUpsertOnly (creates and updates, never a
 	// removal) or ModeCreateOnly (creates and restores only), as
@@ -67,30 +69,33 @@ type Gone struct {
 	Reason string `json:"reason"`
 }
 
-// Compute compares the desired guests with the current ones and returns the
-// actions that make the tenant match the source. Guests are matched by
-// anchor only (Entra Connect's "hard match" on onPremisesImmutableId), so a
-// rename or a move in the directory is an update, never a delete and create.
+// Compute compares the desired accounts with the current ones of the
+// target t describes and returns the actions that make the target match
+// the source. Accounts are matched by anchor only (Entra Connect's "hard
+// match" on onPremisesImmutableId), so a rename or a move in the source is
+// an update, never a delete and create.
 //
-// Only owned current guests (with guestsync's mark) are ever matched and
-// changed. A desired guest whose anchor, userPrincipalName or mailNickname
-// belongs to a guest guestsync does not own is skipped with a reason, unless
-// the policy allows adopting it by soft match. Desired guests that collide
-// with each other (same anchor, userPrincipalName or mailNickname, compared
-// case-insensitively as Entra does) are skipped too, so that one bad entry
-// never blocks the rest of the run. Current guests with no desired
+// Only owned current accounts (with guestsync's mark) are ever matched and
+// changed. A desired account whose anchor or one of t's unique properties
+// belongs to an account guestsync does not own is skipped with a reason,
+// unless the policy allows adopting it by soft match. Desired accounts that
+// collide with each other (same anchor or unique property, compared
+// case-insensitively as Entra and AD do) are skipped too, so that one bad
+// entry never blocks the rest of the run. Current accounts with no desired
 // counterpart are removed only as Absence and the policy say.
 //
-// Removals follow the policy: an owned guest whose account is gone (see
-// Absence) is disabled, deleted, or left; a guest guestsync disabled is
-// deleted after the grace period, and re-enabled if its account returns.
-// Only owned guests are ever removed, so guestsync only removes what it
-// once had in scope (Entra Connect's rule).
-func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Plan {
-	p := &Plan{Version: FormatVersion, Actions: []Action{}}
-	owned := make(map[string]*guest.Guest, len(current))
-	recycled := map[string]guest.Guest{} // owned guests in deletedItems
-	foreign := foreignIndex{}
+// Removals follow the policy: an owned account whose source entry is gone
+// (see Absence) is disabled (t.Enabled set to false), deleted, or left; an
+// account guestsync disabled is deleted after the grace period, and
+// enabled again if its entry returns. Only owned accounts are ever
+// removed, so guestsync only removes what it once had in scope (Entra
+// Connect's rule).
+func Compute(t Target, desired, current []account.Account, absence Absence, policy Policy) *Plan {
+	p := &Plan{Version: FormatVersion, Target: t, Actions: []Action{}}
+	owned := make(map[string]*account.Account, len(current))
+	recycled := map[string]account.Account{} // owned guests in deletedItems
+	foreign := foreignIndex{t: t, by: map[string]account.Account{}}
+	foreign.props = append(slices.Clone(t.Unique), policy.Adopt)
 	for i, c := range current {
 		switch {
 		case c.Owned && c.Deleted && c.Anchor != "":
@@ -105,11 +110,11 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 	// (or this plan makes them) enabled, or the mapping sets
 	// accountEnabled itself.
 	settled := map[string]bool{}
-	for _, d := range rejectCollisions(p, desired) {
+	for _, d := range rejectCollisions(p, t, desired) {
 		if cp, exists := owned[d.Anchor]; exists {
 			p.Matched++
 			c := *cp
-			changes, settles := changesFor(d, c, policy)
+			changes, settles := changesFor(t, d, c, policy)
 			if settles {
 				settled[d.Anchor] = true
 			}
@@ -121,8 +126,8 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 				p.Unchanged++ // create-only: existing guests are left as they are
 				continue
 			}
-			p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, DN: d.SourceDN,
-				ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes})
+			p.Actions = append(p.Actions, Action{Kind: Update, Anchor: d.Anchor, Source: d.Source,
+				ID: c.ID, Name: c.Properties[t.Name], Changes: changes})
 			continue
 		}
 		if c, ok := recycled[d.Anchor]; ok {
@@ -132,32 +137,32 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 			// the changes an update of the live guest would carry: the
 			// recycled guest is as it was deleted, and the tenant must
 			// match the source after this run, not the next one.
-			changes, settles := changesFor(d, c, policy)
+			changes, settles := changesFor(t, d, c, policy)
 			if settles {
 				settled[d.Anchor] = true
 			}
-			p.Actions = append(p.Actions, Action{Kind: Restore, Anchor: d.Anchor, DN: d.SourceDN, ObjectID: c.ID,
-				UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes, Reason: "the account is back in the source"})
+			p.Actions = append(p.Actions, Action{Kind: Restore, Anchor: d.Anchor, Source: d.Source, ID: c.ID,
+				Name: c.Properties[t.Name], Changes: changes, Reason: "the account is back in the source"})
 			continue
 		}
 		if c, ok := foreign.adoptable(d, policy.Adopt); ok {
-			changes := diff(d, c)
+			changes := diff(t, d, c)
 			if c.Anchor != d.Anchor {
-				changes = append(changes, Change{Property: "onPremisesImmutableId", Old: c.Anchor, New: d.Anchor})
+				changes = append(changes, Change{Property: t.Anchor, Old: c.Anchor, New: d.Anchor})
 			}
-			p.Actions = append(p.Actions, Action{Kind: Adopt, Anchor: d.Anchor, DN: d.SourceDN, ObjectID: c.ID,
-				UserPrincipalName: c.Properties["userPrincipalName"], Changes: changes,
+			p.Actions = append(p.Actions, Action{Kind: Adopt, Anchor: d.Anchor, Source: d.Source, ID: c.ID,
+				Name: c.Properties[t.Name], Changes: changes,
 				Reason: fmt.Sprintf("soft match on %s", policy.Adopt)})
 			continue
 		}
 		if why := foreign.conflict(d); why != "" {
-			p.Actions = append(p.Actions, Action{Kind: Skip, Anchor: d.Anchor, DN: d.SourceDN,
-				UserPrincipalName: d.Properties["userPrincipalName"], Reason: "conflict: " + why})
+			p.Actions = append(p.Actions, Action{Kind: Skip, Anchor: d.Anchor, Source: d.Source,
+				Name: d.Properties[t.Name], Reason: "conflict: " + why})
 			continue
 		}
 		g := d
-		p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, DN: d.SourceDN,
-			UserPrincipalName: d.Properties["userPrincipalName"], Guest: &g})
+		p.Actions = append(p.Actions, Action{Kind: Create, Anchor: d.Anchor, Source: d.Source,
+			Name: d.Properties[t.Name], Account: &g})
 	}
 	// The clocks that run on: those of guests still guestsync's (in the
 	// tenant or its recycle bin, so that a restored guest is enabled
@@ -171,7 +176,7 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 		}
 	}
 	if policy.Mode == ModeSync || policy.Mode == "" {
-		removals(p, desired, owned, absence, policy, clocks)
+		removals(p, t, desired, owned, absence, policy, clocks)
 	}
 	if len(clocks) > 0 {
 		p.GraceClocks = clocks
@@ -185,22 +190,22 @@ func Compute(desired, current []guest.Guest, absence Absence, policy Policy) *Pl
 // set accountEnabled, enabling it again, except in create-only mode.
 // settles reports whether c's grace clock stops: c is (or the changes make
 // it) enabled, or the mapping sets accountEnabled itself.
-func changesFor(d, c guest.Guest, policy Policy) (changes []Change, settles bool) {
-	changes = diff(d, c)
-	if _, mapped := d.Properties["accountEnabled"]; mapped || c.Properties["accountEnabled"] != "false" {
+func changesFor(t Target, d, c account.Account, policy Policy) (changes []Change, settles bool) {
+	changes = diff(t, d, c)
+	if _, mapped := d.Properties[t.Enabled]; mapped || c.Properties[t.Enabled] != "false" {
 		return changes, true
 	}
 	if _, removed := policy.Disabled[d.Anchor]; removed && policy.Mode != ModeCreateOnly {
 		// guestsync disabled it when the account left; the account is
 		// back, and the mapping does not say otherwise.
-		return append(changes, Change{Property: "accountEnabled", Old: "false", New: "true"}), true
+		return append(changes, Change{Property: t.Enabled, Old: "false", New: "true"}), true
 	}
 	return changes, false
 }
 
 // removals adds the removal of every owned guest whose account is gone,
 // in anchor order, and the grace clocks to keep.
-func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, absence Absence, policy Policy, clocks map[string]time.Time) {
+func removals(p *Plan, t Target, desired []account.Account, owned map[string]*account.Account, absence Absence, policy Policy, clocks map[string]time.Time) {
 	present := make(map[string]bool, len(desired)+len(absence.Keep))
 	for _, d := range desired {
 		present[d.Anchor] = true
@@ -212,7 +217,7 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 	if absence.Full {
 		for anchor, c := range owned {
 			if !present[anchor] {
-				gone[anchor] = Gone{Anchor: anchor, Reason: "not in the source's complete read", DN: c.SourceDN}
+				gone[anchor] = Gone{Anchor: anchor, Reason: "not in the source's complete read", DN: c.Source}
 			}
 		}
 	}
@@ -238,7 +243,7 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 	sort.Strings(anchors)
 	for _, anchor := range anchors {
 		c, why := *owned[anchor], gone[anchor]
-		a := Action{Anchor: anchor, DN: why.DN, ObjectID: c.ID, UserPrincipalName: c.Properties["userPrincipalName"], Reason: why.Reason}
+		a := Action{Anchor: anchor, Source: why.DN, ID: c.ID, Name: c.Properties[t.Name], Reason: why.Reason}
 		switch policy.Removal {
 		case RemoveNone:
 			continue // the clocks that run, run on
@@ -250,7 +255,7 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 				since = policy.Now
 			}
 			switch {
-			case c.Properties["accountEnabled"] != "false":
+			case c.Properties[t.Enabled] != "false":
 				a.Kind = Disable
 				since = policy.Now
 			case policy.DeleteAfter > 0 && !policy.Now.Before(since.Add(policy.DeleteAfter)):
@@ -271,50 +276,52 @@ func removals(p *Plan, desired []guest.Guest, owned map[string]*guest.Guest, abs
 	}
 }
 
-// foreignIndex finds current guests guestsync does not own by the values a
-// desired guest could collide on.
-type foreignIndex map[string]guest.Guest // "property\x00lower(value)" → guest
-
-var collisionProperties = []string{"userPrincipalName", "mailNickname", "mail"}
+// foreignIndex finds current accounts guestsync does not own by the
+// values a desired account could collide on: its anchor, the target's
+// unique properties, and the property it may be adopted on.
+type foreignIndex struct {
+	t     Target
+	props []string
+	by    map[string]account.Account // "property\x00lower(value)" → account
+}
 
 func foreignKey(prop, value string) string { return prop + "\x00" + strings.ToLower(value) }
 
-func (f foreignIndex) add(g guest.Guest) {
-	if g.Anchor != "" {
-		f[foreignKey("anchor", g.Anchor)] = g
+func (f foreignIndex) add(a account.Account) {
+	if a.Anchor != "" {
+		f.by[foreignKey("anchor", a.Anchor)] = a
 	}
-	for _, prop := range collisionProperties {
-		if v := g.Properties[prop]; v != "" {
-			f[foreignKey(prop, v)] = g
+	for _, prop := range f.props {
+		if v := a.Properties[prop]; prop != "" && v != "" {
+			f.by[foreignKey(prop, v)] = a
 		}
 	}
 }
 
-// adoptable returns the unowned guest a desired guest soft-matches on the
-// policy's property, if adoption is allowed and the match is unambiguous:
-// a guest with another anchor is never adopted.
-func (f foreignIndex) adoptable(d guest.Guest, adopt string) (guest.Guest, bool) {
-	prop := map[string]string{"mail": "mail", "upn": "userPrincipalName"}[adopt]
-	v := d.Properties[prop]
-	if prop == "" || v == "" {
-		return guest.Guest{}, false
+// adoptable returns the unowned account a desired account soft-matches on
+// the property adopt names, if adoption is allowed and the match is
+// unambiguous: an account with another anchor is never adopted.
+func (f foreignIndex) adoptable(d account.Account, adopt string) (account.Account, bool) {
+	v := d.Properties[adopt]
+	if adopt == "" || v == "" {
+		return account.Account{}, false
 	}
-	c, ok := f[foreignKey(prop, v)]
+	c, ok := f.by[foreignKey(adopt, v)]
 	if !ok || (c.Anchor != "" && c.Anchor != d.Anchor) || c.Deleted {
-		return guest.Guest{}, false
+		return account.Account{}, false
 	}
 	return c, true
 }
 
-// conflict says which unowned guest blocks creating d, if any.
-func (f foreignIndex) conflict(d guest.Guest) string {
-	if c, ok := f[foreignKey("anchor", d.Anchor)]; ok {
-		return fmt.Sprintf("the anchor belongs to guest %s (%s), which guestsync does not manage", c.ID, c.Properties["userPrincipalName"])
+// conflict says which unowned account blocks creating d, if any.
+func (f foreignIndex) conflict(d account.Account) string {
+	if c, ok := f.by[foreignKey("anchor", d.Anchor)]; ok {
+		return fmt.Sprintf("the anchor belongs to %s %s (%s), which guestsync does not manage", f.t.Noun, c.ID, c.Properties[f.t.Name])
 	}
-	for _, prop := range []string{"userPrincipalName", "mailNickname"} {
+	for _, prop := range f.t.Unique {
 		if v := d.Properties[prop]; v != "" {
-			if c, ok := f[foreignKey(prop, v)]; ok {
-				return fmt.Sprintf("%s %q is used by guest %s, which guestsync does not manage", prop, v, c.ID)
+			if c, ok := f.by[foreignKey(prop, v)]; ok {
+				return fmt.Sprintf("%s %q is used by %s %s, which guestsync does not manage", prop, v, f.t.Noun, c.ID)
 			}
 		}
 	}
@@ -325,7 +332,7 @@ func (f foreignIndex) conflict(d guest.Guest) string {
 // one. Create-only properties are never updated. Graph keeps values as
 // given, so comparison is exact, except that Graph's booleans are compared
 // as booleans.
-func diff(d, c guest.Guest) []Change {
+func diff(t Target, d, c account.Account) []Change {
 	names := make([]string, 0, len(d.Properties))
 	for n := range d.Properties {
 		names = append(names, n)
@@ -340,7 +347,7 @@ func diff(d, c guest.Guest) []Change {
 		if want == have {
 			continue
 		}
-		if p, ok := guest.LookupProperty(n); ok && p.Kind == guest.Bool && strings.EqualFold(want, have) {
+		if n == t.Enabled && strings.EqualFold(want, have) {
 			continue
 		}
 		out = append(out, Change{Property: n, Old: have, New: want, Redacted: d.IsRedacted(n)})
@@ -353,12 +360,12 @@ const maxOthers = 3
 
 // rejectCollisions returns the desired guests that collide with no other,
 // adding a skip for each one that does.
-func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
+func rejectCollisions(p *Plan, t Target, desired []account.Account) []account.Account {
 	type key struct{ prop, value string }
 	// first holds, per property, the first guest with each value; only the
 	// values that more than one guest has get a list (most have none:
 	// 100,000 guests would otherwise cost 300,000 small slices).
-	props := []string{"anchor", "userPrincipalName", "mailNickname"}
+	props := append([]string{"anchor"}, t.Unique...)
 	first := make([]map[string]int, len(props))
 	for i := range first {
 		first[i] = make(map[string]int, len(desired))
@@ -396,7 +403,7 @@ func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 					break
 				}
 				if j != i {
-					others = append(others, desired[j].SourceDN)
+					others = append(others, desired[j].Source)
 				}
 			}
 			who := strings.Join(others, "; ")
@@ -409,12 +416,12 @@ func rejectCollisions(p *Plan, desired []guest.Guest) []guest.Guest {
 	if len(reasons) == 0 {
 		return desired
 	}
-	var ok []guest.Guest
+	var ok []account.Account
 	for i, d := range desired {
 		if r := reasons[i]; len(r) > 0 {
 			sort.Strings(r)
-			p.Actions = append(p.Actions, Action{Kind: Skip, Anchor: d.Anchor, DN: d.SourceDN,
-				UserPrincipalName: d.Properties["userPrincipalName"], Reason: "conflict: " + strings.Join(r, ", ")})
+			p.Actions = append(p.Actions, Action{Kind: Skip, Anchor: d.Anchor, Source: d.Source,
+				Name: d.Properties[t.Name], Reason: "conflict: " + strings.Join(r, ", ")})
 			continue
 		}
 		ok = append(ok, d)

@@ -13,22 +13,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
+
+// graphGuests is how the Graph target describes its guests (as
+// graph.Client's Describe does), for plans computed here.
+var graphGuests = Target{Kind: "graph", Noun: "guest", Anchor: "onPremisesImmutableId", Name: "userPrincipalName",
+	Create: "create", Unique: []string{"userPrincipalName", "mailNickname"}, Enabled: "accountEnabled"}
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func g(anchor, upn string, props ...string) guest.Guest {
+func g(anchor, upn string, props ...string) account.Account {
 	p := map[string]string{"userPrincipalName": upn, "mailNickname": upn[:len(upn)-len("@partners.contoso.com")]}
 	for i := 0; i+1 < len(props); i += 2 {
 		p[props[i]] = props[i+1]
 	}
-	return guest.Guest{Anchor: anchor, SourceDN: "CN=" + anchor + ",OU=Partners", Properties: p}
+	return account.Account{Anchor: anchor, Source: "CN=" + anchor + ",OU=Partners", Properties: p}
 }
 
-func withID(x guest.Guest, id string) guest.Guest {
+func withID(x account.Account, id string) account.Account {
 	x.ID = id
-	x.SourceDN = ""
+	x.Source = ""
 	x.Owned = true
 	return x
 }
@@ -39,28 +44,28 @@ func TestCompute(t *testing.T) {
 	createOnly.CreateOnly = []string{"usageLocation"}
 	tests := []struct {
 		name      string
-		desired   []guest.Guest
-		current   []guest.Guest
+		desired   []account.Account
+		current   []account.Account
 		kinds     map[Kind]int
 		unchanged int
 		changes   []Change // of the first update, when there is one
 	}{
 		{
 			name:    "empty tenant: every desired guest is created",
-			desired: []guest.Guest{g("A", "a@partners.contoso.com"), g("B", "b@partners.contoso.com")},
+			desired: []account.Account{g("A", "a@partners.contoso.com"), g("B", "b@partners.contoso.com")},
 			kinds:   map[Kind]int{Create: 2},
 		},
 		{
 			name:      "identical: nothing to do",
-			desired:   []guest.Guest{g("A", "a@partners.contoso.com", "displayName", "Zoë")},
-			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "displayName", "Zoë"), "id-a")},
+			desired:   []account.Account{g("A", "a@partners.contoso.com", "displayName", "Zoë")},
+			current:   []account.Account{withID(g("A", "a@partners.contoso.com", "displayName", "Zoë"), "id-a")},
 			kinds:     map[Kind]int{},
 			unchanged: 1,
 		},
 		{
 			name:    "renamed account is an update of the same anchor, not delete and create",
-			desired: []guest.Guest{g("A", "zoe.martin@partners.contoso.com", "displayName", "Zoë Martin")},
-			current: []guest.Guest{withID(g("A", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre"), "id-a")},
+			desired: []account.Account{g("A", "zoe.martin@partners.contoso.com", "displayName", "Zoë Martin")},
+			current: []account.Account{withID(g("A", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre"), "id-a")},
 			kinds:   map[Kind]int{Update: 1},
 			changes: []Change{
 				{Property: "displayName", Old: "Zoë Lefèvre", New: "Zoë Martin"},
@@ -70,46 +75,46 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name:      "create-only property is never updated",
-			desired:   []guest.Guest{createOnly},
-			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "usageLocation", "DE"), "id-a")},
+			desired:   []account.Account{createOnly},
+			current:   []account.Account{withID(g("A", "a@partners.contoso.com", "usageLocation", "DE"), "id-a")},
 			kinds:     map[Kind]int{},
 			unchanged: 1,
 		},
 		{
 			name:      "booleans compare as booleans",
-			desired:   []guest.Guest{g("A", "a@partners.contoso.com", "accountEnabled", "true")},
-			current:   []guest.Guest{withID(g("A", "a@partners.contoso.com", "accountEnabled", "True"), "id-a")},
+			desired:   []account.Account{g("A", "a@partners.contoso.com", "accountEnabled", "true")},
+			current:   []account.Account{withID(g("A", "a@partners.contoso.com", "accountEnabled", "True"), "id-a")},
 			kinds:     map[Kind]int{},
 			unchanged: 1,
 		},
 		{
 			name:    "a property the tenant lacks is set",
-			desired: []guest.Guest{g("A", "a@partners.contoso.com", "jobTitle", "Auditor")},
-			current: []guest.Guest{withID(g("A", "a@partners.contoso.com"), "id-a")},
+			desired: []account.Account{g("A", "a@partners.contoso.com", "jobTitle", "Auditor")},
+			current: []account.Account{withID(g("A", "a@partners.contoso.com"), "id-a")},
 			kinds:   map[Kind]int{Update: 1},
 			changes: []Change{{Property: "jobTitle", Old: "", New: "Auditor"}},
 		},
 		{
 			name:    "two entries with one anchor are both skipped, the rest goes on",
-			desired: []guest.Guest{g("A", "a@partners.contoso.com"), g("A", "b@partners.contoso.com"), g("C", "c@partners.contoso.com")},
+			desired: []account.Account{g("A", "a@partners.contoso.com"), g("A", "b@partners.contoso.com"), g("C", "c@partners.contoso.com")},
 			kinds:   map[Kind]int{Skip: 2, Create: 1},
 		},
 		{
 			name:    "UPN collision is case-insensitive",
-			desired: []guest.Guest{g("A", "Ann@partners.contoso.com"), g("B", "ann@partners.contoso.com")},
+			desired: []account.Account{g("A", "Ann@partners.contoso.com"), g("B", "ann@partners.contoso.com")},
 			kinds:   map[Kind]int{Skip: 2},
 		},
 		{
 			name:    "current guests without a source are left alone",
 			desired: nil,
-			current: []guest.Guest{withID(g("Z", "z@partners.contoso.com"), "id-z")},
+			current: []account.Account{withID(g("Z", "z@partners.contoso.com"), "id-z")},
 			kinds:   map[Kind]int{},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute(tt.desired, tt.current, Absence{}, Policy{})
+			p := Compute(graphGuests, tt.desired, tt.current, Absence{}, Policy{})
 			got := map[Kind]int{}
 			for _, a := range p.Actions {
 				got[a.Kind]++
@@ -120,7 +125,7 @@ func TestCompute(t *testing.T) {
 				for _, a := range p.Actions {
 					if a.Kind == Update {
 						assert.Equal(t, tt.changes, a.Changes)
-						assert.Equal(t, "id-a", a.ObjectID)
+						assert.Equal(t, "id-a", a.ID)
 						break
 					}
 				}
@@ -131,7 +136,7 @@ func TestCompute(t *testing.T) {
 
 func TestComputeConflictReasonNamesTheOtherEntry(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil, Absence{}, Policy{})
+	p := Compute(graphGuests, []account.Account{g("A", "a@partners.contoso.com"), g("B", "a@partners.contoso.com")}, nil, Absence{}, Policy{})
 	require.Len(t, p.Actions, 2)
 	assert.Contains(t, p.Actions[0].Reason, "CN=B,OU=Partners")
 	assert.Contains(t, p.Actions[1].Reason, "CN=A,OU=Partners")
@@ -151,11 +156,11 @@ func TestComputeConflictReasonIsBounded(t *testing.T) {
 		{5000, `conflict: mailNickname "a" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners and 4996 more, userPrincipalName "a@partners.contoso.com" is also produced by CN=A1,OU=Partners; CN=A2,OU=Partners; CN=A3,OU=Partners and 4996 more`},
 	}
 	for _, tt := range tests {
-		desired := make([]guest.Guest, tt.n)
+		desired := make([]account.Account, tt.n)
 		for i := range desired {
 			desired[i] = g(fmt.Sprintf("A%d", i), "a@partners.contoso.com")
 		}
-		p := Compute(desired, nil, Absence{}, Policy{})
+		p := Compute(graphGuests, desired, nil, Absence{}, Policy{})
 		require.Len(t, p.Actions, tt.n)
 		assert.Equal(t, tt.want, p.Actions[0].Reason)
 		for _, a := range p.Actions {
@@ -166,7 +171,7 @@ func TestComputeConflictReasonIsBounded(t *testing.T) {
 
 // samplePlan has one of every action kind.
 func samplePlan() *Plan {
-	desired := []guest.Guest{
+	desired := []account.Account{
 		g("bmV3", "zoe.lefevre@partners.contoso.com", "displayName", "Zoë Lefèvre (Fabrikam)", "accountEnabled", "true"),
 		g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jürgen Müller", "jobTitle", "Architect"),
 		g("c2Ft", "ana@partners.contoso.com"),
@@ -174,7 +179,7 @@ func samplePlan() *Plan {
 	}
 	recycled := withID(g("YmFjaw==", "back@partners.contoso.com", "displayName", "Back Again", "accountEnabled", "true"), "2b4c7d1e-0000-4000-8000-000000000005")
 	recycled.Deleted = true
-	current := []guest.Guest{
+	current := []account.Account{
 		withID(g("b2xk", "jurgen.muller@partners.contoso.com", "displayName", "Jurgen Muller", "jobTitle", "Architect"), "2b4c7d1e-0000-4000-8000-000000000001"),
 		withID(g("c2Ft", "ana@partners.contoso.com"), "2b4c7d1e-0000-4000-8000-000000000002"),
 		withID(g("bGVmdA==", "left@partners.contoso.com", "accountEnabled", "true"), "2b4c7d1e-0000-4000-8000-000000000003"),
@@ -182,7 +187,7 @@ func samplePlan() *Plan {
 		recycled,
 	}
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
-	p := Compute(desired, current, Absence{Gone: []Gone{{Anchor: "bGVmdA==", DN: "CN=Left,OU=Partners", Reason: "deleted in the directory"}, {Anchor: "b2xkZXI=", Reason: "not in the source's complete read"}}},
+	p := Compute(graphGuests, desired, current, Absence{Gone: []Gone{{Anchor: "bGVmdA==", DN: "CN=Left,OU=Partners", Reason: "deleted in the directory"}, {Anchor: "b2xkZXI=", Reason: "not in the source's complete read"}}},
 		Policy{Now: now, DeleteAfter: 30 * 24 * time.Hour, Disabled: map[string]time.Time{"b2xkZXI=": now.AddDate(0, 0, -31)}})
 	p.AddSkip("CN=Broken,OU=Partners", "mapping: userPrincipalName: no value")
 	p.OutOfScope = 1
@@ -211,7 +216,7 @@ func TestPlanGolden(t *testing.T) {
 
 func TestRenderNoChanges(t *testing.T) {
 	t.Parallel()
-	p := Compute([]guest.Guest{g("A", "a@partners.contoso.com")}, []guest.Guest{withID(g("A", "a@partners.contoso.com"), "x")}, Absence{}, Policy{})
+	p := Compute(graphGuests, []account.Account{g("A", "a@partners.contoso.com")}, []account.Account{withID(g("A", "a@partners.contoso.com"), "x")}, Absence{}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{Color: true}))
 	assert.Equal(t, "No changes: 1 guests up to date, 0 skipped, 0 out of scope.\n", b.String())
@@ -235,7 +240,7 @@ func TestRedactedValuesAreNotRendered(t *testing.T) {
 	c := withID(g("A", "a@partners.contoso.com", "employeeId", "E-000001"), "id-a")
 	n := g("B", "b@partners.contoso.com", "employeeId", "E-777777")
 	n.Redacted = []string{"employeeId"}
-	p := Compute([]guest.Guest{d, n}, []guest.Guest{c}, Absence{}, Policy{})
+	p := Compute(graphGuests, []account.Account{d, n}, []account.Account{c}, Absence{}, Policy{})
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{}))
 	out := b.String()
@@ -252,7 +257,7 @@ func TestRedactedValuesAreNotRendered(t *testing.T) {
 }
 
 // foreign is a current guest guestsync does not own.
-func foreign(x guest.Guest, id string) guest.Guest {
+func foreign(x account.Account, id string) account.Account {
 	x = withID(x, id)
 	x.Owned = false
 	return x
@@ -263,37 +268,37 @@ func TestOwnership(t *testing.T) {
 	zoe := g("A", "zoe@partners.contoso.com", "mail", "zoe@fabrikam.com", "displayName", "Zoë")
 	tests := []struct {
 		name    string
-		current []guest.Guest
+		current []account.Account
 		policy  Policy
 		kind    Kind
 		reason  string
 	}{
 		{"an unowned guest with the same anchor is never touched",
-			[]guest.Guest{foreign(g("A", "other@partners.contoso.com"), "x1")}, Policy{}, Skip,
+			[]account.Account{foreign(g("A", "other@partners.contoso.com"), "x1")}, Policy{}, Skip,
 			"conflict: the anchor belongs to guest x1 (other@partners.contoso.com), which guestsync does not manage"},
 		{"an unowned guest with the same UPN blocks the create",
-			[]guest.Guest{foreign(g("", "ZOE@partners.contoso.com"), "x2")}, Policy{}, Skip,
+			[]account.Account{foreign(g("", "ZOE@partners.contoso.com"), "x2")}, Policy{}, Skip,
 			`conflict: userPrincipalName "zoe@partners.contoso.com" is used by guest x2, which guestsync does not manage`},
 		{"without an adoption policy a soft match is not adopted",
-			[]guest.Guest{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "zoe@fabrikam.com"), "x3")}, Policy{}, Create, ""},
+			[]account.Account{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "zoe@fabrikam.com"), "x3")}, Policy{}, Create, ""},
 		{"adopted by mail when the policy says so",
-			[]guest.Guest{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "Zoe@Fabrikam.com"), "x4")}, Policy{Adopt: "mail"}, Adopt,
+			[]account.Account{foreign(g("", "zoe_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail", "Zoe@Fabrikam.com"), "x4")}, Policy{Adopt: "mail"}, Adopt,
 			"soft match on mail"},
 		{"adopted by UPN",
-			[]guest.Guest{foreign(g("", "zoe@partners.contoso.com"), "x5")}, Policy{Adopt: "upn"}, Adopt, "soft match on upn"},
+			[]account.Account{foreign(g("", "zoe@partners.contoso.com"), "x5")}, Policy{Adopt: "userPrincipalName"}, Adopt, "soft match on userPrincipalName"},
 		{"a soft match with another anchor is never adopted",
-			[]guest.Guest{foreign(g("B", "zoe@partners.contoso.com"), "x6")}, Policy{Adopt: "upn"}, Skip, "conflict: userPrincipalName"},
+			[]account.Account{foreign(g("B", "zoe@partners.contoso.com"), "x6")}, Policy{Adopt: "userPrincipalName"}, Skip, "conflict: userPrincipalName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute([]guest.Guest{zoe}, tt.current, Absence{}, tt.policy)
+			p := Compute(graphGuests, []account.Account{zoe}, tt.current, Absence{}, tt.policy)
 			require.Len(t, p.Actions, 1)
 			a := p.Actions[0]
 			assert.Equal(t, tt.kind, a.Kind, a.Reason)
 			assert.Contains(t, a.Reason, tt.reason)
 			if a.Kind == Adopt {
-				assert.Equal(t, tt.current[0].ID, a.ObjectID)
+				assert.Equal(t, tt.current[0].ID, a.ID)
 				assert.Contains(t, a.Changes, Change{Property: "onPremisesImmutableId", Old: "", New: "A"}, "the anchor is written")
 			}
 		})
@@ -306,10 +311,10 @@ func TestReturningAccountIsRestored(t *testing.T) {
 	gone.Deleted = true
 	foreignGone := foreign(g("B", "bob@partners.contoso.com"), "id-foreign")
 	foreignGone.Deleted = true
-	p := Compute([]guest.Guest{g("A", "zoe@partners.contoso.com"), g("B", "bob@partners.contoso.com")}, []guest.Guest{gone, foreignGone}, Absence{}, Policy{})
+	p := Compute(graphGuests, []account.Account{g("A", "zoe@partners.contoso.com"), g("B", "bob@partners.contoso.com")}, []account.Account{gone, foreignGone}, Absence{}, Policy{})
 	require.Len(t, p.Actions, 2)
 	assert.Equal(t, Restore, p.Actions[0].Kind)
-	assert.Equal(t, "id-deleted", p.Actions[0].ObjectID)
+	assert.Equal(t, "id-deleted", p.Actions[0].ID)
 	assert.Equal(t, Create, p.Actions[1].Kind, "a deleted guest guestsync does not own is neither restored nor a conflict")
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, RenderOptions{}))
@@ -323,17 +328,17 @@ func TestReturningAccountIsRestored(t *testing.T) {
 func TestRestoreCarriesChanges(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
-	binned := func(props ...string) guest.Guest {
+	binned := func(props ...string) account.Account {
 		x := withID(g("QkFDSw==", "back@partners.contoso.com", props...), "id-back")
 		x.Deleted = true
 		return x
 	}
-	back := func(props ...string) guest.Guest { return g("QkFDSw==", "back@partners.contoso.com", props...) }
+	back := func(props ...string) account.Account { return g("QkFDSw==", "back@partners.contoso.com", props...) }
 	clocks := map[string]time.Time{"QkFDSw==": now.Add(-time.Hour)}
 	tests := []struct {
 		name    string
-		desired guest.Guest
-		current guest.Guest
+		desired account.Account
+		current account.Account
 		policy  Policy
 		want    []Change
 	}{
@@ -342,7 +347,7 @@ func TestRestoreCarriesChanges(t *testing.T) {
 			back("displayName", "Zoë Martin", "accountEnabled", "false"), binned("displayName", "Zoë", "accountEnabled", "true"), Policy{},
 			[]Change{{Property: "accountEnabled", Old: "true", New: "false"}, {Property: "displayName", Old: "Zoë", New: "Zoë Martin"}}},
 		{"booleans compare as booleans", back("accountEnabled", "True"), binned("accountEnabled", "true"), Policy{}, nil},
-		{"create-only properties are not changed", func() guest.Guest {
+		{"create-only properties are not changed", func() account.Account {
 			x := back("usageLocation", "FR")
 			x.CreateOnly = []string{"usageLocation"}
 			return x
@@ -355,7 +360,7 @@ func TestRestoreCarriesChanges(t *testing.T) {
 			Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, nil},
 		{"create-only: the mapped changes still come with the restore", back("displayName", "New"), binned("displayName", "Old"),
 			Policy{Mode: ModeCreateOnly}, []Change{{Property: "displayName", Old: "Old", New: "New"}}},
-		{"redacted values stay redacted", func() guest.Guest {
+		{"redacted values stay redacted", func() account.Account {
 			x := back("employeeId", "E2")
 			x.Redacted = []string{"employeeId"}
 			return x
@@ -364,11 +369,11 @@ func TestRestoreCarriesChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute([]guest.Guest{tt.desired}, []guest.Guest{tt.current}, Absence{Full: true}, tt.policy)
+			p := Compute(graphGuests, []account.Account{tt.desired}, []account.Account{tt.current}, Absence{Full: true}, tt.policy)
 			require.Len(t, p.Actions, 1)
 			a := p.Actions[0]
 			assert.Equal(t, Restore, a.Kind)
-			assert.Equal(t, "id-back", a.ObjectID)
+			assert.Equal(t, "id-back", a.ID)
 			assert.Equal(t, tt.want, a.Changes)
 		})
 	}
@@ -382,8 +387,8 @@ func TestRemovals(t *testing.T) {
 	off := withID(g("T0ZG", "off@partners.contoso.com", "accountEnabled", "false"), "id-off")
 	foreign := withID(g("Rk9S", "foreign@partners.contoso.com"), "id-foreign")
 	foreign.Owned = false
-	current := []guest.Guest{withID(stay, "id-stay"), left, off, foreign}
-	desired := []guest.Guest{stay}
+	current := []account.Account{withID(stay, "id-stay"), left, off, foreign}
+	desired := []account.Account{stay}
 	full := Absence{Full: true}
 	month := 30 * 24 * time.Hour
 	type want struct {
@@ -393,7 +398,7 @@ func TestRemovals(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		desired []guest.Guest
+		desired []account.Account
 		absence Absence
 		policy  Policy
 		want    want
@@ -428,12 +433,12 @@ func TestRemovals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute(tt.desired, current, tt.absence, tt.policy)
+			p := Compute(graphGuests, tt.desired, current, tt.absence, tt.policy)
 			got := map[string]Kind{}
 			for _, a := range p.Actions {
 				got[a.Anchor] = a.Kind
 				assert.NotEmpty(t, a.Reason)
-				assert.NotEmpty(t, a.ObjectID)
+				assert.NotEmpty(t, a.ID)
 			}
 			if tt.want.kinds == nil {
 				tt.want.kinds = map[string]Kind{}
@@ -451,23 +456,23 @@ func TestReturningAccountIsReEnabled(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	back := g("QkFDSw==", "back@partners.contoso.com")
-	current := []guest.Guest{withID(g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false"), "id-back")}
+	current := []account.Account{withID(g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false"), "id-back")}
 	clocks := map[string]time.Time{"QkFDSw==": now.Add(-time.Hour)}
 
-	p := Compute([]guest.Guest{back}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
+	p := Compute(graphGuests, []account.Account{back}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
 	require.Len(t, p.Actions, 1)
 	assert.Equal(t, Update, p.Actions[0].Kind)
 	assert.Equal(t, []Change{{Property: "accountEnabled", Old: "false", New: "true"}}, p.Actions[0].Changes)
 	assert.Empty(t, p.GraceClocks, "its clock stops")
 
-	p = Compute([]guest.Guest{back}, current, Absence{Full: true}, Policy{Now: now})
+	p = Compute(graphGuests, []account.Account{back}, current, Absence{Full: true}, Policy{Now: now})
 	assert.False(t, p.HasChanges(), "a guest disabled by someone else (no clock) stays disabled")
 
 	mapped := g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")
-	p = Compute([]guest.Guest{mapped}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
+	p = Compute(graphGuests, []account.Account{mapped}, current, Absence{Full: true}, Policy{Now: now, Disabled: clocks})
 	assert.False(t, p.HasChanges(), "the mapping's accountEnabled wins")
 
-	p = Compute([]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "displayName", "B")}, current, Absence{}, Policy{Mode: ModeCreateOnly})
+	p = Compute(graphGuests, []account.Account{g("QkFDSw==", "back@partners.contoso.com", "displayName", "B")}, current, Absence{}, Policy{Mode: ModeCreateOnly})
 	assert.False(t, p.HasChanges(), "create-only: no updates")
 }
 
@@ -482,10 +487,10 @@ func TestGraceClocksSurviveIncrementalReads(t *testing.T) {
 	off := withID(g("T0ZG", "off@partners.contoso.com", "accountEnabled", "false"), "id-off")
 	old := withID(g("T0xE", "old@partners.contoso.com", "accountEnabled", "false"), "id-old")
 	changed := g("Q0hH", "chg@partners.contoso.com")
-	current := []guest.Guest{off, old, withID(changed, "id-chg")}
+	current := []account.Account{off, old, withID(changed, "id-chg")}
 	clocks := map[string]time.Time{"T0ZG": now.Add(-time.Hour), "T0xE": now.Add(-month), "R09ORQ==": now.Add(-time.Hour)}
 
-	p := Compute([]guest.Guest{changed}, current, Absence{}, Policy{Now: now, DeleteAfter: month, Disabled: clocks})
+	p := Compute(graphGuests, []account.Account{changed}, current, Absence{}, Policy{Now: now, DeleteAfter: month, Disabled: clocks})
 	require.Len(t, p.Actions, 1, "%+v", p.Actions)
 	assert.Equal(t, Delete, p.Actions[0].Kind)
 	assert.Equal(t, "T0xE", p.Actions[0].Anchor)
@@ -494,7 +499,7 @@ func TestGraceClocksSurviveIncrementalReads(t *testing.T) {
 		"the waiting and the deleted guests keep their clocks; the one no longer guestsync's loses it")
 	assert.Equal(t, 1, p.Waiting)
 
-	p = Compute([]guest.Guest{changed}, current, Absence{}, Policy{Now: now, Mode: ModeUpsertOnly, Disabled: clocks})
+	p = Compute(graphGuests, []account.Account{changed}, current, Absence{}, Policy{Now: now, Mode: ModeUpsertOnly, Disabled: clocks})
 	assert.Equal(t, map[string]time.Time{"T0ZG": now.Add(-time.Hour), "T0xE": now.Add(-month)}, p.GraceClocks)
 	assert.False(t, p.HasChanges())
 }
@@ -516,33 +521,33 @@ func TestGraceClocksStopOnlyWhenTheGuestIsBack(t *testing.T) {
 	kept := map[string]time.Time{"QkFDSw==": since}
 	tests := []struct {
 		name    string
-		desired []guest.Guest
-		current []guest.Guest
+		desired []account.Account
+		current []account.Account
 		absence Absence
 		policy  Policy
 		want    map[string]time.Time
 		kinds   []Kind
 	}{
-		{"back: re-enabled, clock stops", []guest.Guest{back}, []guest.Guest{disabled}, Absence{Full: true},
+		{"back: re-enabled, clock stops", []account.Account{back}, []account.Account{disabled}, Absence{Full: true},
 			Policy{Now: now, Disabled: clocks}, nil, []Kind{Update}},
-		{"back but its entry failed to map: clock runs on", nil, []guest.Guest{disabled},
+		{"back but its entry failed to map: clock runs on", nil, []account.Account{disabled},
 			Absence{Full: true, Keep: []string{"QkFDSw=="}}, Policy{Now: now, Disabled: clocks}, kept, nil},
-		{"removal none: clock runs on", nil, []guest.Guest{disabled}, Absence{Full: true},
+		{"removal none: clock runs on", nil, []account.Account{disabled}, Absence{Full: true},
 			Policy{Now: now, Removal: RemoveNone, Disabled: clocks}, kept, nil},
-		{"create-only: not re-enabled, clock runs on", []guest.Guest{back}, []guest.Guest{disabled}, Absence{Full: true},
+		{"create-only: not re-enabled, clock runs on", []account.Account{back}, []account.Account{disabled}, Absence{Full: true},
 			Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, kept, nil},
-		{"in the recycle bin, back: restored and re-enabled, clock stops", []guest.Guest{back}, []guest.Guest{binned},
+		{"in the recycle bin, back: restored and re-enabled, clock stops", []account.Account{back}, []account.Account{binned},
 			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, nil, []Kind{Restore}},
-		{"in the recycle bin, back, create-only: restored, not re-enabled, clock runs on", []guest.Guest{back}, []guest.Guest{binned},
+		{"in the recycle bin, back, create-only: restored, not re-enabled, clock runs on", []account.Account{back}, []account.Account{binned},
 			Absence{Full: true}, Policy{Now: now, Mode: ModeCreateOnly, Disabled: clocks}, kept, []Kind{Restore}},
 		{"the mapping sets accountEnabled: the mapping decides, clock stops",
-			[]guest.Guest{g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")}, []guest.Guest{disabled},
+			[]account.Account{g("QkFDSw==", "back@partners.contoso.com", "accountEnabled", "false")}, []account.Account{disabled},
 			Absence{Full: true}, Policy{Now: now, Disabled: clocks}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := Compute(tt.desired, tt.current, tt.absence, tt.policy)
+			p := Compute(graphGuests, tt.desired, tt.current, tt.absence, tt.policy)
 			var kinds []Kind
 			for _, a := range p.Actions {
 				kinds = append(kinds, a.Kind)
@@ -555,7 +560,7 @@ func TestGraceClocksStopOnlyWhenTheGuestIsBack(t *testing.T) {
 
 func TestRemovalsCountDisablingUpdates(t *testing.T) {
 	t.Parallel()
-	p := &Plan{Actions: []Action{
+	p := &Plan{Target: graphGuests, Actions: []Action{
 		{Kind: Disable}, {Kind: Delete}, {Kind: Create},
 		{Kind: Update, Changes: []Change{{Property: "displayName", New: "x"}, {Property: "accountEnabled", Old: "true", New: "False"}}},
 		{Kind: Update, Changes: []Change{{Property: "accountEnabled", Old: "false", New: "true"}}},

@@ -34,8 +34,8 @@ func Decode(file string, data []byte) (*Plan, error) {
 		default:
 			return nil, fmt.Errorf("%s: action %d: unknown action %q (create, update, adopt, disable, delete, restore or skip)", file, i+1, a.Kind)
 		}
-		if a.Kind == Create && a.Guest == nil {
-			return nil, fmt.Errorf("%s: action %d: a create without its guest", file, i+1)
+		if a.Kind == Create && a.Account == nil {
+			return nil, fmt.Errorf("%s: action %d: a create without its account", file, i+1)
 		}
 	}
 	return &p, nil

@@ -15,17 +15,17 @@ func TestDecode(t *testing.T) {
 	tests := []struct {
 		name, data, err string
 	}{
-		{"saved plan", `{"version": 1, "actions": [{"action": "create", "anchor": "a", "guest": {"anchor": "a", "properties": {}}}]}`, ""},
-		{"empty plan", `{"version": 1, "actions": []}`, ""},
+		{"saved plan", `{"version": 2, "actions": [{"action": "create", "anchor": "a", "account": {"anchor": "a", "properties": {}}}]}`, ""},
+		{"empty plan", `{"version": 2, "actions": []}`, ""},
 		{"not JSON", "{\"version\": 1,\n  \"actions\": [}", "plan.json:2:15 is not a plan saved by 'guestsync plan --out': invalid character '}'"},
 		{"wrong type", "{\"version\": \"1\"}", "plan.json:1:16 is not a plan saved by 'guestsync plan --out': json: cannot unmarshal string"},
 		{"unknown key", "{\"version\": 1,\n\"actoins\": []}", `plan.json:2:15 is not a plan saved by 'guestsync plan --out': json: unknown field "actoins"`},
-		{"two values", `{"version": 1} {}`, "plan.json:1:16 is not a plan saved by 'guestsync plan --out': more than one JSON value"},
+		{"two values", `{"version": 2} {}`, "plan.json:1:16 is not a plan saved by 'guestsync plan --out': more than one JSON value"},
 		{"empty file", "", "plan.json:1:1 is not a plan saved by 'guestsync plan --out': EOF"},
-		{"null", "null", "plan.json: the plan has format version 0; this build applies version 1"},
-		{"other version", `{"version": 2}`, "plan.json: the plan has format version 2; this build applies version 1 (make a new plan)"},
-		{"unknown action", `{"version": 1, "actions": [{"action": "skip"}, {"action": "purge"}]}`, `plan.json: action 2: unknown action "purge"`},
-		{"create without guest", `{"version": 1, "actions": [{"action": "create", "anchor": "a"}]}`, "plan.json: action 1: a create without its guest"},
+		{"null", "null", "plan.json: the plan has format version 0; this build applies version 2"},
+		{"other version", `{"version": 1}`, "plan.json: the plan has format version 1; this build applies version 2 (make a new plan)"},
+		{"unknown action", `{"version": 2, "actions": [{"action": "skip"}, {"action": "purge"}]}`, `plan.json: action 2: unknown action "purge"`},
+		{"create without guest", `{"version": 2, "actions": [{"action": "create", "anchor": "a"}]}`, "plan.json: action 1: a create without its account"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,9 +59,9 @@ func FuzzDecode(f *testing.F) {
 	if data, err := os.ReadFile("testdata/plan.json"); err == nil {
 		f.Add(data)
 	}
-	for _, s := range []string{"", "null", "{}", `{"version": 1}`, `{"version": 1, "actions": [{"action": "create", "guest": {"properties": {"a": "b"}}}]}`,
-		`{"version": 1, "actions": [{"action": "update", "changes": [{"property": "x", "old": "", "new": "y"}]}], "graceClocks": {"a": "2026-01-01T00:00:00Z"}}`,
-		"{\"version\": 1,\n\"actions\": [\n{\"action\": \"disable\"}", `[1, 2]`, `{"version": 1e400}`} {
+	for _, s := range []string{"", "null", "{}", `{"version": 2}`, `{"version": 2, "actions": [{"action": "create", "guest": {"properties": {"a": "b"}}}]}`,
+		`{"version": 2, "actions": [{"action": "update", "changes": [{"property": "x", "old": "", "new": "y"}]}], "graceClocks": {"a": "2026-01-01T00:00:00Z"}}`,
+		"{\"version\": 1,\n\"actions\": [\n{\"action\": \"disable\"}", `[1, 2]`, `{"version": 2e400}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

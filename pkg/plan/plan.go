@@ -1,19 +1,52 @@
-// Package plan computes what guestsync would change in the tenant: a pure
-// function from the desired guests (mapped from the source), the current
-// guests (read from Graph) and a policy to a Plan. A Plan is plain data with
-// JSON tags: it can be printed, saved, compared in golden files and applied
-// later. This package does no I/O.
+// Package plan computes what guestsync would change in a target: a pure
+// function from the desired accounts (mapped from the source), the current
+// accounts (read from the target), the target's description and a policy
+// to a Plan. A Plan is plain data with JSON tags: it can be printed, saved,
+// compared in golden files and applied later. This package does no I/O,
+// and knows no target: what it must know of one, the target says in a
+// Target.
 package plan
 
 import (
 	"strings"
 	"time"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
-// FormatVersion is the version of the serialised plan format.
-const FormatVersion = 1
+// FormatVersion is the version of the serialised plan format. Version 2
+// names the target the plan is for ("target") and speaks of accounts:
+// an action's "dn", "objectId", "userPrincipalName" and "guest" are its
+// "source", "id", "name" and "account", and "invite" is the target's
+// Create verb.
+const FormatVersion = 2
+
+// Target describes, in the target's own words, the accounts a plan acts
+// on: what the plan needs to compare and remove them, and what a person
+// reading it needs. The target gives it; a saved plan keeps it, so that a
+// plan reviewed for one target (or one way of creating) is never applied
+// to another.
+type Target struct {
+	// Kind names the target ("graph": Entra ID guests through Microsoft
+	// Graph).
+	Kind string `json:"kind"`
+	// Noun is what one account is called ("guest").
+	Noun string `json:"noun"`
+	// Anchor is the property that holds the anchor in the target
+	// ("onPremisesImmutableId"); an adoption writes it.
+	Anchor string `json:"anchor"`
+	// Name is the property that names an account for people
+	// ("userPrincipalName"; "mail" for guests created by invitation).
+	Name string `json:"name"`
+	// Create is the verb of a create ("create"; "invite").
+	Create string `json:"create"`
+	// Unique are the properties no two accounts may share, compared
+	// without case ("userPrincipalName", "mailNickname").
+	Unique []string `json:"unique"`
+	// Enabled is the boolean property ("true" or "false", compared
+	// without case) that a disable sets to "false" ("accountEnabled").
+	Enabled string `json:"enabled"`
+}
 
 // Kind is what an action does.
 type Kind string
@@ -21,14 +54,17 @@ type Kind string
 const (
 	Create Kind = "create"
 	Update Kind = "update"
-	// Adopt puts guestsync's ownership mark on an existing guest found by
-	// soft match (mail or UPN), with the property changes of an update.
+	// Adopt puts guestsync's ownership mark on an existing account found
+	// by soft match, with the property changes of an update.
 	Adopt Kind = "adopt"
-	// Disable sets accountEnabled false on an owned guest.
+	// Disable sets the target's Enabled property false on an owned
+	// account.
 	Disable Kind = "disable"
-	// Delete soft-deletes an owned guest (30 days in deletedItems).
+	// Delete deletes an owned account (Graph: to deletedItems, for 30
+	// days).
 	Delete Kind = "delete"
-	// Restore brings an owned guest back from deletedItems.
+	// Restore brings an owned account back from the target's deleted
+	// objects.
 	Restore Kind = "restore"
 	Skip    Kind = "skip"
 )
@@ -46,17 +82,16 @@ type Change struct {
 type Action struct {
 	Kind   Kind   `json:"action"`
 	Anchor string `json:"anchor,omitempty"`
-	// DN is the source entry the action comes from, when there is one.
-	DN string `json:"dn,omitempty"`
-	// ObjectID is the Graph id of the existing user an update acts on.
-	ObjectID string `json:"objectId,omitempty"`
-	// UserPrincipalName names the guest for people reading the plan.
-	UserPrincipalName string `json:"userPrincipalName,omitempty"`
-	// Guest is the full desired guest, for creates.
-	Guest *guest.Guest `json:"guest,omitempty"`
-	// Invite creates the guest by invitation (POST /invitations to its
-	// mail) instead of as an internal guest with a UPN.
-	Invite bool `json:"invite,omitempty"`
+	// Source names the source entry the action comes from (its DN), when
+	// there is one.
+	Source string `json:"source,omitempty"`
+	// ID is the target's id of the existing account the action acts on.
+	ID string `json:"id,omitempty"`
+	// Name names the account for people reading the plan: its value of
+	// the Target's Name property.
+	Name string `json:"name,omitempty"`
+	// Account is the full desired account, for creates.
+	Account *account.Account `json:"account,omitempty"`
 	// Changes are the property transitions, for updates.
 	Changes []Change `json:"changes,omitempty"`
 	// Reason says why, for skips.
@@ -65,9 +100,11 @@ type Action struct {
 
 // Plan is the complete set of actions for one run.
 type Plan struct {
-	Version int      `json:"version"`
+	Version int `json:"version"`
+	// Target is what the plan's actions act on.
+	Target  Target   `json:"target"`
 	Actions []Action `json:"actions"`
-	// Unchanged counts the guests that already match their source.
+	// Unchanged counts the accounts that already match their source.
 	Unchanged int `json:"unchanged"`
 	// OutOfScope counts the source entries the mapping's scope left out.
 	// They are counted, not listed: in a directory of 50,000 accounts
@@ -76,22 +113,22 @@ type Plan struct {
 	// Incremental is set when the source was read for its changes only:
 	// Unchanged and OutOfScope then count the changed entries alone.
 	Incremental bool `json:"incremental,omitempty"`
-	// Matched counts the desired guests that matched a guest guestsync
-	// owns: after a full read, none at all while it owns some means a
-	// changed anchor, scope or owner rather than everyone leaving.
+	// Matched counts the desired accounts that matched an account
+	// guestsync owns: after a full read, none at all while it owns some
+	// means a changed anchor, scope or owner rather than everyone leaving.
 	Matched int `json:"matched"`
-	// Waiting counts the removed guests that are disabled and waiting out
-	// the grace period before they are deleted.
+	// Waiting counts the removed accounts that are disabled and waiting
+	// out the grace period before they are deleted.
 	Waiting int `json:"waiting,omitempty"`
 	// GraceClocks are the grace clocks to keep once the plan is applied:
-	// for each removed guest (by anchor), since when it has been gone and
-	// disabled.
+	// for each removed account (by anchor), since when it has been gone
+	// and disabled.
 	GraceClocks map[string]time.Time `json:"graceClocks,omitempty"`
 }
 
 // Removals counts what the removal threshold limits: disables, deletes,
-// and updates that set accountEnabled to false (a broken source attribute
-// must not disable everyone through updates either).
+// and updates that set the target's Enabled property to false (a broken
+// source attribute must not disable everyone through updates either).
 func (p *Plan) Removals() int {
 	n := p.Count(Disable) + p.Count(Delete)
 	for _, a := range p.Actions {
@@ -99,7 +136,7 @@ func (p *Plan) Removals() int {
 			continue
 		}
 		for _, c := range a.Changes {
-			if c.Property == "accountEnabled" && strings.EqualFold(c.New, "false") {
+			if c.Property == p.Target.Enabled && strings.EqualFold(c.New, "false") {
 				n++
 				break
 			}
@@ -129,7 +166,8 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// AddSkip records a source entry that produced no guest, with the reason.
-func (p *Plan) AddSkip(dn, reason string) {
-	p.Actions = append(p.Actions, Action{Kind: Skip, DN: dn, Reason: reason})
+// AddSkip records a source entry that produced no account, with the
+// reason.
+func (p *Plan) AddSkip(entry, reason string) {
+	p.Actions = append(p.Actions, Action{Kind: Skip, Source: entry, Reason: reason})
 }

@@ -40,29 +40,25 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 		}
 		return color + s + ansiReset
 	}
+	noun, anchor := p.noun(), p.Target.Anchor
+	if anchor == "" {
+		anchor = "anchor"
+	}
 	for _, a := range p.Actions {
 		switch a.Kind {
 		case Create:
-			if a.Invite {
-				mail := ""
-				if a.Guest != nil {
-					mail = a.Guest.Properties["mail"]
-				}
-				fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ invite"), mail)
-			} else {
-				fmt.Fprintf(&b, "%s guest %s\n", paint(ansiGreen, "+ create"), a.UserPrincipalName)
-			}
-			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
-			fmt.Fprintf(&b, "      %-22s %s\n", "onPremisesImmutableId", strconv.Quote(a.Anchor))
-			if a.Guest != nil {
-				names := make([]string, 0, len(a.Guest.Properties))
-				for n := range a.Guest.Properties {
+			fmt.Fprintf(&b, "%s %s %s\n", paint(ansiGreen, "+ "+p.createVerb()), noun, a.Name)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.Source)
+			fmt.Fprintf(&b, "      %-22s %s\n", anchor, strconv.Quote(a.Anchor))
+			if a.Account != nil {
+				names := make([]string, 0, len(a.Account.Properties))
+				for n := range a.Account.Properties {
 					names = append(names, n)
 				}
 				sort.Strings(names)
 				for _, n := range names {
-					v := strconv.Quote(a.Guest.Properties[n])
-					if a.Guest.IsRedacted(n) {
+					v := strconv.Quote(a.Account.Properties[n])
+					if a.Account.IsRedacted(n) {
 						v = redacted
 					}
 					fmt.Fprintf(&b, "      %-22s %s\n", n, v)
@@ -73,15 +69,15 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 			if a.Kind == Adopt {
 				verb = "~ adopt"
 			}
-			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiYellow, verb), a.UserPrincipalName, a.ObjectID)
+			fmt.Fprintf(&b, "%s %s %s (id %s)\n", paint(ansiYellow, verb), noun, a.Name, a.ID)
 			if a.Kind == Adopt {
-				fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason+": guestsync takes this existing guest over")
+				fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason+": guestsync takes this existing "+noun+" over")
 			}
-			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.Source)
 			renderChanges(&b, a.Changes)
 		case Restore:
-			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiGreen, "↺ restore"), a.UserPrincipalName, a.ObjectID)
-			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			fmt.Fprintf(&b, "%s %s %s (id %s)\n", paint(ansiGreen, "↺ restore"), noun, a.Name, a.ID)
+			fmt.Fprintf(&b, "      %-22s %s\n", "source", a.Source)
 			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
 			renderChanges(&b, a.Changes)
 		case Disable, Delete:
@@ -89,15 +85,15 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 			if a.Kind == Delete {
 				verb = "- delete"
 			}
-			fmt.Fprintf(&b, "%s guest %s (id %s)\n", paint(ansiRed, verb), a.UserPrincipalName, a.ObjectID)
-			if a.DN != "" {
-				fmt.Fprintf(&b, "      %-22s %s\n", "source", a.DN)
+			fmt.Fprintf(&b, "%s %s %s (id %s)\n", paint(ansiRed, verb), noun, a.Name, a.ID)
+			if a.Source != "" {
+				fmt.Fprintf(&b, "      %-22s %s\n", "source", a.Source)
 			}
-			fmt.Fprintf(&b, "      %-22s %s\n", "onPremisesImmutableId", strconv.Quote(a.Anchor))
+			fmt.Fprintf(&b, "      %-22s %s\n", anchor, strconv.Quote(a.Anchor))
 			fmt.Fprintf(&b, "      %-22s %s\n", "why", a.Reason)
 		case Skip:
 			if opts.Skips {
-				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGrey, "· skip"), a.DN, a.Reason)
+				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGrey, "· skip"), a.Source, a.Reason)
 			}
 		}
 	}
@@ -132,8 +128,8 @@ func (p *Plan) Summary() string {
 
 func (p *Plan) summary() string {
 	if !p.HasChanges() {
-		return fmt.Sprintf("No changes: %d guests up to date, %d skipped, %d out of scope.",
-			p.Unchanged, p.Count(Skip), p.OutOfScope) + p.waiting()
+		return fmt.Sprintf("No changes: %d %ss up to date, %d skipped, %d out of scope.",
+			p.Unchanged, p.noun(), p.Count(Skip), p.OutOfScope) + p.waiting()
 	}
 	adopt := ""
 	if n := p.Count(Adopt); n > 0 {
@@ -152,10 +148,26 @@ func (p *Plan) summary() string {
 		p.Count(Create), p.Count(Update), adopt, p.Unchanged, p.Count(Skip), p.OutOfScope) + p.waiting()
 }
 
-// waiting mentions the disabled guests waiting out their grace period.
+// waiting mentions the disabled accounts waiting out their grace period.
 func (p *Plan) waiting() string {
 	if p.Waiting == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" %d disabled guest(s) waiting out the grace period before deletion.", p.Waiting)
+	return fmt.Sprintf(" %d disabled %s(s) waiting out the grace period before deletion.", p.Waiting, p.noun())
+}
+
+// noun is what the plan's target calls one account.
+func (p *Plan) noun() string {
+	if p.Target.Noun == "" {
+		return "account"
+	}
+	return p.Target.Noun
+}
+
+// createVerb is what the plan's target calls a create.
+func (p *Plan) createVerb() string {
+	if p.Target.Create == "" {
+		return "create"
+	}
+	return p.Target.Create
 }

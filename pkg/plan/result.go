@@ -3,10 +3,10 @@ package plan
 // Result is what applying one action did.
 type Result struct {
 	Action Action `json:"action"`
-	// ObjectID is the Graph id of the user acted on (for a create: the new
-	// user's id).
-	ObjectID string   `json:"objectId,omitempty"`
-	Failure  *Failure `json:"failure,omitempty"`
+	// ID is the target's id of the account acted on (for a create: the
+	// new account's id).
+	ID      string   `json:"id,omitempty"`
+	Failure *Failure `json:"failure,omitempty"`
 }
 
 // Failure is why an action failed, as Graph said it: the error code and

@@ -12,12 +12,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 // allocBound is what reading input of n bytes may allocate: buffers of a
 // fixed size, and a small multiple of the input (a 7-byte guest becomes
-// a guest.Guest and its map).
+// a account.Account and its map).
 func allocBound(n int) uint64 { return 2<<20 + 96*uint64(n) }
 
 // allocated runs f and returns the bytes it allocated.
@@ -31,8 +31,8 @@ func allocated(f func()) uint64 {
 
 func seedGuests(f *testing.F) {
 	var b bytes.Buffer
-	require.NoError(f, encodeGuests(&b, []guest.Guest{
-		{ID: "1", Anchor: "QUFB", SourceDN: "CN=Zoë", Owned: true, Properties: map[string]string{"displayName": "Zoë", "mail": ""},
+	require.NoError(f, encodeGuests(&b, []account.Account{
+		{ID: "1", Anchor: "QUFB", Source: "CN=Zoë", Owned: true, Properties: map[string]string{"displayName": "Zoë", "mail": ""},
 			CreateOnly: []string{"usageLocation"}, Redacted: []string{"employeeId"}},
 		{ID: "2", Deleted: true, Properties: map[string]string{}},
 	}))
@@ -48,7 +48,7 @@ func seedGuests(f *testing.F) {
 func FuzzGuestsFile(f *testing.F) {
 	seedGuests(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var guests []guest.Guest
+		var guests []account.Account
 		var err error
 		n := allocated(func() { guests, err = decodeGuests(bytes.NewReader(data), int64(len(data))) })
 		require.LessOrEqual(t, n, allocBound(len(data)), "allocated %d bytes for %d bytes of input", n, len(data))
@@ -69,7 +69,7 @@ func FuzzGuestsFile(f *testing.F) {
 // name.
 func FuzzLoad(f *testing.F) {
 	dir := f.TempDir()
-	good, err := writeGuests(filepath.Join(dir, "state.json"), []guest.Guest{{ID: "1", Anchor: "QUFB", Owned: true,
+	good, err := writeGuests(filepath.Join(dir, "state.json"), []account.Account{{ID: "1", Anchor: "QUFB", Owned: true,
 		Properties: map[string]string{"mail": "zoe@x.example"}}})
 	require.NoError(f, err)
 	at := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)

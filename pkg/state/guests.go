@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/atomicfile"
-	"github.com/guestsync/guestsync/pkg/guest"
 )
 
 // The guests file holds every guest of a tenant as of a delta link, read
@@ -22,7 +22,7 @@ import (
 //	"guestsync guests 1\n", uvarint count, count × guest, "end\n"
 //
 // and a guest is a flags byte (1 owned, 2 deleted), then ID, Anchor and
-// SourceDN, then uvarint n and n × (name, value) properties, then the
+// Source, then uvarint n and n × (name, value) properties, then the
 // CreateOnly and Redacted lists (uvarint n and n names each). A string is
 // a uvarint length and its bytes.
 const (
@@ -35,7 +35,7 @@ const (
 
 // writeGuests writes guests to a new file next to path, atomically, and
 // returns its name.
-func writeGuests(path string, guests []guest.Guest) (string, error) {
+func writeGuests(path string, guests []account.Account) (string, error) {
 	name := fmt.Sprintf("%s.guests-%d", filepath.Base(path), time.Now().UnixNano())
 	err := atomicfile.WriteFunc(filepath.Join(filepath.Dir(path), name), 0o600, func(w io.Writer) error {
 		return encodeGuests(w, guests)
@@ -44,7 +44,7 @@ func writeGuests(path string, guests []guest.Guest) (string, error) {
 }
 
 // encodeGuests writes the guests file's content.
-func encodeGuests(w io.Writer, guests []guest.Guest) error {
+func encodeGuests(w io.Writer, guests []account.Account) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var num [binary.MaxVarintLen64]byte
 	uvarint := func(n int) { bw.Write(num[:binary.PutUvarint(num[:], uint64(n))]) }
@@ -69,7 +69,7 @@ func encodeGuests(w io.Writer, guests []guest.Guest) error {
 		bw.WriteByte(flags)
 		str(g.ID)
 		str(g.Anchor)
-		str(g.SourceDN)
+		str(g.Source)
 		uvarint(len(g.Properties))
 		for k, v := range g.Properties {
 			str(k)
@@ -83,7 +83,7 @@ func encodeGuests(w io.Writer, guests []guest.Guest) error {
 }
 
 // readGuests reads a guests file.
-func readGuests(path string) ([]guest.Guest, error) {
+func readGuests(path string) ([]account.Account, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ const minGuestBytes = 7
 // lengths are checked against size before anything is allocated for
 // them, so that a damaged file costs at most a small multiple of its own
 // size, whatever its counts promise.
-func decodeGuests(r io.Reader, size int64) ([]guest.Guest, error) {
+func decodeGuests(r io.Reader, size int64) ([]account.Account, error) {
 	g := &guestReader{r: bufio.NewReaderSize(r, int(min(max(size, 16), 256<<10))), size: size, names: map[string]string{}}
 	return g.all()
 }
@@ -121,7 +121,7 @@ type guestReader struct {
 	names map[string]string // property names, stored once
 }
 
-func (g *guestReader) all() ([]guest.Guest, error) {
+func (g *guestReader) all() ([]account.Account, error) {
 	magic := make([]byte, len(guestsMagic))
 	if _, err := io.ReadFull(g.r, magic); err != nil || string(magic) != guestsMagic {
 		return nil, errors.New("not a guestsync guests file")
@@ -130,16 +130,16 @@ func (g *guestReader) all() ([]guest.Guest, error) {
 	if g.err == nil && int64(n) > g.size/minGuestBytes {
 		return nil, fmt.Errorf("%d guests do not fit in a file of %d bytes", n, g.size)
 	}
-	out := make([]guest.Guest, 0, n)
+	out := make([]account.Account, 0, n)
 	for i := 0; i < n && g.err == nil; i++ {
-		var x guest.Guest
+		var x account.Account
 		flags, err := g.r.ReadByte()
 		if err != nil {
 			g.err = err
 			break
 		}
 		x.Owned, x.Deleted = flags&1 != 0, flags&2 != 0
-		x.ID, x.Anchor, x.SourceDN = g.str(), g.str(), g.str()
+		x.ID, x.Anchor, x.Source = g.str(), g.str(), g.str()
 		props := g.uvarint()
 		if props > 0 && g.err == nil {
 			x.Properties = make(map[string]string, min(props, 64))

@@ -11,13 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 func TestGuestsFileRoundTripAndDamage(t *testing.T) {
 	t.Parallel()
-	guests := []guest.Guest{
-		{ID: "1", Anchor: "QUFB", SourceDN: "CN=Zoë Lefèvre,OU=Partners", Owned: true,
+	guests := []account.Account{
+		{ID: "1", Anchor: "QUFB", Source: "CN=Zoë Lefèvre,OU=Partners", Owned: true,
 			Properties: map[string]string{"displayName": "Zoë \"Z\" Lefèvre\n", "mail": "", "accountEnabled": "true"},
 			CreateOnly: []string{"usageLocation"}, Redacted: []string{"employeeId"}},
 		{ID: "2", Deleted: true, Owned: true, Properties: map[string]string{}},
@@ -90,9 +90,9 @@ func TestGuestsFileWithLyingCounts(t *testing.T) {
 // BenchmarkGuestsFile100k reads and writes the guests of a 100,000-guest
 // tenant, as every run with change tracking does.
 func BenchmarkGuestsFile100k(b *testing.B) {
-	guests := make([]guest.Guest, 100000)
+	guests := make([]account.Account, 100000)
 	for i := range guests {
-		guests[i] = guest.Guest{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Anchor: fmt.Sprintf("QUFBQUFBQUFBQUFB%08d", i), Owned: true,
+		guests[i] = account.Account{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Anchor: fmt.Sprintf("QUFBQUFBQUFBQUFB%08d", i), Owned: true,
 			Properties: map[string]string{"userPrincipalName": fmt.Sprintf("partner%05d@partners.contoso.com", i), "mailNickname": fmt.Sprintf("partner%05d", i),
 				"displayName": fmt.Sprintf("Partner %05d (Fabrikam)", i), "mail": fmt.Sprintf("p%05d@fabrikam.com", i), "accountEnabled": "true"}}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 // A run killed while it writes the state (kill -9, a power cut) leaves its
@@ -24,7 +24,7 @@ func TestSaveRemovesWhatAKilledSaveLeft(t *testing.T) {
 	for _, n := range append(append([]string{}, left...), kept...) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600))
 	}
-	s := &State{Targets: map[string]Target{"t": {DeltaLink: "l", Guests: []guest.Guest{{ID: "1"}}, GuestsChanged: true}}}
+	s := &State{Targets: map[string]Target{"t": {DeltaLink: "l", Guests: []account.Account{{ID: "1"}}, GuestsChanged: true}}}
 	require.NoError(t, s.Save(path))
 	for _, n := range left {
 		assert.NoFileExists(t, filepath.Join(dir, n), "a killed save's leftover")

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/atomicfile"
-	"github.com/guestsync/guestsync/pkg/guest"
 )
 
 // FormatVersion is the state file format this build writes. It reads
@@ -69,8 +69,8 @@ type Target struct {
 	// (GuestsFile), read and written one guest at a time: 100,000 guests
 	// never sit in memory as one encoded text, and a run whose round
 	// changed nothing does not rewrite them.
-	Guests     []guest.Guest `json:"-"`
-	GuestsFile string        `json:"guestsFile,omitempty"`
+	Guests     []account.Account `json:"-"`
+	GuestsFile string            `json:"guestsFile,omitempty"`
 	// GuestsChanged marks Guests as changed since they were loaded, so
 	// that Save writes them to a new file.
 	GuestsChanged bool `json:"-"`
@@ -121,7 +121,7 @@ func Load(path string) (*State, error) {
 		if t.GuestsFile == "" {
 			continue
 		}
-		var guests []guest.Guest
+		var guests []account.Account
 		err := fmt.Errorf("guests file %q is not a file name", t.GuestsFile)
 		if filepath.Base(t.GuestsFile) == t.GuestsFile && t.GuestsFile != "." && t.GuestsFile != ".." {
 			// Only next to the state file, where Save writes them.

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 func TestLoadMissingIsEmpty(t *testing.T) {
@@ -32,7 +32,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}, Targets: map[string]Target{
 		"graph https://graph.microsoft.com/v1.0 owner guestsync:prod in extensionAttribute15": {
 			DeltaLink:  "https://graph.microsoft.com/v1.0/users/delta()?$deltatoken=abc",
-			Guests:     []guest.Guest{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}}},
+			Guests:     []account.Account{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}}},
 			FullReadAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC),
 		},
 	}}
@@ -120,7 +120,7 @@ func TestGuestsFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
-	guests := []guest.Guest{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}},
+	guests := []account.Account{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}},
 		{ID: "2", Properties: map[string]string{"displayName": "Line\nbreak"}}}
 	s := &State{Targets: map[string]Target{"t": {DeltaLink: "link-1", Guests: guests, GuestsChanged: true}}}
 	require.NoError(t, s.Save(path))
@@ -163,7 +163,7 @@ func TestLoadFormat1(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.json")
 	outside := filepath.Join(t.TempDir(), "state.json")
-	name, err := writeGuests(outside, []guest.Guest{{ID: "1", Properties: map[string]string{}}})
+	name, err := writeGuests(outside, []account.Account{{ID: "1", Properties: map[string]string{}}})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte(`{
   "version": 1,

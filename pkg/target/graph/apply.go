@@ -37,11 +37,11 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 	var ops, checks []*op
 	var invites []int
 	for i, a := range actions {
-		results[i] = plan.Result{Action: a, ObjectID: a.ObjectID}
+		results[i] = plan.Result{Action: a, ID: a.ID}
 		if a.Kind == plan.Skip {
 			continue
 		}
-		if a.Kind == plan.Create && a.Invite {
+		if a.Kind == plan.Create && c.opts.Invite {
 			invites = append(invites, i)
 			continue
 		}
@@ -139,7 +139,7 @@ func (c *Client) refuse(a plan.Action) *plan.Failure {
 		return nil
 	}
 	c.mu.Lock()
-	owned, seen := c.known[strings.ToLower(a.ObjectID)]
+	owned, seen := c.known[strings.ToLower(a.ID)]
 	c.mu.Unlock()
 	if seen && !owned {
 		return notOwned(a)
@@ -148,23 +148,23 @@ func (c *Client) refuse(a plan.Action) *plan.Failure {
 }
 
 func notOwned(a plan.Action) *plan.Failure {
-	return &plan.Failure{Message: fmt.Sprintf("refusing to %s %s: the user does not carry guestsync's ownership mark", a.Kind, a.ObjectID)}
+	return &plan.Failure{Message: fmt.Sprintf("refusing to %s %s: the user does not carry guestsync's ownership mark", a.Kind, a.ID)}
 }
 
 // checkFor returns the GET that reads the mark of a user the client has not
 // seen, for the destructive kinds.
 func (c *Client) checkFor(a plan.Action) *op {
 	c.mu.Lock()
-	_, seen := c.known[strings.ToLower(a.ObjectID)]
+	_, seen := c.known[strings.ToLower(a.ID)]
 	c.mu.Unlock()
 	sel := "?$select=id,onPremisesExtensionAttributes"
 	switch {
 	case seen:
 		return nil
 	case a.Kind == plan.Disable, a.Kind == plan.Delete:
-		return &op{method: http.MethodGet, url: "/users/" + url.PathEscape(a.ObjectID) + sel}
+		return &op{method: http.MethodGet, url: "/users/" + url.PathEscape(a.ID) + sel}
 	case a.Kind == plan.Restore:
-		return &op{method: http.MethodGet, url: "/directory/deletedItems/" + url.PathEscape(a.ObjectID) + sel}
+		return &op{method: http.MethodGet, url: "/directory/deletedItems/" + url.PathEscape(a.ID) + sel}
 	}
 	return nil
 }
@@ -188,7 +188,7 @@ func (c *Client) checked(ch *op) *plan.Failure {
 
 // opFor turns an action into its Graph request.
 func (c *Client) opFor(a plan.Action) (*op, error) {
-	item := "/users/" + url.PathEscape(a.ObjectID)
+	item := "/users/" + url.PathEscape(a.ID)
 	switch a.Kind {
 	case plan.Create:
 		u, err := c.newUser(a)
@@ -212,7 +212,7 @@ func (c *Client) opFor(a plan.Action) (*op, error) {
 	case plan.Restore:
 		// Graph requires a body (and Content-Type) with every POST in a
 		// batch; restore's options are all optional.
-		return &op{method: http.MethodPost, url: "/directory/deletedItems/" + url.PathEscape(a.ObjectID) + "/restore",
+		return &op{method: http.MethodPost, url: "/directory/deletedItems/" + url.PathEscape(a.ID) + "/restore",
 			body: json.RawMessage("{}"), write: true}, nil
 	}
 	return nil, fmt.Errorf("this version cannot %s guests", a.Kind)
@@ -234,16 +234,16 @@ func (c *Client) writeOp(method, path string, body absser.Parsable) (*op, error)
 // newUser is the body of a create: an internal guest with the anchor, the
 // mark and a random password nobody is told.
 func (c *Client) newUser(a plan.Action) (models.Userable, error) {
-	if a.Guest == nil {
+	if a.Account == nil {
 		return nil, fmt.Errorf("create action without a guest")
 	}
-	u, err := toUser(a.Guest.Properties)
+	u, err := toUser(a.Account.Properties)
 	if err != nil {
 		return nil, err
 	}
 	guestType := "Guest"
 	u.SetUserType(&guestType)
-	anchor := a.Guest.Anchor
+	anchor := a.Account.Anchor
 	u.SetOnPremisesImmutableId(&anchor)
 	c.owner.stamp(u)
 	pw, err := NewPassword()
@@ -307,7 +307,7 @@ func (c *Client) bringUpToDate(ctx context.Context, restored []*op, actions []pl
 		a := actions[o.action]
 		o.failure = nil // the restore's own 404 after a lost answer was its effect
 		props, _ := changedProperties(a)
-		o.update = c.updateOp(o.action, a.ObjectID, props)
+		o.update = c.updateOp(o.action, a.ID, props)
 		if o.update.failure != nil {
 			c.recordResult(o, a, &results[o.action])
 			continue
@@ -348,7 +348,7 @@ func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []pla
 		lookups := make([]*op, len(clashes))
 		for i, o := range clashes {
 			q := url.Values{}
-			q.Set("$filter", "onPremisesImmutableId eq '"+strings.ReplaceAll(actions[o.action].Guest.Anchor, "'", "''")+"'")
+			q.Set("$filter", "onPremisesImmutableId eq '"+strings.ReplaceAll(actions[o.action].Account.Anchor, "'", "''")+"'")
 			q.Set("$select", "id,userType,onPremisesImmutableId,"+c.owner.selectField())
 			lookups[i] = &op{action: o.action, method: http.MethodGet, url: "/users?" + strings.ReplaceAll(q.Encode(), "+", "%20")}
 		}
@@ -356,13 +356,13 @@ func (c *Client) lookUpClashes(ctx context.Context, clashes []*op, actions []pla
 		var again []*op
 		for i, o := range clashes {
 			a := actions[o.action]
-			id, member, seen := c.ownGuest(lookups[i], a.Guest.Anchor)
+			id, member, seen := c.ownGuest(lookups[i], a.Account.Anchor)
 			switch {
 			case id != "" && o.ambiguous:
 				o.found = id
 			case id != "":
 				o.found = id
-				o.update = c.updateOp(o.action, id, a.Guest.Properties)
+				o.update = c.updateOp(o.action, id, a.Account.Properties)
 				if o.update.failure == nil {
 					updates = append(updates, o.update)
 				}
@@ -440,30 +440,30 @@ func (c *Client) recordResult(o *op, a plan.Action, r *plan.Result) {
 	case o.update != nil && o.update.failure != nil && a.Kind == plan.Restore:
 		f := *o.update.failure
 		f.Message = fmt.Sprintf("restored guest %s, but bringing it up to date failed (%s are as they were when it was deleted; the next run updates them): %s",
-			a.ObjectID, changedNames(a), f.Message)
+			a.ID, changedNames(a), f.Message)
 		o.failure = &f
 	case o.update != nil && a.Kind == plan.Restore:
-		c.log.Info("restore done, brought up to date", "upn", a.UserPrincipalName, "id", r.ObjectID, "changed", changedNames(a))
+		c.log.Info("restore done, brought up to date", "upn", a.Name, "id", r.ID, "changed", changedNames(a))
 		return
 	case o.update != nil && o.update.failure != nil:
 		f := *o.update.failure
 		f.Message = fmt.Sprintf("guest %s with this anchor already exists (an earlier run made it); update it: %s", o.found, f.Message)
 		o.failure = &f
 	case o.update != nil:
-		r.ObjectID = o.found
+		r.ID = o.found
 		c.log.Info("create done: the guest already existed, made by an earlier run the tenant read did not show; brought up to the plan",
-			"upn", a.UserPrincipalName, "id", o.found)
+			"upn", a.Name, "id", o.found)
 		return
 	case o.found != "":
-		r.ObjectID = o.found
-		c.log.Info("created guest (confirmed after a lost answer)", "upn", a.UserPrincipalName, "id", o.found)
+		r.ID = o.found
+		c.log.Info("created guest (confirmed after a lost answer)", "upn", a.Name, "id", o.found)
 		return
 	case lostAnswerDone(o, a):
 		o.failure = nil
 	}
 	if o.failure != nil {
 		r.Failure = o.failure
-		c.log.Warn(string(a.Kind)+" failed", "upn", a.UserPrincipalName, "id", a.ObjectID, "dn", a.DN, "error", o.failure.Error())
+		c.log.Warn(string(a.Kind)+" failed", "upn", a.Name, "id", a.ID, "dn", a.Source, "error", o.failure.Error())
 		return
 	}
 	if a.Kind == plan.Create {
@@ -471,9 +471,9 @@ func (c *Client) recordResult(o *op, a plan.Action, r *plan.Result) {
 			ID string `json:"id"`
 		}
 		_ = json.Unmarshal(o.resp, &created)
-		r.ObjectID = created.ID
+		r.ID = created.ID
 	}
-	c.log.Info(string(a.Kind)+" done", "upn", a.UserPrincipalName, "id", r.ObjectID)
+	c.log.Info(string(a.Kind)+" done", "upn", a.Name, "id", r.ID)
 }
 
 // lostAnswerDone reports whether o's failure is the effect of an earlier

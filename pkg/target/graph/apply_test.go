@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/graphsim"
-	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/plan"
 )
 
@@ -64,11 +64,11 @@ func simClient(t testing.TB, so graphsim.Options, co Options) (*Client, *graphsi
 }
 
 func invite(anchor, mail string) plan.Action {
-	g := guest.Guest{Anchor: anchor, Properties: map[string]string{
+	g := account.Account{Anchor: anchor, Properties: map[string]string{
 		"mail": mail, "displayName": "Invited " + mail, "companyName": "Fabrikam",
 		"accountEnabled": "true", "userPrincipalName": "ignored@partners.contoso.com", "mailNickname": "ignored",
 	}}
-	return plan.Action{Kind: plan.Create, Invite: true, Anchor: anchor, Guest: &g}
+	return plan.Action{Kind: plan.Create, Anchor: anchor, Name: mail, Account: &g} // to a client with Invite set
 }
 
 func TestInviteWaitsOutReplicationLag(t *testing.T) {
@@ -86,11 +86,11 @@ func TestInviteWaitsOutReplicationLag(t *testing.T) {
 		return start
 	}
 	c, sim, tl := simClient(t, graphsim.Options{Now: now, Faults: graphsim.Faults{Lag: 3 * time.Second}},
-		Options{RetryDelay: 20 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
+		Options{Invite: true, RetryDelay: 20 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
 	res := c.Apply(ctx, []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "ann@fabrikam.com")})
 	require.Len(t, res, 1)
 	require.Nil(t, res[0].Failure)
-	require.NotEmpty(t, res[0].ObjectID)
+	require.NotEmpty(t, res[0].ID)
 	assert.Equal(t, 1, tl.get("POST 201"), "one invitation")
 	assert.Equal(t, 1, tl.get("PATCH 404"), "the PATCH met the lag")
 	assert.Equal(t, 1, tl.get("PATCH 204"))
@@ -99,7 +99,7 @@ func TestInviteWaitsOutReplicationLag(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cur, 1)
 	g := cur[0]
-	assert.Equal(t, res[0].ObjectID, g.ID)
+	assert.Equal(t, res[0].ID, g.ID)
 	assert.True(t, g.Owned)
 	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g.Anchor)
 	assert.Equal(t, "Fabrikam", g.Properties["companyName"])
@@ -110,7 +110,7 @@ func TestInviteWaitsOutReplicationLag(t *testing.T) {
 
 func TestInviteWithoutRedirectURLFailsThatAction(t *testing.T) {
 	t.Parallel()
-	c, sim, _ := simClient(t, graphsim.Options{}, Options{})
+	c, sim, _ := simClient(t, graphsim.Options{}, Options{Invite: true})
 	res := c.Apply(context.Background(), []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "ann@fabrikam.com")})
 	require.Len(t, res, 1)
 	require.NotNil(t, res[0].Failure)
@@ -121,12 +121,12 @@ func TestInviteWithoutRedirectURLFailsThatAction(t *testing.T) {
 func TestInviteLagOutlastingTheTimeoutIsRecorded(t *testing.T) {
 	t.Parallel()
 	c, _, _ := simClient(t, graphsim.Options{Faults: graphsim.Faults{Lag: time.Minute}},
-		Options{RetryDelay: 10 * time.Millisecond, LagTimeout: 100 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
+		Options{Invite: true, RetryDelay: 10 * time.Millisecond, LagTimeout: 100 * time.Millisecond, InviteRedirectURL: "https://myapps.example/"})
 	res := c.Apply(context.Background(), []plan.Action{invite("QUFBQUFBQUFBQUFBQUFBQQ==", "bob@fabrikam.com"), invite("QkJCQkJCQkJCQkJCQkJCQg==", "")})
 	require.Len(t, res, 2)
 	f := res[0].Failure
 	require.NotNil(t, f)
-	assert.NotEmpty(t, res[0].ObjectID, "the invitation itself worked")
+	assert.NotEmpty(t, res[0].ID, "the invitation itself worked")
 	assert.Equal(t, 404, f.Status)
 	assert.Equal(t, "Request_ResourceNotFound", f.Code)
 	assert.Regexp(t, `^[0-9a-f-]{36}$`, f.RequestID)
@@ -134,9 +134,9 @@ func TestInviteLagOutlastingTheTimeoutIsRecorded(t *testing.T) {
 	assert.Contains(t, res[1].Failure.Message, "needs the guest's mail")
 }
 
-func byNickname(t *testing.T, gs []guest.Guest) map[string]guest.Guest {
+func byNickname(t *testing.T, gs []account.Account) map[string]account.Account {
 	t.Helper()
-	out := map[string]guest.Guest{}
+	out := map[string]account.Account{}
 	for _, g := range gs {
 		out[g.Properties["mailNickname"]] = g
 	}
@@ -145,7 +145,7 @@ func byNickname(t *testing.T, gs []guest.Guest) map[string]guest.Guest {
 
 // twoOwners is a tenant with guests zoe and max of owner "prod" (the
 // client returned) and eve of owner "test", by mailNickname.
-func twoOwners(t *testing.T) (*Client, *graphsim.Server, *tally, map[string]guest.Guest) {
+func twoOwners(t *testing.T) (*Client, *graphsim.Server, *tally, map[string]account.Account) {
 	t.Helper()
 	ctx := context.Background()
 	c, sim, tl := simClient(t, graphsim.Options{}, Options{Owner: "prod"})
@@ -169,8 +169,8 @@ func TestDisableDeleteRestore(t *testing.T) {
 	zoe, max, eve := g["zoe"].ID, g["max"].ID, g["eve"].ID
 
 	res := c.Apply(ctx, []plan.Action{
-		{Kind: plan.Disable, ObjectID: zoe}, {Kind: plan.Delete, ObjectID: max},
-		{Kind: plan.Delete, ObjectID: eve}, {Kind: plan.Disable, ObjectID: eve},
+		{Kind: plan.Disable, ID: zoe}, {Kind: plan.Delete, ID: max},
+		{Kind: plan.Delete, ID: eve}, {Kind: plan.Disable, ID: eve},
 	})
 	require.Len(t, res, 4)
 	require.Nil(t, res[0].Failure)
@@ -193,9 +193,9 @@ func TestDisableDeleteRestore(t *testing.T) {
 	assert.True(t, deleted[0].Deleted && deleted[0].Owned)
 	assert.Equal(t, "QkJCQkJCQkJCQkJCQkJCQg==", deleted[0].Anchor)
 
-	res = c.Apply(ctx, []plan.Action{{Kind: plan.Restore, ObjectID: max}})
+	res = c.Apply(ctx, []plan.Action{{Kind: plan.Restore, ID: max}})
 	require.Nil(t, res[0].Failure)
-	assert.Equal(t, max, res[0].ObjectID)
+	assert.Equal(t, max, res[0].ID)
 	deleted, err = c.Deleted(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, deleted)
@@ -204,7 +204,7 @@ func TestDisableDeleteRestore(t *testing.T) {
 	// A client that has listed nothing checks the mark with a GET first.
 	fresh, err := New(Options{URL: c.base, Credential: StaticToken("t0ken"), Owner: "prod"})
 	require.NoError(t, err)
-	res = fresh.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: eve}, {Kind: plan.Delete, ObjectID: zoe}})
+	res = fresh.Apply(ctx, []plan.Action{{Kind: plan.Delete, ID: eve}, {Kind: plan.Delete, ID: zoe}})
 	require.NotNil(t, res[0].Failure)
 	assert.Contains(t, res[0].Failure.Message, "ownership mark")
 	require.Nil(t, res[1].Failure)
@@ -217,17 +217,17 @@ func TestChanges(t *testing.T) {
 	ctx := context.Background()
 	c, sim, _ := simClient(t, graphsim.Options{}, Options{})
 	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"), create("QkJCQkJCQkJCQkJCQkJCQg==", "max")})
-	zoe, max := res[0].ObjectID, res[1].ObjectID
+	zoe, max := res[0].ID, res[1].ID
 
 	changes, link, err := c.Changes(ctx, "")
 	require.NoError(t, err)
 	require.Len(t, changes, 2)
 	require.NotEmpty(t, link)
 	g := changedByNickname(t, changes)
-	assert.True(t, g["zoe"].Guest.Owned)
+	assert.True(t, g["zoe"].Account.Owned)
 	assert.True(t, g["zoe"].OwnerPresent)
-	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g["zoe"].Guest.Anchor)
-	assert.Equal(t, "Fabrikam", g["zoe"].Guest.Properties["companyName"], "selected properties come back")
+	assert.Equal(t, "QUFBQUFBQUFBQUFBQUFBQQ==", g["zoe"].Account.Anchor)
+	assert.Equal(t, "Fabrikam", g["zoe"].Account.Properties["companyName"], "selected properties come back")
 	assert.Empty(t, g["zoe"].Present, "an initial round's users are whole")
 	assert.False(t, g["zoe"].Removed)
 
@@ -236,8 +236,8 @@ func TestChanges(t *testing.T) {
 	assert.Empty(t, changes)
 
 	res = c.Apply(ctx, []plan.Action{
-		{Kind: plan.Update, ObjectID: zoe, Changes: []plan.Change{{Property: "displayName", New: "Zoë"}}},
-		{Kind: plan.Delete, ObjectID: max},
+		{Kind: plan.Update, ID: zoe, Changes: []plan.Change{{Property: "displayName", New: "Zoë"}}},
+		{Kind: plan.Delete, ID: max},
 		create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve"),
 	})
 	for _, r := range res {
@@ -254,18 +254,18 @@ func TestChanges(t *testing.T) {
 	}
 	assert.Equal(t, []string{max}, removed)
 	g = changedByNickname(t, changes)
-	assert.Equal(t, "Zoë", g["zoe"].Guest.Properties["displayName"])
+	assert.Equal(t, "Zoë", g["zoe"].Account.Properties["displayName"])
 	assert.Contains(t, g["zoe"].Present, "displayName")
-	assert.Equal(t, res[2].ObjectID, g["eve"].ID)
+	assert.Equal(t, res[2].ID, g["eve"].ID)
 	assert.True(t, strings.HasPrefix(link2, c.base), "links are absolute")
 
 	_, _, err = c.Changes(ctx, c.base+"/users/delta()?$deltatoken=not-a-token")
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, guest.ErrResync, "a malformed link is a 400, not an expiry")
+	assert.NotErrorIs(t, err, account.ErrResync, "a malformed link is a 400, not an expiry")
 
 	sim.ExpireDeltaTokens()
 	_, _, err = c.Changes(ctx, link2)
-	require.ErrorIs(t, err, guest.ErrResync, "an expired link: 400 syncStateNotFound")
+	require.ErrorIs(t, err, account.ErrResync, "an expired link: 400 syncStateNotFound")
 	assert.Contains(t, err.Error(), "syncStateNotFound")
 	changes, _, err = c.Changes(ctx, "")
 	require.NoError(t, err, "an initial round starts again")
@@ -273,11 +273,11 @@ func TestChanges(t *testing.T) {
 }
 
 // changedByNickname indexes the changes that carry a mailNickname.
-func changedByNickname(t *testing.T, changes []guest.Change) map[string]guest.Change {
+func changedByNickname(t *testing.T, changes []account.Change) map[string]account.Change {
 	t.Helper()
-	out := map[string]guest.Change{}
+	out := map[string]account.Change{}
 	for _, ch := range changes {
-		if n := ch.Guest.Properties["mailNickname"]; n != "" {
+		if n := ch.Account.Properties["mailNickname"]; n != "" {
 			out[n] = ch
 		}
 	}
@@ -316,9 +316,9 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	c, sim, tl, before := twoOwners(t)
 
 	again := create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe")
-	again.Guest.Properties["displayName"] = "Zoe Neumann"
+	again.Account.Properties["displayName"] = "Zoe Neumann"
 	eve := create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")
-	eve.Guest.Properties["displayName"] = "Not yours"
+	eve.Account.Properties["displayName"] = "Not yours"
 	clash := create("RERERERERERERERERERERA==", "max") // max's UPN, another anchor
 	gets, batches := tl.get("GET 200"), tl.get("POST 200")
 	res := c.Apply(ctx, []plan.Action{again, eve, clash})
@@ -327,7 +327,7 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	assert.Equal(t, batches+3, tl.get("POST 200"), "one batch for the creates, one for the three lookups, one for zoe's update")
 
 	require.Nil(t, res[0].Failure)
-	assert.Equal(t, before["zoe"].ID, res[0].ObjectID, "the guest the earlier run made")
+	assert.Equal(t, before["zoe"].ID, res[0].ID, "the guest the earlier run made")
 	require.NotNil(t, res[1].Failure)
 	assert.Contains(t, res[1].Failure.Message, "already exists")
 	require.NotNil(t, res[2].Failure)
@@ -352,7 +352,7 @@ func TestCreateOfAGuestAnEarlierRunMade(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	member := create("QkJCQkJCQkJCQkJCQkJCQg==", "max")
-	member.Guest.Properties["displayName"] = "Max Guest"
+	member.Account.Properties["displayName"] = "Max Guest"
 	res = c.Apply(ctx, []plan.Action{member})
 	require.NotNil(t, res[0].Failure)
 	assert.Contains(t, res[0].Failure.Message, "The anchor is on user "+after["max"].ID+", which carries this sync's mark but is a member now")

@@ -37,7 +37,7 @@ func requireAllCreated(t *testing.T, c *Client, res []plan.Result, n int) {
 	for i, r := range res {
 		require.Nil(t, r.Failure, "action %d", i)
 		assert.Equal(t, fmt.Sprintf("%022d==", i), r.Action.Anchor, "results keep the order of the actions")
-		ids[r.ObjectID] = true
+		ids[r.ID] = true
 	}
 	cur, err := c.Current(context.Background())
 	require.NoError(t, err)
@@ -114,7 +114,7 @@ func TestFaultsAreRetriedToSuccess(t *testing.T) {
 	// Deletes whose first answer was lost (504) still count as done.
 	var deletes []plan.Action
 	for _, r := range res {
-		deletes = append(deletes, plan.Action{Kind: plan.Delete, ObjectID: r.ObjectID})
+		deletes = append(deletes, plan.Action{Kind: plan.Delete, ID: r.ID})
 	}
 	for i, r := range c.Apply(context.Background(), deletes) {
 		require.Nil(t, r.Failure, "delete %d", i)
@@ -127,8 +127,8 @@ func TestPerItemFailuresDoNotStopTheBatch(t *testing.T) {
 	t.Parallel()
 	c, _, _ := simClient(t, graphsim.Options{}, Options{})
 	actions := creates(30)
-	actions[3].Guest.Properties["userPrincipalName"] = "x@unverified.example"
-	actions[25].Guest.Properties["userPrincipalName"] = actions[24].Guest.Properties["userPrincipalName"]
+	actions[3].Account.Properties["userPrincipalName"] = "x@unverified.example"
+	actions[25].Account.Properties["userPrincipalName"] = actions[24].Account.Properties["userPrincipalName"]
 	res := c.Apply(context.Background(), actions)
 	require.Len(t, res, 30)
 	for i, r := range res {
@@ -141,7 +141,7 @@ func TestPerItemFailuresDoNotStopTheBatch(t *testing.T) {
 			continue
 		}
 		assert.Nil(t, r.Failure, "action %d", i)
-		assert.NotEmpty(t, r.ObjectID)
+		assert.NotEmpty(t, r.ID)
 	}
 	assert.Equal(t, "Property userPrincipalName is invalid.", res[3].Failure.Message)
 	assert.Contains(t, res[25].Failure.Message, "already exists")

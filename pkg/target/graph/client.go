@@ -42,9 +42,15 @@ type Options struct {
 	// extensionAttribute15) of every guest it creates.
 	Owner          string
 	OwnerAttribute string
+	// Invite creates guests by invitation (POST /invitations to their
+	// mail: B2B guests who sign in with their own identity) instead of as
+	// internal guests with a UPN (POST /users); a mapping with mode:
+	// invite asks for it. Plans then name a guest by its mail and call a
+	// create an invitation (see Describe).
+	Invite bool
 	// InviteRedirectURL and SendInvitationMessage are sent with each
-	// invitation (create actions with Invite set); the URL defaults to
-	// https://myapplications.microsoft.com, Graph requires one.
+	// invitation. Graph requires a redirect URL: an invitation without
+	// one fails (guestsync's config defaults it to the tenant's My Apps).
 	InviteRedirectURL     string
 	SendInvitationMessage bool
 

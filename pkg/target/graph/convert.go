@@ -9,6 +9,7 @@ import (
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/guest"
 )
 
@@ -67,8 +68,8 @@ func selectFields() []string {
 }
 
 // toGuest converts a Graph user to a Guest.
-func toGuest(u models.Userable) guest.Guest {
-	g := guest.Guest{Properties: map[string]string{}}
+func toGuest(u models.Userable) account.Account {
+	g := account.Account{Properties: map[string]string{}}
 	if id := u.GetId(); id != nil {
 		g.ID = *id
 	}

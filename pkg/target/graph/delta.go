@@ -14,7 +14,7 @@ import (
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 )
 
 // DeltaKey identifies the change tracking this client does: the Graph
@@ -41,21 +41,21 @@ func (c *Client) DeltaKey() string {
 // absent is a guest's partial update or a member's, which the engine
 // tells apart by whether it knows the id.
 //
-// A link Graph no longer accepts is reported as guest.ErrResync.
-func (c *Client) Changes(ctx context.Context, deltaLink string) ([]guest.Change, string, error) {
+// A link Graph no longer accepts is reported as account.ErrResync.
+func (c *Client) Changes(ctx context.Context, deltaLink string) ([]account.Change, string, error) {
 	link := deltaLink
 	if link == "" {
 		q := url.Values{}
 		q.Set("$select", strings.Join(append(selectFields(), c.owner.selectField()), ","))
 		link = c.base + "/users/delta()?" + strings.ReplaceAll(q.Encode(), "+", "%20")
 	}
-	var changes []guest.Change
+	var changes []account.Change
 	for pages := 1; ; pages++ {
 		page, err := getRetrying(ctx, func() (deltaPage, error) { return c.deltaPage(ctx, link) })
 		if err != nil {
 			f := failure(err)
 			if deltaLink != "" && resyncNeeded(f.Status, f.Code) {
-				return nil, "", fmt.Errorf("read user changes: %s (%s): %w", f.Message, f.Code, guest.ErrResync)
+				return nil, "", fmt.Errorf("read user changes: %s (%s): %w", f.Message, f.Code, account.ErrResync)
 			}
 			return nil, "", fmt.Errorf("read user changes (page %d): %w", pages, f)
 		}
@@ -134,7 +134,7 @@ func mustURL(link string) url.URL {
 // guests (their userType says so, and they are not being removed).
 // In an initial round every user comes whole, so Present is left empty
 // (100,000 small lists fewer).
-func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch guest.Change, ok bool, err error) {
+func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch account.Change, ok bool, err error) {
 	if err := json.Unmarshal(fields["id"], &ch.ID); err != nil || ch.ID == "" {
 		return ch, false, fmt.Errorf("a user without an id (with %s)", propertyNames(fields))
 	}
@@ -149,9 +149,9 @@ func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch g
 			ch.Removed = true // a member now (or never a guest): out of view
 			return ch, true, nil
 		}
-		ch.IsGuest = true
+		ch.InScope = true
 	}
-	ch.Guest = guest.Guest{ID: ch.ID, Properties: map[string]string{}}
+	ch.Account = account.Account{ID: ch.ID, Properties: map[string]string{}}
 	if a, present := fields["onPremisesImmutableId"]; present {
 		ch.AnchorPresent = true
 		var anchor *string
@@ -159,7 +159,7 @@ func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch g
 			return ch, false, fmt.Errorf("user %s: onPremisesImmutableId: %w", ch.ID, err)
 		}
 		if anchor != nil {
-			ch.Guest.Anchor = *anchor
+			ch.Account.Anchor = *anchor
 		}
 	}
 	if ext, present := fields["onPremisesExtensionAttributes"]; present {
@@ -171,7 +171,7 @@ func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch g
 			}
 		}
 		if v := attrs[c.owner.attribute]; v != nil && *v == c.owner.mark {
-			ch.Guest.Owned = true
+			ch.Account.Owned = true
 		}
 	}
 	for name := range accessors {
@@ -187,12 +187,12 @@ func (c *Client) toChange(fields map[string]json.RawMessage, initial bool) (ch g
 			return ch, false, fmt.Errorf("user %s: %s: %w", ch.ID, name, err)
 		}
 		if !isNull {
-			ch.Guest.Properties[name] = value
+			ch.Account.Properties[name] = value
 		}
 	}
 	slices.Sort(ch.Present)
 	if ch.OwnerPresent { // else the round says nothing of the mark
-		c.remember(ch.Guest)
+		c.remember(ch.Account)
 	}
 	return ch, true, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/graphsim"
 	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/plan"
@@ -29,14 +30,14 @@ func newClient(t *testing.T) (*Client, *graphsim.Server) {
 }
 
 func create(anchor, alias string) plan.Action {
-	g := guest.Guest{Anchor: anchor, SourceDN: "CN=" + alias, Properties: map[string]string{
+	g := account.Account{Anchor: anchor, Source: "CN=" + alias, Properties: map[string]string{
 		"userPrincipalName": alias + "@partners.contoso.com",
 		"mailNickname":      alias,
 		"displayName":       "Partner " + alias,
 		"accountEnabled":    "true",
 		"companyName":       "Fabrikam",
 	}}
-	return plan.Action{Kind: plan.Create, Anchor: anchor, UserPrincipalName: g.Properties["userPrincipalName"], Guest: &g}
+	return plan.Action{Kind: plan.Create, Anchor: anchor, Name: g.Properties["userPrincipalName"], Account: &g}
 }
 
 func TestCreateListUpdate(t *testing.T) {
@@ -47,22 +48,22 @@ func TestCreateListUpdate(t *testing.T) {
 	require.Len(t, res, 2)
 	for _, r := range res {
 		require.Nil(t, r.Failure)
-		assert.NotEmpty(t, r.ObjectID)
+		assert.NotEmpty(t, r.ID)
 	}
 	current, err := c.Current(ctx)
 	require.NoError(t, err)
 	require.Len(t, current, 2)
-	byAnchor := map[string]guest.Guest{}
+	byAnchor := map[string]account.Account{}
 	for _, g := range current {
 		byAnchor[g.Anchor] = g
 	}
 	zoe := byAnchor["QUFBQUFBQUFBQUFBQUFBQQ=="]
-	assert.Equal(t, res[0].ObjectID, zoe.ID)
+	assert.Equal(t, res[0].ID, zoe.ID)
 	assert.Equal(t, "zoe@partners.contoso.com", zoe.Properties["userPrincipalName"])
 	assert.Equal(t, "true", zoe.Properties["accountEnabled"], "selected properties come back")
 	assert.Equal(t, "Fabrikam", zoe.Properties["companyName"])
 
-	upd := plan.Action{Kind: plan.Update, ObjectID: zoe.ID, Changes: []plan.Change{
+	upd := plan.Action{Kind: plan.Update, ID: zoe.ID, Changes: []plan.Change{
 		{Property: "displayName", Old: "Partner zoe", New: "Zoë Lefèvre"},
 		{Property: "accountEnabled", Old: "true", New: "false"},
 	}}
@@ -85,12 +86,12 @@ func TestFailuresCarryGraphsCodeAndRequestID(t *testing.T) {
 	ctx := context.Background()
 	c, _ := newClient(t)
 	bad := create("Q0NDQ0NDQ0NDQ0NDQ0NDQw==", "eve")
-	bad.Guest.Properties["userPrincipalName"] = "eve@unverified.example"
+	bad.Account.Properties["userPrincipalName"] = "eve@unverified.example"
 	res := c.Apply(ctx, []plan.Action{
 		create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe"),
 		create("QkJCQkJCQkJCQkJCQkJCQg==", "zoe"), // same UPN
 		bad,
-		{Kind: plan.Update, ObjectID: "00000000-0000-0000-0000-000000000000", Changes: []plan.Change{{Property: "displayName", New: "x"}}},
+		{Kind: plan.Update, ID: "00000000-0000-0000-0000-000000000000", Changes: []plan.Change{{Property: "displayName", New: "x"}}},
 	})
 	require.Len(t, res, 4)
 	assert.Nil(t, res[0].Failure, "one failure never stops the others")
@@ -120,7 +121,7 @@ func TestCurrentFollowsPaging(t *testing.T) {
 		actions = append(actions, create(anchor, fmt.Sprintf("p%04d", i)))
 	}
 	for _, r := range c.Apply(ctx, actions) {
-		require.Nil(t, r.Failure, r.Action.UserPrincipalName)
+		require.Nil(t, r.Failure, r.Action.Name)
 	}
 	reads := sim.Stats().Reads
 	current, err := c.Current(ctx)
@@ -225,13 +226,13 @@ func TestOwnershipMarkAndAdoption(t *testing.T) {
 	// Adoption: the mark and the anchor are written with the changes.
 	cur, err := mine.Current(ctx)
 	require.NoError(t, err)
-	var jurgen guest.Guest
+	var jurgen account.Account
 	for _, g := range cur {
 		if g.Properties["mailNickname"] == "jurgen" {
 			jurgen = g
 		}
 	}
-	res := mine.Apply(ctx, []plan.Action{{Kind: plan.Adopt, ObjectID: jurgen.ID, Changes: []plan.Change{
+	res := mine.Apply(ctx, []plan.Action{{Kind: plan.Adopt, ID: jurgen.ID, Changes: []plan.Change{
 		{Property: "displayName", Old: jurgen.Properties["displayName"], New: "Jürgen Müller"},
 		{Property: "onPremisesImmutableId", Old: jurgen.Anchor, New: "Q0NDQ0NDQ0NDQ0NDQ0NDQw=="},
 	}}})
@@ -248,7 +249,7 @@ func TestOwnershipMarkAndAdoption(t *testing.T) {
 
 	// An action kind this version cannot carry out is a recorded failure,
 	// never a silent no-op.
-	res = mine.Apply(ctx, []plan.Action{{Kind: plan.Kind("merge"), ObjectID: jurgen.ID}})
+	res = mine.Apply(ctx, []plan.Action{{Kind: plan.Kind("merge"), ID: jurgen.ID}})
 	require.Len(t, res, 1)
 	require.NotNil(t, res[0].Failure)
 	assert.Contains(t, res[0].Failure.Message, "cannot merge")

@@ -44,7 +44,7 @@ func (c *Client) invites(ctx context.Context, actions []plan.Action, idx []int, 
 // second guest.
 func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 	res := plan.Result{Action: a}
-	if a.Guest == nil || a.Guest.Properties["mail"] == "" {
+	if a.Account == nil || a.Account.Properties["mail"] == "" {
 		res.Failure = &plan.Failure{Message: "an invitation needs the guest's mail"}
 		return res
 	}
@@ -57,7 +57,7 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 	// would be nobody's, and the next run could not take it back.
 	ctx = context.WithoutCancel(ctx)
 	props := map[string]string{}
-	for k, v := range a.Guest.Properties {
+	for k, v := range a.Account.Properties {
 		if !assignedByInvitation[k] {
 			props[k] = v
 		}
@@ -67,7 +67,7 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 		res.Failure = &plan.Failure{Message: err.Error()}
 		return res
 	}
-	anchor := a.Guest.Anchor
+	anchor := a.Account.Anchor
 	u.SetOnPremisesImmutableId(&anchor)
 	c.owner.stamp(u)
 
@@ -78,11 +78,11 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 		return res
 	}
 	inv := models.NewInvitation()
-	email, redirect, send := a.Guest.Properties["mail"], c.opts.InviteRedirectURL, c.opts.SendInvitationMessage
+	email, redirect, send := a.Account.Properties["mail"], c.opts.InviteRedirectURL, c.opts.SendInvitationMessage
 	inv.SetInvitedUserEmailAddress(&email)
 	inv.SetInviteRedirectUrl(&redirect)
 	inv.SetSendInvitationMessage(&send)
-	if dn := a.Guest.Properties["displayName"]; dn != "" {
+	if dn := a.Account.Properties["displayName"]; dn != "" {
 		inv.SetInvitedUserDisplayName(&dn)
 	}
 	builder := invitations.NewInvitationsRequestBuilderInternal(map[string]string{}, c.adapter)
@@ -94,16 +94,16 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 	}, nil)
 	if err != nil {
 		res.Failure = failure(err)
-		c.log.Warn("invitation failed", "mail", email, "dn", a.DN, "error", res.Failure.Error())
+		c.log.Warn("invitation failed", "mail", email, "dn", a.Source, "error", res.Failure.Error())
 		return res
 	}
 	if created.GetInvitedUser() == nil || created.GetInvitedUser().GetId() == nil {
 		res.Failure = &plan.Failure{Message: "the invitation's answer names no invited user"}
 		return res
 	}
-	res.ObjectID = *created.GetInvitedUser().GetId()
+	res.ID = *created.GetInvitedUser().GetId()
 
-	item := users.NewUserItemRequestBuilderInternal(map[string]string{"user%2Did": res.ObjectID}, c.adapter)
+	item := users.NewUserItemRequestBuilderInternal(map[string]string{"user%2Did": res.ID}, c.adapter)
 	deadline := time.Now().Add(c.opts.LagTimeout)
 	lagged := func(f *plan.Failure, attempt int) bool {
 		return f.Status == http.StatusNotFound && time.Now().Add(c.backoff(attempt)).Before(deadline)
@@ -117,11 +117,11 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 	}, lagged)
 	if err != nil {
 		res.Failure = failure(err)
-		res.Failure.Message = fmt.Sprintf("invited %s as %s, but setting its properties failed: %s", email, res.ObjectID, res.Failure.Message)
-		c.log.Warn("invited guest not updated", "mail", email, "id", res.ObjectID, "error", res.Failure.Error())
+		res.Failure.Message = fmt.Sprintf("invited %s as %s, but setting its properties failed: %s", email, res.ID, res.Failure.Message)
+		c.log.Warn("invited guest not updated", "mail", email, "id", res.ID, "error", res.Failure.Error())
 		return res
 	}
-	c.log.Info("invited guest", "mail", email, "id", res.ObjectID)
+	c.log.Info("invited guest", "mail", email, "id", res.ID)
 	return res
 }
 

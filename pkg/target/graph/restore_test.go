@@ -75,8 +75,8 @@ func deletedZoe(t *testing.T, lost int, co Options) (*Client, *lostPatches, plan
 	require.NoError(t, err)
 	res := c.Apply(ctx, []plan.Action{create("QUFBQUFBQUFBQUFBQUFBQQ==", "zoe")})
 	require.Nil(t, res[0].Failure)
-	id := res[0].ObjectID
-	res = c.Apply(ctx, []plan.Action{{Kind: plan.Delete, ObjectID: id}})
+	id := res[0].ID
+	res = c.Apply(ctx, []plan.Action{{Kind: plan.Delete, ID: id}})
 	require.Nil(t, res[0].Failure)
 	deleted, err := c.Deleted(ctx)
 	require.NoError(t, err)
@@ -85,8 +85,8 @@ func deletedZoe(t *testing.T, lost int, co Options) (*Client, *lostPatches, plan
 	lp.mu.Lock()
 	lp.n = lost
 	lp.mu.Unlock()
-	return c, lp, plan.Action{Kind: plan.Restore, Anchor: "QUFBQUFBQUFBQUFBQUFBQQ==", ObjectID: id,
-		UserPrincipalName: "zoe@partners.contoso.com", Changes: []plan.Change{
+	return c, lp, plan.Action{Kind: plan.Restore, Anchor: "QUFBQUFBQUFBQUFBQUFBQQ==", ID: id,
+		Name: "zoe@partners.contoso.com", Changes: []plan.Change{
 			{Property: "accountEnabled", Old: "true", New: "false"},
 			{Property: "displayName", Old: "Partner zoe", New: "Zoë Martin"},
 		}}
@@ -107,13 +107,13 @@ func TestRestoreAppliesItsChanges(t *testing.T) {
 			res := c.Apply(ctx, []plan.Action{restore})
 			require.Len(t, res, 1)
 			require.Nil(t, res[0].Failure)
-			assert.Equal(t, restore.ObjectID, res[0].ObjectID)
+			assert.Equal(t, restore.ID, res[0].ID)
 			assert.Equal(t, tt.lost, lp.count())
 
 			cur, err := c.Current(ctx)
 			require.NoError(t, err)
 			require.Len(t, cur, 1)
-			assert.Equal(t, restore.ObjectID, cur[0].ID, "the same object, restored")
+			assert.Equal(t, restore.ID, cur[0].ID, "the same object, restored")
 			assert.Equal(t, "false", cur[0].Properties["accountEnabled"])
 			assert.Equal(t, "Zoë Martin", cur[0].Properties["displayName"])
 			deleted, err := c.Deleted(ctx)
@@ -136,7 +136,7 @@ func TestRestoreWhoseUpdateFailsIsAFailure(t *testing.T) {
 	require.NotNil(t, f)
 	assert.Equal(t, http.StatusNotFound, f.Status)
 	assert.Equal(t, "Request_ResourceNotFound", f.Code)
-	assert.Contains(t, f.Message, "restored guest "+restore.ObjectID+", but bringing it up to date failed")
+	assert.Contains(t, f.Message, "restored guest "+restore.ID+", but bringing it up to date failed")
 	assert.Contains(t, f.Message, "accountEnabled, displayName are as they were when it was deleted")
 	assert.Positive(t, lp.count())
 

@@ -32,7 +32,7 @@ func (t *tally) requests() int {
 // employeeType is a property without a documented maximum length: only
 // the request size limit holds it back.
 func withEmployeeType(a plan.Action, n int) plan.Action {
-	a.Guest.Properties["employeeType"] = strings.Repeat("x", n)
+	a.Account.Properties["employeeType"] = strings.Repeat("x", n)
 	return a
 }
 
@@ -102,9 +102,9 @@ func TestPropertyLimitsAreCheckedBeforeAnyRequest(t *testing.T) {
 			good := creates(3)
 			bad := create("QkFEQkFEQkFEQkFEQkFEQg==", "bad")
 			for k, v := range tc.props {
-				bad.Guest.Properties[k] = v
+				bad.Account.Properties[k] = v
 			}
-			upd := plan.Action{Kind: plan.Update, ObjectID: "00000000-0000-0000-0000-000000000001"}
+			upd := plan.Action{Kind: plan.Update, ID: "00000000-0000-0000-0000-000000000001"}
 			for k, v := range tc.props {
 				upd.Changes = append(upd.Changes, plan.Change{Property: k, New: v})
 			}

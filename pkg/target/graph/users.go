@@ -14,7 +14,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 )
 
@@ -29,7 +29,7 @@ func (c *Client) usersBuilder() *users.UsersRequestBuilder {
 // guestsync's mark: the others are there so that the plan can see (and
 // avoid) collisions on anchor, UPN, mailNickname or mail with objects it
 // does not own. It follows @odata.nextLink until the last page.
-func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
+func (c *Client) Current(ctx context.Context) ([]account.Account, error) {
 	top := int32(pageSize)
 	filter := "userType eq 'Guest'"
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
@@ -40,7 +40,7 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 	resp, err := getRetrying(ctx, func() (models.UserCollectionResponseable, error) {
 		return c.usersBuilder().Get(ctx, cfg)
 	})
-	var out []guest.Guest
+	var out []account.Account
 	for pages := 1; ; pages++ {
 		if err != nil {
 			return nil, fmt.Errorf("list guest users (page %d): %w", pages, failure(err))
@@ -72,7 +72,7 @@ func (c *Client) Current(ctx context.Context) ([]guest.Guest, error) {
 // so that the plan can restore a returning account instead of creating a
 // second one. Unowned deleted users are left out: guestsync never restores
 // them.
-func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
+func (c *Client) Deleted(ctx context.Context) ([]account.Account, error) {
 	// The SDK's builder says /directory/deletedItems/graph.user (Graph's
 	// short alias); the documented cast is microsoft.graph.user, which the
 	// emulator also knows, so the URL is spelled out. No $top: the
@@ -86,7 +86,7 @@ func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
 		return getRetrying(ctx, func() (models.UserCollectionResponseable, error) { return builder.WithUrl(link).Get(ctx, nil) })
 	}
 	resp, err := get(first)
-	var out []guest.Guest
+	var out []account.Account
 	for pages := 1; ; pages++ {
 		if err != nil {
 			return nil, fmt.Errorf("list deleted guest users (page %d): %w", pages, failure(err))
@@ -111,7 +111,7 @@ func (c *Client) Deleted(ctx context.Context) ([]guest.Guest, error) {
 
 // remember records whether a listed user carries the mark, for Apply's
 // ownership double-check.
-func (c *Client) remember(g guest.Guest) {
+func (c *Client) remember(g account.Account) {
 	if g.ID == "" {
 		return
 	}
