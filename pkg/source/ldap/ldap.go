@@ -137,10 +137,8 @@ func (r *Reader) warnInsecure() {
 type session struct {
 	r    *Reader
 	url  *url.URL
-	conn *goldap.Conn
-	// tap takes the entries of the searches that stream on conn.
-	tap *entryTap
-	aux *goldap.Conn
+	conn *connection
+	aux  *connection
 	// stops undo the context.AfterFunc that close the connections when
 	// the read's context ends.
 	stops []func() bool
@@ -164,7 +162,7 @@ type aside struct{ s *session }
 func (a aside) readEntry(ctx context.Context, dn string, attrs []string) (*goldap.Entry, error) {
 	s := a.s
 	if s.aux == nil {
-		conn, _, err := s.r.dial(ctx, s.url)
+		conn, err := s.r.dial(ctx, s.url)
 		if err != nil {
 			return nil, err
 		}
@@ -187,12 +185,12 @@ func (s *session) close() {
 // openSession dials u and binds. Closing the connection is what
 // interrupts a bind or a read in progress when ctx is done.
 func (r *Reader) openSession(ctx context.Context, u *url.URL) (*session, error) {
-	conn, tap, err := r.dial(ctx, u)
+	conn, err := r.dial(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	return &session{r: r, url: u, conn: conn, tap: tap, stops: []func() bool{stop}}, nil
+	return &session{r: r, url: u, conn: conn, stops: []func() bool{stop}}, nil
 }
 
 // connect tries each URL in turn and returns a session on the first that
@@ -214,9 +212,16 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 	return nil, errors.Join(errs...)
 }
 
+// connection is a bound connection to a directory server, with the entry
+// tap under it that takes the entries of its directory reads.
+type connection struct {
+	*goldap.Conn
+	tap *entryTap
+}
+
 // dial connects to u, upgrades to TLS if asked, and binds. Bind failures
 // are returned as they are: another URL would be the same directory.
-func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap, error) {
+func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
 	timeout := r.cfg.Timeout
 	addr := u.Host
 	if u.Port() == "" {
@@ -235,7 +240,7 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap,
 		c, err = dialer.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
 	// One deadline for StartTLS and bind. go-ldap's own per-request timeout
@@ -243,7 +248,7 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap,
 	// the caller is too slow to take (see search.go).
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
 		c.Close()
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 	tlsUp := u.Scheme == "ldaps"
 	if r.cfg.StartTLS && u.Scheme == "ldap" {
@@ -252,25 +257,25 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap,
 		stop()
 		if err != nil {
 			c.Close()
-			return nil, nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
+			return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
 		}
 		c, tlsUp = tc, true
 	}
 
 	tap := newEntryTap(c)
-	conn := goldap.NewConn(tap, tlsUp)
+	conn := &connection{Conn: goldap.NewConn(tap, tlsUp), tap: tap}
 	conn.Start()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if err := r.bind(conn); err != nil {
+	if err := r.bind(conn.Conn); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
+		return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
-	return conn, tap, nil
+	return conn, nil
 }
 
 // bind authenticates conn as configured.

@@ -30,10 +30,9 @@ func (e *callbackError) Unwrap() error { return e.err }
 // searchHandlers receive what a search returns, in order.
 type searchHandlers struct {
 	entry func(*goldap.Entry) error
-	// With tap and record set, the tap takes the entries off the
+	// With record set, the connection's tap takes the entries off the
 	// connection and record receives them instead of entry (see tap.go);
 	// referrals then come after the entries of their page.
-	tap      *entryTap
 	record   func(tappedEntry) error
 	referral func(string) error
 	// done, if set, receives the controls of each page's final result
@@ -43,7 +42,7 @@ type searchHandlers struct {
 
 // runSearch runs req on conn to the end, page after page when paged, and
 // returns how many pages it asked for.
-func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
+func (r *Reader) runSearch(ctx context.Context, conn *connection, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
 	var paging *goldap.ControlPaging
 	if paged {
 		paging = goldap.NewControlPaging(r.cfg.PageSize)
@@ -52,10 +51,10 @@ func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.S
 	for page := 1; ; page++ {
 		var ctl *goldap.ControlPaging
 		var err error
-		if h.tap != nil && h.record != nil {
+		if h.record != nil {
 			ctl, err = r.tappedPage(ctx, conn, req, h)
 		} else {
-			ctl, err = r.page(ctx, conn, req, h)
+			ctl, err = r.page(ctx, conn.Conn, req, h)
 		}
 		switch {
 		case err != nil:
@@ -87,7 +86,7 @@ func newSearch(dn string, scope int, filter string, attrs []string) *goldap.Sear
 
 // readEntry reads the entry dn with attrs on conn. It returns nil and no
 // error when the server sends no entry.
-func (r *Reader) readEntry(ctx context.Context, conn *goldap.Conn, dn string, attrs []string) (*goldap.Entry, error) {
+func (r *Reader) readEntry(ctx context.Context, conn *connection, dn string, attrs []string) (*goldap.Entry, error) {
 	var found *goldap.Entry
 	_, err := r.runSearch(ctx, conn, newSearch(dn, goldap.ScopeBaseObject, "(objectClass=*)", attrs), false, searchHandlers{
 		entry:    func(e *goldap.Entry) error { found = e; return nil },
@@ -162,7 +161,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 // then the result that ends the page), which a goroutine collects. The
 // tap sends every entry before it lets go-ldap read the result, so once
 // the result is in, the entries left are those in the sink's buffer.
-func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
+func (r *Reader) tappedPage(ctx context.Context, conn *connection, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	// The watchdog counts only the time the tap waits for the server:
 	// entries held in a batch, and a slow fn, do not count. It bounds each
@@ -180,7 +179,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		if over.Load() || answered.Load() {
 			return
 		}
-		waited := h.tap.waitingFor(start)
+		waited := conn.tap.waitingFor(start)
 		if waited >= r.cfg.Timeout {
 			timedOut.Store(true)
 			cancel()
@@ -189,7 +188,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		watchdog.Reset(r.cfg.Timeout - waited)
 	})
 	watchdog.Reset(r.cfg.Timeout)
-	sink := h.tap.attach()
+	sink := conn.tap.attach()
 	resp := conn.SearchAsync(pageCtx, req, responseBuffer)
 	var refs []string
 	var controls []goldap.Control
@@ -215,7 +214,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		close(sink.stop)
 		cancel()
 		<-finished
-		h.tap.detach(sink)
+		conn.tap.detach(sink)
 	}()
 
 	take := func(b tapBatch) error {
@@ -378,7 +377,7 @@ func sameLengths(vals []string, bytes [][]byte) bool {
 // readWith reads the entry dn, if it matches filter, with attrs on conn.
 // It returns nil and no error when the server returns no entry or says
 // there is no such object.
-func (r *Reader) readWith(ctx context.Context, conn *goldap.Conn, dn, filter string, attrs []string, controls ...goldap.Control) (*goldap.Entry, error) {
+func (r *Reader) readWith(ctx context.Context, conn *connection, dn, filter string, attrs []string, controls ...goldap.Control) (*goldap.Entry, error) {
 	var found *goldap.Entry
 	req := newSearch(dn, goldap.ScopeBaseObject, filter, attrs)
 	req.Controls = append(req.Controls, controls...)
