@@ -24,6 +24,10 @@
 // reads only what changed since a watermark, with Active Directory's
 // DirSync (or its USN when DirSync is refused), or OpenLDAP's entryCSN
 // elsewhere (incremental.go, dirsync.go, usn.go, csn.go).
+//
+// The entries of directory reads are decoded by guestsync's entry tap
+// under go-ldap's connection (tap.go), unless Config.Decoder leaves
+// everything to go-ldap.
 package ldap
 
 import (
@@ -212,8 +216,10 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 	return nil, errors.Join(errs...)
 }
 
-// connection is a bound connection to a directory server, with the entry
-// tap under it that takes the entries of its directory reads.
+// connection is a bound connection to a directory server. With the
+// entry tap under it (Decoder tap), the tap takes the entries of its
+// directory reads; without (Decoder go-ldap), go-ldap decodes everything
+// and its request timeout bounds every request (see runSearch).
 type connection struct {
 	*goldap.Conn
 	tap *entryTap
@@ -243,28 +249,16 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
 		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
-	// One deadline for StartTLS and bind. go-ldap's own per-request timeout
-	// is left off: while it is set, go-ldap silently drops responses that
-	// the caller is too slow to take (see search.go).
+	// One deadline for StartTLS (its handshake too) and bind.
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
-	tlsUp := u.Scheme == "ldaps"
-	if r.cfg.StartTLS && u.Scheme == "ldap" {
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		tc, err := startTLS(ctx, c, r.tlsFor(u))
-		stop()
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
-		}
-		c, tlsUp = tc, true
+	conn, err := r.open(ctx, c, u)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
 	}
-
-	tap := newEntryTap(c)
-	conn := &connection{Conn: goldap.NewConn(tap, tlsUp), tap: tap}
-	conn.Start()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := r.bind(conn.Conn); err != nil {
@@ -276,6 +270,51 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
 		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 	return conn, nil
+}
+
+// open puts go-ldap on c (TLS already for ldaps://) and makes StartTLS
+// when asked. This is where Decoder takes effect, once per connection:
+//
+//   - tap: the tap goes between go-ldap and the connection, TLS included,
+//     so StartTLS is made before go-ldap is given the connection
+//     (starttls.go). go-ldap's request timeout stays off: while it is
+//     set, go-ldap silently drops a response that the caller is too slow
+//     to take, and the tap's searches stream to a caller of any speed
+//     (see tappedPage and page).
+//   - go-ldap: go-ldap makes StartTLS, and its request timeout is
+//     Timeout; runSearch then reads each page whole with go-ldap's Search
+//     (see wholePage).
+func (r *Reader) open(ctx context.Context, c net.Conn, u *url.URL) (*connection, error) {
+	upgrade := r.cfg.StartTLS && u.Scheme == "ldap"
+	if r.cfg.Decoder == DecoderGoLDAP {
+		conn := goldap.NewConn(c, u.Scheme == "ldaps")
+		conn.Start()
+		conn.SetTimeout(r.cfg.Timeout)
+		if upgrade {
+			stop := context.AfterFunc(ctx, func() { conn.Close() })
+			err := conn.StartTLS(r.tlsFor(u))
+			stop()
+			if err != nil {
+				conn.Close()
+				return nil, err
+			}
+		}
+		return &connection{Conn: conn}, nil
+	}
+	tlsUp := u.Scheme == "ldaps"
+	if upgrade {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		tc, err := startTLS(ctx, c, r.tlsFor(u))
+		stop()
+		if err != nil {
+			return nil, err
+		}
+		c, tlsUp = tc, true
+	}
+	tap := newEntryTap(c)
+	conn := goldap.NewConn(tap, tlsUp)
+	conn.Start()
+	return &connection{Conn: conn, tap: tap}, nil
 }
 
 // bind authenticates conn as configured.
