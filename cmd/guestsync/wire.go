@@ -82,6 +82,7 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 			CAFile:            l.CAFile,
 			ServerName:        l.ServerName,
 			AllowInsecureBind: l.AllowInsecureBind,
+			Decoder:           l.Decoder,
 		}, log)
 	}
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
