@@ -337,17 +337,23 @@ func testSlapdSecondURLWhenFirstIsDead(t *testing.T, decoder string) {
 	assert.Equal(t, source.Result{Entries: env.users, Complete: true}, res)
 }
 
-// BenchmarkSlapdRead reads the 5,000 partners: go test -bench SlapdRead
-// -benchmem under .ci/with-testservers.
+// BenchmarkSlapdRead reads the 5,000 partners with each decoder: go test
+// -bench SlapdRead -benchmem under .ci/with-testservers.
 func BenchmarkSlapdRead(b *testing.B) {
 	env := needSlapd(b)
-	r, err := New(env.partners(), nil)
-	require.NoError(b, err)
-	for b.Loop() {
-		res, err := r.Read(context.Background(), func(source.Entry) error { return nil })
-		if err != nil || !res.Complete {
-			b.Fatalf("%+v, %v", res, err)
-		}
+	for _, decoder := range decoders() {
+		b.Run(decoder, func(b *testing.B) {
+			env := env
+			env.decoder = decoder
+			r, err := New(env.partners(), nil)
+			require.NoError(b, err)
+			for b.Loop() {
+				res, err := r.Read(context.Background(), func(source.Entry) error { return nil })
+				if err != nil || !res.Complete {
+					b.Fatalf("%+v, %v", res, err)
+				}
+			}
+		})
 	}
 }
 
