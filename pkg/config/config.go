@@ -90,6 +90,11 @@ type LDAP struct {
 	CAFile            string        `yaml:"caFile" mapstructure:"cafile"`
 	ServerName        string        `yaml:"serverName" mapstructure:"servername"`
 	AllowInsecureBind bool          `yaml:"allowInsecureBind" mapstructure:"allowinsecurebind"`
+	// Decoder is who decodes the directory's answers: tap (the default:
+	// guestsync's own decoder, as fast as ldapsearch) or go-ldap (the
+	// LDAP library alone, with its StartTLS and request timeout: slower,
+	// for a directory the tap mishandles).
+	Decoder string `yaml:"decoder" mapstructure:"decoder"`
 }
 
 // LDAPBase is one subtree to read.
@@ -217,7 +222,7 @@ func Defaults() Config {
 	return Config{
 		Version: FormatVersion,
 		Source:  Source{Kind: "ldap", FullReadEvery: 7 * 24 * time.Hour},
-		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto"},
+		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto", Decoder: "tap"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph: Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15",
 			WriteBudget: 3000, WriteWindow: 150 * time.Second, Concurrency: 4},

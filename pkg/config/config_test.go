@@ -292,6 +292,25 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
+func TestLDAPDecoder(t *testing.T) {
+	t.Parallel()
+	c, err := loadLDAP(t, "a.yaml", ldapConfig, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "tap", c.LDAP.Decoder, "the default")
+
+	c, err = loadLDAP(t, "b.yaml", strings.Replace(ldapConfig, "  timeout: 45s\n", "  timeout: 45s\n  decoder: go-ldap\n", 1), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "go-ldap", c.LDAP.Decoder)
+
+	c, err = loadLDAP(t, "c.yaml", ldapConfig, map[string]string{"GUESTSYNC_LDAP_DECODER": "go-ldap"})
+	require.NoError(t, err)
+	assert.Equal(t, "go-ldap", c.LDAP.Decoder)
+
+	_, err = loadLDAP(t, "d.yaml", strings.Replace(ldapConfig, "  timeout: 45s\n", "  timeout: 45s\n  decoder: goldap\n", 1), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `d.yaml:10:12: ldap.decoder: must be tap or go-ldap (got "goldap")`)
+}
+
 func TestSourceFullReadEvery(t *testing.T) {
 	t.Parallel()
 	c, err := loadLDAP(t, "a.yaml", ldapConfig, nil)

@@ -65,6 +65,9 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 		if c.LDAP.Timeout <= 0 {
 			bad("ldap.timeout", "must be positive, like 30s")
 		}
+		if d := c.LDAP.Decoder; d != "tap" && d != "go-ldap" {
+			bad("ldap.decoder", "must be tap or go-ldap (got %q)", d)
+		}
 		if c.LDAP.BindDN != "" && c.LDAP.BindPassword == "" {
 			bad("ldap.bindPassword", "bindDN is set but no password: set %s or ldap.bindPasswordFile", envName("ldap.bindpassword"))
 		}

@@ -22,6 +22,19 @@ const (
 	DefaultTimeout       = 30 * time.Second
 	DefaultMaxGroupDepth = 10
 	DefaultBindMethod    = "simple"
+	DefaultDecoder       = DecoderTap
+)
+
+// Values of Config.Decoder.
+const (
+	// DecoderTap: guestsync's entry tap decodes the entries of directory
+	// reads under go-ldap's connection (tap.go), at the speed of
+	// ldapsearch; go-ldap does the rest of the protocol.
+	DecoderTap = "tap"
+	// DecoderGoLDAP: go-ldap does everything, with its own decoding,
+	// StartTLS and request timeout; slower, for a directory the tap
+	// mishandles.
+	DecoderGoLDAP = "go-ldap"
 )
 
 // Directory kinds for Config.Directory.
@@ -106,7 +119,9 @@ type Config struct {
 	NoPaging bool
 	// Timeout bounds connecting (TCP, TLS, bind) and every wait for the
 	// server's next answer during the search; DefaultTimeout when 0. Time
-	// spent in the caller's fn does not count.
+	// spent in the caller's fn does not count. With Decoder go-ldap it
+	// bounds each request's whole answer instead (a bind, a page), as
+	// go-ldap's request timeout does.
 	Timeout time.Duration
 	// StartTLS upgrades an ldap:// connection to TLS before binding.
 	StartTLS bool
@@ -138,6 +153,11 @@ type Config struct {
 	// forced ("dirsync", "usn", "csn"), or "off" (the default: no
 	// watermark, every read is full). Not with FollowReferrals.
 	Incremental string
+	// Decoder is who decodes what the server sends: DecoderTap (the
+	// default) or DecoderGoLDAP. With go-ldap each page is read whole
+	// before the caller's fn sees its entries, so memory holds a page
+	// (the whole result with NoPaging), and Timeout bounds whole answers.
+	Decoder string
 }
 
 // Base is one subtree to read.
@@ -169,6 +189,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Incremental == "" {
 		cfg.Incremental = IncrementalOff
+	}
+	if cfg.Decoder == "" {
+		cfg.Decoder = DefaultDecoder
 	}
 	return cfg
 }
@@ -220,6 +243,9 @@ func (cfg Config) validate() (settings, error) {
 	}
 	if cfg.Timeout < 0 {
 		bad("timeout must be positive, not %s", cfg.Timeout)
+	}
+	if cfg.Decoder != DecoderTap && cfg.Decoder != DecoderGoLDAP {
+		bad("decoder must be %s or %s, not %q", DecoderTap, DecoderGoLDAP, cfg.Decoder)
 	}
 	cfg.validateBind(urls, anyPlain, bad)
 	cfg.validateReferrals(bad)

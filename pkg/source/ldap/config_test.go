@@ -36,6 +36,7 @@ func TestNewAppliesDefaults(t *testing.T) {
 	assert.Equal(t, "sub", r.cfg.Scope)
 	assert.Equal(t, uint32(500), r.cfg.PageSize)
 	assert.Equal(t, 30*time.Second, r.cfg.Timeout)
+	assert.Equal(t, DecoderTap, r.cfg.Decoder)
 	assert.Equal(t, []string{"*", "entryUUID"}, r.cfg.requestedAttributes())
 	assert.Equal(t, "dc1.example.test", r.tlsFor(r.urls[0]).ServerName, "server name from the URL")
 }
@@ -54,6 +55,7 @@ func TestNewAcceptsVariants(t *testing.T) {
 		"one level, own attributes": func(c *Config) { c.Scope, c.Attributes = "one", []string{"mail", "objectGUID", "member;range=0-1499"} },
 		"tls options":               func(c *Config) { c.CAFile, c.ServerName = caFile, "dc.example.test" },
 		"no paging":                 func(c *Config) { c.NoPaging = true },
+		"go-ldap decodes":           func(c *Config) { c.Decoder = DecoderGoLDAP },
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -84,6 +86,7 @@ func TestNewRejects(t *testing.T) {
 		{"bad scope", func(c *Config) { c.Scope = "subtree" }, []string{`scope must be sub or one, not "subtree"`}},
 		{"bad attribute", func(c *Config) { c.Attributes = []string{"mail", "given name", ""} }, []string{`"given name" is not an attribute name`, `"" is not an attribute name`}},
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, []string{"timeout must be positive"}},
+		{"unknown decoder", func(c *Config) { c.Decoder = "goldap" }, []string{`decoder must be tap or go-ldap, not "goldap"`}},
 		{"dn without password", func(c *Config) { c.BindPassword = "" }, []string{"bindPassword is required with bindDN"}},
 		{"password without dn", func(c *Config) { c.BindDN = "" }, []string{"bindDN is required with bindPassword"}},
 		{"bad bind dn", func(c *Config) { c.BindDN = "guestsync" }, []string{`bindDN "guestsync"`}},

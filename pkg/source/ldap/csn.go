@@ -88,7 +88,6 @@ func (r *Reader) csnStart(ctx context.Context, s *session, d rootDSE, prev *wate
 		r.log.Debug("ldap search", "purpose", "watermark: the highest entryCSN or modifyTimestamp in scope",
 			"command", r.searchCommand(b.dn, b.scope, filter, req.Attributes, !r.cfg.NoPaging))
 		_, err := r.runSearch(ctx, s.conn, req, !r.cfg.NoPaging, searchHandlers{
-			tap: s.tap,
 			record: func(e tappedEntry) error {
 				if v, _ := e.First("entryCSN"); v > maxCSN {
 					maxCSN = v

@@ -105,7 +105,7 @@ func dirSyncRefused(ctx context.Context, err error) bool {
 // dirSync runs a DirSync search of the naming context nc from cookie (nil
 // for the beginning) until the server has no more to send, passes each
 // entry to fn, and returns the cookie to continue from.
-func (r *Reader) dirSync(ctx context.Context, conn *goldap.Conn, nc, filter string, attrs []string, objectSecurity bool, cookie []byte, fn func(*goldap.Entry) error) ([]byte, error) {
+func (r *Reader) dirSync(ctx context.Context, conn *connection, nc, filter string, attrs []string, objectSecurity bool, cookie []byte, fn func(*goldap.Entry) error) ([]byte, error) {
 	flags := dirSyncFlags
 	if objectSecurity {
 		flags |= goldap.DirSyncObjectSecurity

@@ -38,5 +38,6 @@ func ConfigFrom(l config.LDAP) Config {
 		CAFile:            l.CAFile,
 		ServerName:        l.ServerName,
 		AllowInsecureBind: l.AllowInsecureBind,
+		Decoder:           l.Decoder,
 	}
 }

@@ -129,8 +129,9 @@ func changesScenario(t *testing.T, a incrAD, r *Reader) (full map[string]source.
 	return full, res.Watermark
 }
 
-func TestSambaDirSyncReadsChanges(t *testing.T) {
-	t.Parallel()
+func TestSambaDirSyncReadsChanges(t *testing.T) { eachDecoder(t, testSambaDirSyncReadsChanges) }
+
+func testSambaDirSyncReadsChanges(t *testing.T, decoder string) {
 	tests := map[string]struct {
 		admin bool
 		// An ordinary account lacks "Replicating Directory Changes": it
@@ -145,6 +146,7 @@ func TestSambaDirSyncReadsChanges(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			a := newIncrAD(t)
+			a.env.decoder = decoder
 			var logs bytes.Buffer
 			r, err := New(a.config(func(c *Config) {
 				if tt.admin {
@@ -233,8 +235,12 @@ func mine(got map[string]source.Entry, ou string) []string {
 }
 
 func TestSambaUSNFallbackReadsTheSameChanges(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSambaUSNFallbackReadsTheSameChanges)
+}
+
+func testSambaUSNFallbackReadsTheSameChanges(t *testing.T, decoder string) {
 	a := newIncrAD(t)
+	a.env.decoder = decoder
 	var logs bytes.Buffer
 	// The Administrator may read the Deleted Objects container.
 	r, err := New(a.config(func(c *Config) {
@@ -285,8 +291,12 @@ func TestSambaUSNFallbackReadsTheSameChanges(t *testing.T) {
 }
 
 func TestSambaUSNWithoutDeletedObjectsAccess(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSambaUSNWithoutDeletedObjectsAccess)
+}
+
+func testSambaUSNWithoutDeletedObjectsAccess(t *testing.T, decoder string) {
 	a := newIncrAD(t)
+	a.env.decoder = decoder
 	var logs bytes.Buffer
 	r, err := New(a.config(func(c *Config) { c.Incremental = IncrementalUSN }), debugLogger(&logs))
 	require.NoError(t, err)
@@ -301,9 +311,11 @@ func TestSambaUSNWithoutDeletedObjectsAccess(t *testing.T) {
 		"the deletion of u2 is invisible to an ordinary account (Samba shows it no tombstone), u4's leaving the filter to a USN")
 }
 
-func TestSambaDirSyncGroupMembership(t *testing.T) {
-	t.Parallel()
+func TestSambaDirSyncGroupMembership(t *testing.T) { eachDecoder(t, testSambaDirSyncGroupMembership) }
+
+func testSambaDirSyncGroupMembership(t *testing.T, decoder string) {
 	a := newIncrAD(t)
+	a.env.decoder = decoder
 	for i := 1; i <= 5; i++ {
 		a.user(t, fmt.Sprintf("u%d", i))
 	}
@@ -341,9 +353,11 @@ func TestSambaDirSyncGroupMembership(t *testing.T) {
 
 // TestSambaIncrementalTimings reads the 3,010 partners in full, then
 // their changes, and logs how long each took: go test -v.
-func TestSambaIncrementalTimings(t *testing.T) {
-	t.Parallel()
+func TestSambaIncrementalTimings(t *testing.T) { eachDecoder(t, testSambaIncrementalTimings) }
+
+func testSambaIncrementalTimings(t *testing.T, decoder string) {
 	env := needSamba(t)
+	env.decoder = decoder
 	r, err := New(env.config(func(c *Config) { c.Incremental = IncrementalAuto }), nil)
 	require.NoError(t, err)
 	n := 0

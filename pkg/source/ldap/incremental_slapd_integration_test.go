@@ -80,8 +80,12 @@ func keys(m map[string]source.Entry) []string {
 }
 
 func TestSlapdIncrementalReadsOnlyTheChanges(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdIncrementalReadsOnlyTheChanges)
+}
+
+func testSlapdIncrementalReadsOnlyTheChanges(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	base := env.incrTree(t)
 	var logs bytes.Buffer
 	r, err := New(env.incrConfig(base), debugLogger(&logs))
@@ -173,8 +177,12 @@ func TestSlapdIncrementalFallsBackToAFullRead(t *testing.T) {
 }
 
 func TestSlapdIncrementalGroupChangeMakesAFullRead(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdIncrementalGroupChangeMakesAFullRead)
+}
+
+func testSlapdIncrementalGroupChangeMakesAFullRead(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	base := env.incrTree(t)
 	group := "cn=Incr Partners," + base
 	env.add(t, entry(group, "objectClass", "groupOfNames", "cn", "Incr Partners",
@@ -244,9 +252,11 @@ func TestSlapdKeyChangesWithTheFilter(t *testing.T) {
 
 // TestSlapdIncrementalTimings reads the 5,000 partners in full and then
 // their changes (none), and logs how long each took: go test -v.
-func TestSlapdIncrementalTimings(t *testing.T) {
-	t.Parallel()
+func TestSlapdIncrementalTimings(t *testing.T) { eachDecoder(t, testSlapdIncrementalTimings) }
+
+func testSlapdIncrementalTimings(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.Incremental = IncrementalAuto
 	r, err := New(cfg, nil)

@@ -24,6 +24,10 @@
 // reads only what changed since a watermark, with Active Directory's
 // DirSync (or its USN when DirSync is refused), or OpenLDAP's entryCSN
 // elsewhere (incremental.go, dirsync.go, usn.go, csn.go).
+//
+// The entries of directory reads are decoded by guestsync's entry tap
+// under go-ldap's connection (tap.go), unless Config.Decoder leaves
+// everything to go-ldap.
 package ldap
 
 import (
@@ -137,10 +141,8 @@ func (r *Reader) warnInsecure() {
 type session struct {
 	r    *Reader
 	url  *url.URL
-	conn *goldap.Conn
-	// tap takes the entries of the searches that stream on conn.
-	tap *entryTap
-	aux *goldap.Conn
+	conn *connection
+	aux  *connection
 	// stops undo the context.AfterFunc that close the connections when
 	// the read's context ends.
 	stops []func() bool
@@ -164,7 +166,7 @@ type aside struct{ s *session }
 func (a aside) readEntry(ctx context.Context, dn string, attrs []string) (*goldap.Entry, error) {
 	s := a.s
 	if s.aux == nil {
-		conn, _, err := s.r.dial(ctx, s.url)
+		conn, err := s.r.dial(ctx, s.url)
 		if err != nil {
 			return nil, err
 		}
@@ -187,12 +189,12 @@ func (s *session) close() {
 // openSession dials u and binds. Closing the connection is what
 // interrupts a bind or a read in progress when ctx is done.
 func (r *Reader) openSession(ctx context.Context, u *url.URL) (*session, error) {
-	conn, tap, err := r.dial(ctx, u)
+	conn, err := r.dial(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	return &session{r: r, url: u, conn: conn, tap: tap, stops: []func() bool{stop}}, nil
+	return &session{r: r, url: u, conn: conn, stops: []func() bool{stop}}, nil
 }
 
 // connect tries each URL in turn and returns a session on the first that
@@ -214,9 +216,18 @@ func (r *Reader) connect(ctx context.Context) (*session, error) {
 	return nil, errors.Join(errs...)
 }
 
+// connection is a bound connection to a directory server. With the
+// entry tap under it (Decoder tap), the tap takes the entries of its
+// directory reads; without (Decoder go-ldap), go-ldap decodes everything
+// and its request timeout bounds every request (see runSearch).
+type connection struct {
+	*goldap.Conn
+	tap *entryTap
+}
+
 // dial connects to u, upgrades to TLS if asked, and binds. Bind failures
 // are returned as they are: another URL would be the same directory.
-func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap, error) {
+func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
 	timeout := r.cfg.Timeout
 	addr := u.Host
 	if u.Port() == "" {
@@ -235,42 +246,75 @@ func (r *Reader) dial(ctx context.Context, u *url.URL) (*goldap.Conn, *entryTap,
 		c, err = dialer.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
 	}
 
-	// One deadline for StartTLS and bind. go-ldap's own per-request timeout
-	// is left off: while it is set, go-ldap silently drops responses that
-	// the caller is too slow to take (see search.go).
+	// One deadline for StartTLS (its handshake too) and bind.
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
 		c.Close()
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
+	}
+	conn, err := r.open(ctx, c, u)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if err := r.bind(conn.Conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("connect to %s: %w", u, err)
+	}
+	return conn, nil
+}
+
+// open puts go-ldap on c (TLS already for ldaps://) and makes StartTLS
+// when asked. This is where Decoder takes effect, once per connection:
+//
+//   - tap: the tap goes between go-ldap and the connection, TLS included,
+//     so StartTLS is made before go-ldap is given the connection
+//     (starttls.go). go-ldap's request timeout stays off: while it is
+//     set, go-ldap silently drops a response that the caller is too slow
+//     to take, and the tap's searches stream to a caller of any speed
+//     (see tappedPage and page).
+//   - go-ldap: go-ldap makes StartTLS, and its request timeout is
+//     Timeout; runSearch then reads each page whole with go-ldap's Search
+//     (see wholePage).
+func (r *Reader) open(ctx context.Context, c net.Conn, u *url.URL) (*connection, error) {
+	upgrade := r.cfg.StartTLS && u.Scheme == "ldap"
+	if r.cfg.Decoder == DecoderGoLDAP {
+		conn := goldap.NewConn(c, u.Scheme == "ldaps")
+		conn.Start()
+		conn.SetTimeout(r.cfg.Timeout)
+		if upgrade {
+			stop := context.AfterFunc(ctx, func() { conn.Close() })
+			err := conn.StartTLS(r.tlsFor(u))
+			stop()
+			if err != nil {
+				conn.Close()
+				return nil, err
+			}
+		}
+		return &connection{Conn: conn}, nil
 	}
 	tlsUp := u.Scheme == "ldaps"
-	if r.cfg.StartTLS && u.Scheme == "ldap" {
+	if upgrade {
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		tc, err := startTLS(ctx, c, r.tlsFor(u))
 		stop()
 		if err != nil {
-			c.Close()
-			return nil, nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
+			return nil, err
 		}
 		c, tlsUp = tc, true
 	}
-
 	tap := newEntryTap(c)
 	conn := goldap.NewConn(tap, tlsUp)
 	conn.Start()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if err := r.bind(conn); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
-	}
-	if err := c.SetDeadline(time.Time{}); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("connect to %s: %w", u, err)
-	}
-	return conn, tap, nil
+	return &connection{Conn: conn, tap: tap}, nil
 }
 
 // bind authenticates conn as configured.

@@ -27,10 +27,12 @@ import (
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
-// slapdEnv is what .ci/testservers writes to DIR/env.
+// slapdEnv is what .ci/testservers writes to DIR/env, and the decoder
+// the test reads with.
 type slapdEnv struct {
 	url, bindDN, password, baseDN string
 	users                         int
+	decoder                       string
 }
 
 func needSlapd(t testing.TB) slapdEnv {
@@ -63,6 +65,19 @@ func needServer(t testing.TB, variable string) {
 	t.Skip(how)
 }
 
+// eachDecoder runs test in parallel subtests, one for each Config.Decoder
+// and named after it: the reads of a test that sets the decoder it is
+// given in its env (env.decoder) are made both ways.
+func eachDecoder(t *testing.T, test func(t *testing.T, decoder string)) {
+	t.Parallel()
+	for _, decoder := range decoders() {
+		t.Run(decoder, func(t *testing.T) {
+			t.Parallel()
+			test(t, decoder)
+		})
+	}
+}
+
 // partners is the configuration the tests share: the Partners OU over the
 // plain loopback URL of the test server.
 func (env slapdEnv) partners() Config {
@@ -75,6 +90,7 @@ func (env slapdEnv) partners() Config {
 		Filter:            "(employeeType=Partner)",
 		PageSize:          500,
 		Timeout:           10 * time.Second,
+		Decoder:           env.decoder,
 	}
 }
 
@@ -82,9 +98,11 @@ func debugLogger(buf *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func TestSlapdPagedReadOfAllPartners(t *testing.T) {
-	t.Parallel()
+func TestSlapdPagedReadOfAllPartners(t *testing.T) { eachDecoder(t, testSlapdPagedReadOfAllPartners) }
+
+func testSlapdPagedReadOfAllPartners(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	var logs bytes.Buffer
 	r, err := New(env.partners(), debugLogger(&logs))
 	require.NoError(t, err)
@@ -130,9 +148,11 @@ func TestSlapdPagedReadOfAllPartners(t *testing.T) {
 	assert.Len(t, b, 16)
 }
 
-func TestSlapdReadTwiceWithOneReader(t *testing.T) {
-	t.Parallel()
+func TestSlapdReadTwiceWithOneReader(t *testing.T) { eachDecoder(t, testSlapdReadTwiceWithOneReader) }
+
+func testSlapdReadTwiceWithOneReader(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.Scope = "one"
 	cfg.Filter = "(objectClass=inetOrgPerson)" // the partners and 3 contractors
@@ -151,9 +171,11 @@ func TestSlapdReadTwiceWithOneReader(t *testing.T) {
 	}
 }
 
-func TestSlapdSizeLimitWithoutPaging(t *testing.T) {
-	t.Parallel()
+func TestSlapdSizeLimitWithoutPaging(t *testing.T) { eachDecoder(t, testSlapdSizeLimitWithoutPaging) }
+
+func testSlapdSizeLimitWithoutPaging(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.NoPaging = true
 	r, err := New(cfg, nil)
@@ -179,9 +201,11 @@ func TestSlapdRefusesInsecureBind(t *testing.T) {
 	assert.NotContains(t, err.Error(), env.password)
 }
 
-func TestSlapdWrongPassword(t *testing.T) {
-	t.Parallel()
+func TestSlapdWrongPassword(t *testing.T) { eachDecoder(t, testSlapdWrongPassword) }
+
+func testSlapdWrongPassword(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.BindPassword = "not-the-password"
 	r, err := New(cfg, nil)
@@ -196,9 +220,11 @@ func TestSlapdWrongPassword(t *testing.T) {
 	assert.False(t, called)
 }
 
-func TestSlapdMissingBaseDN(t *testing.T) {
-	t.Parallel()
+func TestSlapdMissingBaseDN(t *testing.T) { eachDecoder(t, testSlapdMissingBaseDN) }
+
+func testSlapdMissingBaseDN(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.BaseDN = "ou=Nobody," + env.baseDN
 	r, err := New(cfg, nil)
@@ -210,8 +236,12 @@ func TestSlapdMissingBaseDN(t *testing.T) {
 }
 
 func TestSlapdCallbackErrorStopsTheRead(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdCallbackErrorStopsTheRead)
+}
+
+func testSlapdCallbackErrorStopsTheRead(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	r, err := New(env.partners(), nil)
 	require.NoError(t, err)
 	stop := errors.New("mapping failed")
@@ -227,9 +257,11 @@ func TestSlapdCallbackErrorStopsTheRead(t *testing.T) {
 	assert.Equal(t, source.Result{Entries: 749}, res)
 }
 
-func TestSlapdCancelMidRead(t *testing.T) {
-	t.Parallel()
+func TestSlapdCancelMidRead(t *testing.T) { eachDecoder(t, testSlapdCancelMidRead) }
+
+func testSlapdCancelMidRead(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	r, err := New(env.partners(), nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -249,9 +281,11 @@ func TestSlapdCancelMidRead(t *testing.T) {
 
 // TestSlapdSlowConsumer checks that time spent in fn does not count as
 // the server not answering, and that no entry is lost meanwhile.
-func TestSlapdSlowConsumer(t *testing.T) {
-	t.Parallel()
+func TestSlapdSlowConsumer(t *testing.T) { eachDecoder(t, testSlapdSlowConsumer) }
+
+func testSlapdSlowConsumer(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	// Timeout is short for a shared slapd under load, but leaves the
 	// server's own waits room: fn sleeps past it, twice.
@@ -287,8 +321,12 @@ func TestDeadURL(t *testing.T) {
 
 // TestSecondURLWhenFirstIsDead checks the fail-over between URLs.
 func TestSlapdSecondURLWhenFirstIsDead(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdSecondURLWhenFirstIsDead)
+}
+
+func testSlapdSecondURLWhenFirstIsDead(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.URL = "ldap://" + deadAddr(t) + " " + env.url
 	cfg.Attributes = []string{"1.1"} // DNs only
@@ -299,25 +337,33 @@ func TestSlapdSecondURLWhenFirstIsDead(t *testing.T) {
 	assert.Equal(t, source.Result{Entries: env.users, Complete: true}, res)
 }
 
-// BenchmarkSlapdRead reads the 5,000 partners: go test -bench SlapdRead
-// -benchmem under .ci/with-testservers.
+// BenchmarkSlapdRead reads the 5,000 partners with each decoder: go test
+// -bench SlapdRead -benchmem under .ci/with-testservers.
 func BenchmarkSlapdRead(b *testing.B) {
 	env := needSlapd(b)
-	r, err := New(env.partners(), nil)
-	require.NoError(b, err)
-	for b.Loop() {
-		res, err := r.Read(context.Background(), func(source.Entry) error { return nil })
-		if err != nil || !res.Complete {
-			b.Fatalf("%+v, %v", res, err)
-		}
+	for _, decoder := range decoders() {
+		b.Run(decoder, func(b *testing.B) {
+			env := env
+			env.decoder = decoder
+			r, err := New(env.partners(), nil)
+			require.NoError(b, err)
+			for b.Loop() {
+				res, err := r.Read(context.Background(), func(source.Entry) error { return nil })
+				if err != nil || !res.Complete {
+					b.Fatalf("%+v, %v", res, err)
+				}
+			}
+		})
 	}
 }
 
 // TestSlapdConnectionDropMidRead puts a proxy between the reader and slapd
 // that cuts the connection after some of the answer has gone through.
-func TestSlapdConnectionDropMidRead(t *testing.T) {
-	t.Parallel()
+func TestSlapdConnectionDropMidRead(t *testing.T) { eachDecoder(t, testSlapdConnectionDropMidRead) }
+
+func testSlapdConnectionDropMidRead(t *testing.T, decoder string) {
 	env := needSlapd(t)
+	env.decoder = decoder
 	cfg := env.partners()
 	cfg.URL = "ldap://" + cuttingProxy(t, strings.TrimPrefix(env.url, "ldap://"), 600_000)
 	r, err := New(cfg, nil)

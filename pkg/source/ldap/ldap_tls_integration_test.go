@@ -39,9 +39,11 @@ func (env tlsEnv) secure(change func(*Config)) Config {
 	return cfg
 }
 
-func TestSlapdTLSReads(t *testing.T) {
-	t.Parallel()
+func TestSlapdTLSReads(t *testing.T) { eachDecoder(t, testSlapdTLSReads) }
+
+func testSlapdTLSReads(t *testing.T, decoder string) {
 	env := needSlapdTLS(t)
+	env.decoder = decoder
 	tests := map[string]func(*Config){
 		"ldaps with the CA file": func(c *Config) { c.URL, c.CAFile = env.ldapsURL, env.caFile },
 		"StartTLS with the CA file": func(c *Config) {
@@ -67,8 +69,12 @@ func TestSlapdTLSReads(t *testing.T) {
 }
 
 func TestSlapdTLSRefusesUntrustedServers(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdTLSRefusesUntrustedServers)
+}
+
+func testSlapdTLSRefusesUntrustedServers(t *testing.T, decoder string) {
 	env := needSlapdTLS(t)
+	env.decoder = decoder
 	tests := []struct {
 		name   string
 		change func(*Config)

@@ -113,7 +113,6 @@ func (rs *readState) searchBase(ctx context.Context, s *session, b base, hops in
 	before := rs.stats.entries
 	req := newSearch(b.dn, b.scope, rs.filter, r.cfg.requestedAttributes())
 	pages, err := r.runSearch(ctx, s.conn, req, !r.cfg.NoPaging, searchHandlers{
-		tap:      s.tap,
 		record:   func(e tappedEntry) error { return rs.take(ctx, s, e) },
 		referral: func(ref string) error { rs.referral(s, b, ref, hops); return nil },
 	})

@@ -47,6 +47,8 @@ type sambaEnv struct {
 	adminDN, adminPassword string
 	baseDN, realm          string
 	partners               int
+	// decoder is the Config.Decoder of config and partnersConfig.
+	decoder string
 }
 
 func needSamba(t testing.TB) sambaEnv {
@@ -89,6 +91,7 @@ func (env sambaEnv) config(change func(*Config)) Config {
 		Filter:       sambaPartnerFilter,
 		PageSize:     500,
 		Timeout:      30 * time.Second, // parallel tests' writes (OU deletes) can hold Samba's readers for seconds
+		Decoder:      env.decoder,
 	}
 	if change != nil {
 		change(&cfg)
@@ -118,9 +121,11 @@ func sambaRead(t *testing.T, cfg Config, logs *bytes.Buffer) (map[string]source.
 	return byName, res
 }
 
-func TestSambaPagedReadOfAllPartners(t *testing.T) {
-	t.Parallel()
+func TestSambaPagedReadOfAllPartners(t *testing.T) { eachDecoder(t, testSambaPagedReadOfAllPartners) }
+
+func testSambaPagedReadOfAllPartners(t *testing.T, decoder string) {
 	env := needSamba(t)
+	env.decoder = decoder
 	tests := map[string]func(*Config){
 		"ldaps with the CA file":    nil,
 		"StartTLS with the CA file": func(c *Config) { c.URL, c.StartTLS = env.url, true },
@@ -212,9 +217,11 @@ func sambaFirst(e source.Entry, attr string) string {
 // entries, which the reader reports as an incomplete read (the slapd tests
 // check that with a limit of 500). Samba has no such limit: the read is
 // complete.
-func TestSambaReadWithoutPaging(t *testing.T) {
-	t.Parallel()
+func TestSambaReadWithoutPaging(t *testing.T) { eachDecoder(t, testSambaReadWithoutPaging) }
+
+func testSambaReadWithoutPaging(t *testing.T, decoder string) {
 	env := needSamba(t)
+	env.decoder = decoder
 	r, err := New(env.config(func(c *Config) {
 		c.NoPaging = true
 		c.Attributes = []string{"objectGUID"}
@@ -225,9 +232,11 @@ func TestSambaReadWithoutPaging(t *testing.T) {
 	assert.Equal(t, source.Result{Entries: env.partners, Complete: true}, res)
 }
 
-func TestSambaInsecureBind(t *testing.T) {
-	t.Parallel()
+func TestSambaInsecureBind(t *testing.T) { eachDecoder(t, testSambaInsecureBind) }
+
+func testSambaInsecureBind(t *testing.T, decoder string) {
 	env := needSamba(t)
+	env.decoder = decoder
 	plain := func(c *Config) { c.URL, c.CAFile, c.Attributes = env.url, "", []string{"1.1"} }
 
 	r, err := New(env.config(plain), nil)
@@ -249,8 +258,12 @@ func TestSambaInsecureBind(t *testing.T) {
 // the domain root gets a continuation reference to the Configuration
 // partition, which the reader must not mistake for a failure.
 func TestSambaReadFromTheDomainRootDespiteReferrals(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSambaReadFromTheDomainRootDespiteReferrals)
+}
+
+func testSambaReadFromTheDomainRootDespiteReferrals(t *testing.T, decoder string) {
 	env := needSamba(t)
+	env.decoder = decoder
 
 	// That Samba does send one, or this test would prove nothing.
 	conn := sambaDial(t, env)

@@ -174,8 +174,12 @@ func sortedLower(dns []string) []string {
 }
 
 func TestSlapdGroupScopingExpandsNestingAndCycles(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdGroupScopingExpandsNestingAndCycles)
+}
+
+func testSlapdGroupScopingExpandsNestingAndCycles(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	g := env.groupTree(t)
 	var want []string
 	for _, i := range []int{1, 2, 3, 4} {
@@ -230,9 +234,11 @@ func TestSlapdGroupScopingExpandsNestingAndCycles(t *testing.T) {
 	})
 }
 
-func TestSlapdGroupScopingFailures(t *testing.T) {
-	t.Parallel()
+func TestSlapdGroupScopingFailures(t *testing.T) { eachDecoder(t, testSlapdGroupScopingFailures) }
+
+func testSlapdGroupScopingFailures(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	g := env.groupTree(t)
 	tests := []struct {
 		name   string
@@ -267,8 +273,12 @@ func TestSlapdGroupScopingFailures(t *testing.T) {
 // limit of 500 without paging: the read fails instead of leaving members
 // out.
 func TestSlapdSizeLimitInGroupExpansion(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdSizeLimitInGroupExpansion)
+}
+
+func testSlapdSizeLimitInGroupExpansion(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	container := "ou=" + randomName("ManyGroups") + "," + env.baseDN
 	entries := []testEntry{ou(container)}
 	huge := entry("cn=Huge,"+container, "objectClass", "groupOfNames", "cn", "Huge")
@@ -357,8 +367,12 @@ func (s scopeTree) those(prefixes ...string) []string {
 }
 
 func TestSlapdSeveralBasesAndExclusions(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSlapdSeveralBasesAndExclusions)
+}
+
+func testSlapdSeveralBasesAndExclusions(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	s := env.scopeTree(t)
 	cfg := env.partners()
 	cfg.BaseDN = ""
@@ -397,9 +411,11 @@ func TestSlapdSeveralBasesAndExclusions(t *testing.T) {
 // where the test referrals point.
 const staffFilter = "(|(employeeType=Partner)(employeeType=Employee))"
 
-func TestSlapdReferrals(t *testing.T) {
-	t.Parallel()
+func TestSlapdReferrals(t *testing.T) { eachDecoder(t, testSlapdReferrals) }
+
+func testSlapdReferrals(t *testing.T, decoder string) {
 	env := needWritableSlapd(t)
+	env.decoder = decoder
 	tlsURL, caFile := os.Getenv("GUESTSYNC_TEST_SLAPD_LDAPS_URL"), os.Getenv("GUESTSYNC_TEST_SLAPD_CAFILE")
 	staff := "ou=Staff," + env.baseDN
 	hostPort := strings.TrimPrefix(env.url, "ldap://")

@@ -40,6 +40,7 @@ func (env adDC) partnersConfig() Config {
 		Filter:       "(employeeType=Partner)",
 		Attributes:   []string{"sAMAccountName"},
 		Timeout:      20 * time.Second,
+		Decoder:      env.decoder,
 	}
 }
 
@@ -74,9 +75,11 @@ func partnerNames(ids ...int) map[string]bool {
 
 // TestSambaGroupScopingInChain scopes by groups with the server's in-chain
 // rule, and checks it against guestsync's own expansion of the same groups.
-func TestSambaGroupScopingInChain(t *testing.T) {
-	t.Parallel()
+func TestSambaGroupScopingInChain(t *testing.T) { eachDecoder(t, testSambaGroupScopingInChain) }
+
+func testSambaGroupScopingInChain(t *testing.T, decoder string) {
 	env := needADDC(t)
+	env.decoder = decoder
 	companies := 12 // Fabrikam's partners are partner00002, 00014, ...
 	fabrikam := []int{1}
 	for i := 2; i <= 3000; i += companies {
@@ -134,9 +137,11 @@ func TestSambaGroupThatDoesNotExist(t *testing.T) {
 // them all to a plain request, but honours explicit ranges: the second
 // half is fetched the way AD's answer member;range=0-1499 makes guestsync
 // fetch it.
-func TestSambaLargeGroupInFull(t *testing.T) {
-	t.Parallel()
+func TestSambaLargeGroupInFull(t *testing.T) { eachDecoder(t, testSambaLargeGroupInFull) }
+
+func testSambaLargeGroupInFull(t *testing.T, decoder string) {
 	env := needADDC(t)
+	env.decoder = decoder
 	cfg := env.partnersConfig()
 	r, err := New(cfg, nil)
 	require.NoError(t, err)
@@ -185,9 +190,11 @@ func TestSambaLargeGroupInFull(t *testing.T) {
 	})
 }
 
-func TestSambaExcludedOU(t *testing.T) {
-	t.Parallel()
+func TestSambaExcludedOU(t *testing.T) { eachDecoder(t, testSambaExcludedOU) }
+
+func testSambaExcludedOU(t *testing.T, decoder string) {
 	env := needADDC(t)
+	env.decoder = decoder
 	cfg := env.partnersConfig()
 	cfg.ExcludeDNs = []string{"ou = excluded , OU=PARTNERS," + strings.ToLower(env.baseDN)}
 	var logs bytes.Buffer
@@ -201,9 +208,11 @@ func TestSambaExcludedOU(t *testing.T) {
 	assert.Contains(t, logs.String(), fmt.Sprintf("excluded=%d", excludedPartners))
 }
 
-func TestSambaSeveralBases(t *testing.T) {
-	t.Parallel()
+func TestSambaSeveralBases(t *testing.T) { eachDecoder(t, testSambaSeveralBases) }
+
+func testSambaSeveralBases(t *testing.T, decoder string) {
 	env := needADDC(t)
+	env.decoder = decoder
 	cfg := env.partnersConfig()
 	cfg.BaseDN = ""
 	cfg.Bases = []Base{
@@ -265,8 +274,12 @@ func TestSambaNTLMBind(t *testing.T) {
 // realm's host name): by default they lead to a host that is not the
 // configured one, which fails the read rather than skipping them.
 func TestSambaFollowReferralsFromTheDomainRoot(t *testing.T) {
-	t.Parallel()
+	eachDecoder(t, testSambaFollowReferralsFromTheDomainRoot)
+}
+
+func testSambaFollowReferralsFromTheDomainRoot(t *testing.T, decoder string) {
 	env := needADDC(t)
+	env.decoder = decoder
 	cfg := env.partnersConfig()
 	cfg.BaseDN, cfg.FollowReferrals = env.baseDN, true
 	_, res, err := accounts(t, cfg, nil)

@@ -30,10 +30,10 @@ func (e *callbackError) Unwrap() error { return e.err }
 // searchHandlers receive what a search returns, in order.
 type searchHandlers struct {
 	entry func(*goldap.Entry) error
-	// With tap and record set, the tap takes the entries off the
-	// connection and record receives them instead of entry (see tap.go);
-	// referrals then come after the entries of their page.
-	tap      *entryTap
+	// With record set, record receives the entries instead of entry,
+	// decoded and noted (see tappedEntry) by the connection's tap, or by
+	// go-ldap without one; referrals then come after the entries of their
+	// page.
 	record   func(tappedEntry) error
 	referral func(string) error
 	// done, if set, receives the controls of each page's final result
@@ -42,8 +42,11 @@ type searchHandlers struct {
 }
 
 // runSearch runs req on conn to the end, page after page when paged, and
-// returns how many pages it asked for.
-func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
+// returns how many pages it asked for. How a page is read follows from
+// how the connection was opened (see Reader.open): with the tap, streamed
+// as it arrives (tappedPage, or page for the reads that want go-ldap's
+// entries); without, whole (wholePage).
+func (r *Reader) runSearch(ctx context.Context, conn *connection, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
 	var paging *goldap.ControlPaging
 	if paged {
 		paging = goldap.NewControlPaging(r.cfg.PageSize)
@@ -52,10 +55,13 @@ func (r *Reader) runSearch(ctx context.Context, conn *goldap.Conn, req *goldap.S
 	for page := 1; ; page++ {
 		var ctl *goldap.ControlPaging
 		var err error
-		if h.tap != nil && h.record != nil {
+		switch {
+		case conn.tap == nil:
+			ctl, err = r.wholePage(ctx, conn.Conn, req, h)
+		case h.record != nil:
 			ctl, err = r.tappedPage(ctx, conn, req, h)
-		} else {
-			ctl, err = r.page(ctx, conn, req, h)
+		default:
+			ctl, err = r.page(ctx, conn.Conn, req, h)
 		}
 		switch {
 		case err != nil:
@@ -87,7 +93,7 @@ func newSearch(dn string, scope int, filter string, attrs []string) *goldap.Sear
 
 // readEntry reads the entry dn with attrs on conn. It returns nil and no
 // error when the server sends no entry.
-func (r *Reader) readEntry(ctx context.Context, conn *goldap.Conn, dn string, attrs []string) (*goldap.Entry, error) {
+func (r *Reader) readEntry(ctx context.Context, conn *connection, dn string, attrs []string) (*goldap.Entry, error) {
 	var found *goldap.Entry
 	_, err := r.runSearch(ctx, conn, newSearch(dn, goldap.ScopeBaseObject, "(objectClass=*)", attrs), false, searchHandlers{
 		entry:    func(e *goldap.Entry) error { found = e; return nil },
@@ -99,14 +105,16 @@ func (r *Reader) readEntry(ctx context.Context, conn *goldap.Conn, dn string, at
 	return found, nil
 }
 
-// page runs one search request, hands its entries and referrals to h as
-// they arrive, and returns the paged-results control of its result (nil
-// when there is none; its cookie is empty after the last page).
+// page runs one search request on a tapped connection whose tap takes no
+// entries, hands its entries and referrals to h as they arrive, and
+// returns the paged-results control of its result (nil when there is
+// none; its cookie is empty after the last page).
 //
-// go-ldap's per-request timeout is not used here: while it is set, go-ldap
-// drops a response it cannot deliver within that time, so a slow fn would
-// silently lose entries. Instead a watchdog runs only while we wait for the
-// server, and cancelling the request is an error, never a short page.
+// go-ldap's per-request timeout is off on such a connection: while it is
+// set, go-ldap drops a response it cannot deliver within that time, so a
+// slow fn would silently lose entries. Instead a watchdog runs only while
+// we wait for the server, and cancelling the request is an error, never a
+// short page.
 func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -162,7 +170,7 @@ func (r *Reader) page(ctx context.Context, conn *goldap.Conn, req *goldap.Search
 // then the result that ends the page), which a goroutine collects. The
 // tap sends every entry before it lets go-ldap read the result, so once
 // the result is in, the entries left are those in the sink's buffer.
-func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
+func (r *Reader) tappedPage(ctx context.Context, conn *connection, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
 	pageCtx, cancel := context.WithCancel(ctx)
 	// The watchdog counts only the time the tap waits for the server:
 	// entries held in a batch, and a slow fn, do not count. It bounds each
@@ -180,7 +188,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		if over.Load() || answered.Load() {
 			return
 		}
-		waited := h.tap.waitingFor(start)
+		waited := conn.tap.waitingFor(start)
 		if waited >= r.cfg.Timeout {
 			timedOut.Store(true)
 			cancel()
@@ -189,7 +197,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		watchdog.Reset(r.cfg.Timeout - waited)
 	})
 	watchdog.Reset(r.cfg.Timeout)
-	sink := h.tap.attach()
+	sink := conn.tap.attach()
 	resp := conn.SearchAsync(pageCtx, req, responseBuffer)
 	var refs []string
 	var controls []goldap.Control
@@ -215,7 +223,7 @@ func (r *Reader) tappedPage(ctx context.Context, conn *goldap.Conn, req *goldap.
 		close(sink.stop)
 		cancel()
 		<-finished
-		h.tap.detach(sink)
+		conn.tap.detach(sink)
 	}()
 
 	take := func(b tapBatch) error {
@@ -273,6 +281,69 @@ wait:
 	if h.done != nil {
 		h.done(controls)
 	}
+	return paging, nil
+}
+
+// wholePage is page for a connection without the tap (Decoder go-ldap):
+// go-ldap's Search reads and decodes the whole answer to req, one page,
+// under go-ldap's request timeout (set in Reader.open), before h sees any
+// of it. Time spent in fn therefore never counts against Timeout; memory
+// holds one page (the whole result with NoPaging). The entries of a page
+// that fails are passed on before its error, as they would have been had
+// they streamed: a read that fails says how far it got.
+//
+// go-ldap hands each response to Search through a channel, and drops one
+// that nobody takes within the request timeout: Search takes them as fast
+// as it decodes them, but a stall of the whole process (a paused virtual
+// machine) could still make go-ldap drop an entry and deliver the rest of
+// the page. A drop happens only once the request is older than the
+// timeout, so a page that took that long is an error, never trusted, even
+// when its result came.
+func (r *Reader) wholePage(ctx context.Context, conn *goldap.Conn, req *goldap.SearchRequest, h searchHandlers) (*goldap.ControlPaging, error) {
+	start := time.Now()
+	res, err := conn.Search(req)
+	switch {
+	case ctx.Err() != nil:
+		// The read's context closed the connection (see openSession), or
+		// ended as the page came: fn gets no more entries.
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	case time.Since(start) >= r.cfg.Timeout:
+		if err == nil {
+			err = errors.New("its result came too late to trust the page")
+		}
+		return nil, fmt.Errorf("no complete answer from the server within %s (%v)", r.cfg.Timeout, err)
+	}
+	if res != nil {
+		for _, e := range res.Entries {
+			var herr error
+			if h.record != nil {
+				herr = h.record(tappedFrom(e))
+			} else {
+				herr = h.entry(e)
+			}
+			if herr != nil {
+				return nil, herr
+			}
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range res.Referrals {
+		if err := h.referral(ref); err != nil {
+			return nil, err
+		}
+	}
+	if h.done != nil {
+		h.done(res.Controls)
+	}
+	paging, _ := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
 	return paging, nil
 }
 
@@ -361,6 +432,19 @@ func toEntry(e *goldap.Entry) source.Entry {
 	return out
 }
 
+// tappedFrom converts an entry that go-ldap decoded, with the notes the
+// tap takes while decoding one.
+func tappedFrom(ge *goldap.Entry) tappedEntry {
+	te := tappedEntry{Entry: toEntry(ge)}
+	for name, values := range te.Attributes {
+		te.options = te.options || strings.IndexByte(name, ';') >= 0
+		for _, v := range values {
+			te.notText = te.notText || !utf8.ValidString(v)
+		}
+	}
+	return te
+}
+
 // sameLengths reports whether vals and bytes hold as many values, each
 // as long as its counterpart.
 func sameLengths(vals []string, bytes [][]byte) bool {
@@ -378,7 +462,7 @@ func sameLengths(vals []string, bytes [][]byte) bool {
 // readWith reads the entry dn, if it matches filter, with attrs on conn.
 // It returns nil and no error when the server returns no entry or says
 // there is no such object.
-func (r *Reader) readWith(ctx context.Context, conn *goldap.Conn, dn, filter string, attrs []string, controls ...goldap.Control) (*goldap.Entry, error) {
+func (r *Reader) readWith(ctx context.Context, conn *connection, dn, filter string, attrs []string, controls ...goldap.Control) (*goldap.Entry, error) {
 	var found *goldap.Entry
 	req := newSearch(dn, goldap.ScopeBaseObject, filter, attrs)
 	req.Controls = append(req.Controls, controls...)

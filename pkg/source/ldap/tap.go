@@ -87,7 +87,8 @@ type tapBatch struct {
 }
 
 // tappedEntry is an entry with what the tap noticed while decoding it,
-// which spares the reader a second pass over its attributes.
+// which spares the reader a second pass over its attributes (tappedFrom
+// makes that pass for an entry go-ldap decoded).
 type tappedEntry struct {
 	source.Entry
 	// options: an attribute's description has options, such as

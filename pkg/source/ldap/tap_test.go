@@ -21,8 +21,13 @@ import (
 
 // The entry tap is tested here against a scripted loopback server, for
 // what a real one will not do on demand (malformed messages, stalls,
-// dropped connections); every integration test against slapd and Samba
-// reads through it too.
+// dropped connections); so is go-ldap's decoding where the reader must
+// behave the same with either (Config.Decoder). The integration tests
+// against slapd and Samba read through both.
+
+// decoders are the values of Config.Decoder, for the tests that run with
+// each.
+func decoders() []string { return []string{DecoderTap, DecoderGoLDAP} }
 
 // attr is an attribute of a scripted entry.
 type attr struct {
@@ -134,11 +139,27 @@ func tapConfig(url string) Config {
 	return Config{URL: url, BaseDN: "ou=Partners,dc=example,dc=test", NoPaging: true, Timeout: 5 * time.Second}
 }
 
-// TestTapDeliversWhatGoLDAPDecodes reads the same scripted entries
-// through the tap and through go-ldap alone: the entries must be
+// scriptedConfig is tapConfig read with decoder.
+func scriptedConfig(url, decoder string) Config {
+	cfg := tapConfig(url)
+	cfg.Decoder = decoder
+	return cfg
+}
+
+// TestDecodersDeliverWhatGoLDAPDecodes reads the same scripted entries
+// with each decoder and with go-ldap's Search alone: the entries must be
 // identical, and in order.
-func TestTapDeliversWhatGoLDAPDecodes(t *testing.T) {
+func TestDecodersDeliverWhatGoLDAPDecodes(t *testing.T) {
 	t.Parallel()
+	for _, decoder := range decoders() {
+		t.Run(decoder, func(t *testing.T) {
+			t.Parallel()
+			testDeliversWhatGoLDAPDecodes(t, decoder)
+		})
+	}
+}
+
+func testDeliversWhatGoLDAPDecodes(t *testing.T, decoder string) {
 	entries := scriptedEntries()
 	url := scriptedServer(t, func(id int64, w io.Writer) error {
 		var buf bytes.Buffer
@@ -152,7 +173,7 @@ func TestTapDeliversWhatGoLDAPDecodes(t *testing.T) {
 	})
 
 	var logs bytes.Buffer
-	r, err := New(tapConfig(url), debugLogger(&logs))
+	r, err := New(scriptedConfig(url, decoder), debugLogger(&logs))
 	require.NoError(t, err)
 	var tapped []source.Entry
 	res, err := r.Read(context.Background(), func(e source.Entry) error {
@@ -238,6 +259,60 @@ func TestTapWatchdogCountsOnlyWaitsForTheServer(t *testing.T) {
 	}
 }
 
+// TestGoLDAPTimeoutBoundsWholeAnswers: without the tap, Timeout is
+// go-ldap's request timeout and bounds each page's whole answer: a slow
+// fn does not count, but a server that trickles a page for longer than
+// Timeout fails the read, as a silent one does.
+func TestGoLDAPTimeoutBoundsWholeAnswers(t *testing.T) {
+	t.Parallel()
+	const timeout = time.Second
+	cases := map[string]struct {
+		gaps  []time.Duration // before each entry
+		slow  time.Duration   // fn's time for each entry
+		wants string          // error, or "" for a complete read
+	}{
+		"slow fn":      {gaps: repeat(2, 0), slow: timeout + 200*time.Millisecond},
+		"trickle":      {gaps: repeat(8, 150*time.Millisecond), wants: "no complete answer from the server within 1s"},
+		"silent":       {gaps: []time.Duration{0, 0, 2 * timeout}, wants: "no complete answer from the server within 1s"},
+		"silent first": {gaps: []time.Duration{2 * timeout}, wants: "no complete answer from the server within 1s"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			url := scriptedServer(t, func(id int64, w io.Writer) error {
+				for i, gap := range tc.gaps {
+					time.Sleep(gap)
+					if _, err := w.Write(encodeMessage(id, entryOp(scriptedDN(i), attr{"cn", []string{"x"}}))); err != nil {
+						return err
+					}
+				}
+				_, err := w.Write(encodeMessage(id, resultOp(goldap.ApplicationSearchResultDone, 0, "")))
+				return err
+			})
+			cfg := scriptedConfig(url, DecoderGoLDAP)
+			cfg.Timeout = timeout
+			r, err := New(cfg, nil)
+			require.NoError(t, err)
+			seen := 0
+			res, err := r.Read(context.Background(), func(source.Entry) error {
+				seen++
+				time.Sleep(tc.slow)
+				return nil
+			})
+			if tc.wants == "" {
+				require.NoError(t, err)
+				assert.True(t, res.Complete)
+				assert.Equal(t, len(tc.gaps), seen)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wants)
+			assert.False(t, res.Complete)
+			assert.Zero(t, seen, "a page that timed out delivers nothing")
+		})
+	}
+}
+
 func repeat(n int, d time.Duration) []time.Duration {
 	out := make([]time.Duration, n)
 	for i := range out {
@@ -246,18 +321,20 @@ func repeat(n int, d time.Duration) []time.Duration {
 	return out
 }
 
-// TestTapFailuresAreReadErrors: a malformed entry or a connection that
-// drops mid-page fails the read with what happened; the entries before
-// it were delivered, and the read is not complete.
-func TestTapFailuresAreReadErrors(t *testing.T) {
+// TestDecodingFailuresAreReadErrors: a malformed entry or a connection
+// that drops mid-page fails the read with what happened; the entries
+// before it were delivered, and the read is not complete. go-ldap says
+// less of what was wrong (goLDAPWants) than the tap.
+func TestDecodingFailuresAreReadErrors(t *testing.T) {
 	t.Parallel()
 	good := func(id int64, i int) []byte {
 		return encodeMessage(id, entryOp(scriptedDN(i), attr{"cn", []string{"ok"}}))
 	}
 	cases := map[string]struct {
-		after func(id int64) []byte // what follows two good entries
-		close bool
-		wants string
+		after       func(id int64) []byte // what follows two good entries
+		close       bool
+		wants       string
+		goLDAPWants string
 	}{
 		"value with the wrong tag": {
 			after: func(id int64) []byte {
@@ -265,63 +342,84 @@ func TestTapFailuresAreReadErrors(t *testing.T) {
 				b[len(b)-5] = 0x05 // the value's OCTET STRING tag becomes NULL
 				return b
 			},
-			wants: `the server sent a malformed search result entry "cn=Odd,ou=Partners": its attribute value: tag 0x05 where 0x04 belongs`,
+			wants:       `the server sent a malformed search result entry "cn=Odd,ou=Partners": its attribute value: tag 0x05 where 0x04 belongs`,
+			goLDAPWants: `ldap: malformed attribute "cn": value is not a string`,
 		},
 		"DN longer than its entry": {
-			after: func(id int64) []byte { return withDNLength(id, "cn=Long", 0x7f) },
-			wants: "the server sent a malformed search result entry: its DN: truncated",
+			after:       func(id int64) []byte { return withDNLength(id, "cn=Long", 0x7f) },
+			wants:       "the server sent a malformed search result entry: its DN: truncated",
+			goLDAPWants: "unable to read LDAP response packet: unexpected EOF",
 		},
 		"indefinite length": {
-			after: func(id int64) []byte { return withDNLength(id, "cn=Indefinite", 0x80) },
-			wants: "the server sent a malformed search result entry: its DN: invalid length 0x80",
+			after:       func(id int64) []byte { return withDNLength(id, "cn=Indefinite", 0x80) },
+			wants:       "the server sent a malformed search result entry: its DN: invalid length 0x80",
+			goLDAPWants: "unable to read LDAP response packet: indefinite length used with primitive type",
 		},
 		"absurd length": {
 			after: func(id int64) []byte {
 				return []byte{0x30, 0x84, 0x80, 0, 0, 0x10, 0x02, 0x01, byte(id), 0x64, 0x84, 0x7f, 0xff, 0xff, 0xff}
 			},
-			wants: "the server sent an LDAP message of 2147483664 bytes, more than the limit of 2147483631",
+			wants:       "the server sent an LDAP message of 2147483664 bytes, more than the limit of 2147483631",
+			goLDAPWants: "unable to read LDAP response packet: length 2147483664 greater than maximum 2147483647",
 		},
 		"not LDAP": {
-			after: func(int64) []byte { return []byte("HTTP/1.1 400 Bad Request\r\n\r\n") },
-			wants: "the server sent something that is not an LDAP message (first byte 0x48)",
+			after:       func(int64) []byte { return []byte("HTTP/1.1 400 Bad Request\r\n\r\n") },
+			wants:       "the server sent something that is not an LDAP message (first byte 0x48)",
+			goLDAPWants: "unable to read LDAP response packet: unexpected EOF",
 		},
-		"dropped connection": {close: true, wants: "search ldap://"},
+		"dropped connection": {close: true, wants: "search ldap://", goLDAPWants: "search ldap://"},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			url := scriptedServer(t, func(id int64, w io.Writer) error {
-				msg := append(good(id, 0), good(id, 1)...)
-				if tc.after != nil {
-					msg = append(msg, tc.after(id)...)
-				}
-				if _, err := w.Write(msg); err != nil {
-					return err
-				}
-				if tc.close {
-					return io.EOF // the server closes the connection
-				}
-				time.Sleep(time.Second) // then stays silent: the error must come first
-				return io.EOF
+	for _, decoder := range decoders() {
+		for name, tc := range cases {
+			wants := tc.wants
+			if decoder == DecoderGoLDAP {
+				wants = tc.goLDAPWants
+			}
+			t.Run(decoder+", "+name, func(t *testing.T) {
+				t.Parallel()
+				url := scriptedServer(t, func(id int64, w io.Writer) error {
+					msg := append(good(id, 0), good(id, 1)...)
+					if tc.after != nil {
+						msg = append(msg, tc.after(id)...)
+					}
+					if _, err := w.Write(msg); err != nil {
+						return err
+					}
+					if tc.close {
+						return io.EOF // the server closes the connection
+					}
+					time.Sleep(time.Second) // then stays silent: the error must come first
+					return io.EOF
+				})
+				r, err := New(scriptedConfig(url, decoder), nil)
+				require.NoError(t, err)
+				seen := 0
+				res, err := r.Read(context.Background(), func(source.Entry) error { seen++; return nil })
+				require.Error(t, err)
+				t.Log(err)
+				assert.Contains(t, err.Error(), wants)
+				assert.Contains(t, err.Error(), "after 2 entries")
+				assert.False(t, res.Complete)
+				assert.Equal(t, 2, seen)
 			})
-			r, err := New(tapConfig(url), nil)
-			require.NoError(t, err)
-			seen := 0
-			res, err := r.Read(context.Background(), func(source.Entry) error { seen++; return nil })
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.wants)
-			assert.Contains(t, err.Error(), "after 2 entries")
-			assert.False(t, res.Complete)
-			assert.Equal(t, 2, seen)
-		})
+		}
 	}
 }
 
 // TestTapTakesOnlyItsSearchsEntries: an entry with another message ID
 // (a stale search's, or an unsolicited one) is not the page's; go-ldap
-// drops it, as it would without the tap.
+// drops it, as it does without the tap.
 func TestTapTakesOnlyItsSearchsEntries(t *testing.T) {
 	t.Parallel()
+	for _, decoder := range decoders() {
+		t.Run(decoder, func(t *testing.T) {
+			t.Parallel()
+			testTakesOnlyItsSearchsEntries(t, decoder)
+		})
+	}
+}
+
+func testTakesOnlyItsSearchsEntries(t *testing.T, decoder string) {
 	url := scriptedServer(t, func(id int64, w io.Writer) error {
 		var buf bytes.Buffer
 		buf.Write(encodeMessage(id, entryOp(scriptedDN(0), attr{"cn", []string{"mine"}})))
@@ -332,7 +430,7 @@ func TestTapTakesOnlyItsSearchsEntries(t *testing.T) {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
-	r, err := New(tapConfig(url), nil)
+	r, err := New(scriptedConfig(url, decoder), nil)
 	require.NoError(t, err)
 	var dns []string
 	res, err := r.Read(context.Background(), func(e source.Entry) error { dns = append(dns, e.DN); return nil })
@@ -348,10 +446,19 @@ func withDNLength(id int64, dn string, b byte) []byte {
 	return msg
 }
 
-// TestTapStopsOnCallbackError: an error from fn ends the read at once,
-// with no entry after it delivered.
-func TestTapStopsOnCallbackError(t *testing.T) {
+// TestStopsOnCallbackError: an error from fn ends the read at once, with
+// no entry after it delivered.
+func TestStopsOnCallbackError(t *testing.T) {
 	t.Parallel()
+	for _, decoder := range decoders() {
+		t.Run(decoder, func(t *testing.T) {
+			t.Parallel()
+			testStopsOnCallbackError(t, decoder)
+		})
+	}
+}
+
+func testStopsOnCallbackError(t *testing.T, decoder string) {
 	url := scriptedServer(t, func(id int64, w io.Writer) error {
 		var buf bytes.Buffer
 		for i := range 2 * tapBatchSize {
@@ -361,7 +468,7 @@ func TestTapStopsOnCallbackError(t *testing.T) {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
-	r, err := New(tapConfig(url), nil)
+	r, err := New(scriptedConfig(url, decoder), nil)
 	require.NoError(t, err)
 	seen := 0
 	_, err = r.Read(context.Background(), func(e source.Entry) error {
@@ -377,9 +484,19 @@ func TestTapStopsOnCallbackError(t *testing.T) {
 }
 
 // TestStartTLSRefusedIsExplained: a server that refuses StartTLS fails
-// the connection with its result code and message.
+// the connection with its result code and message, whoever makes it
+// (starttls.go with the tap, go-ldap without).
 func TestStartTLSRefusedIsExplained(t *testing.T) {
 	t.Parallel()
+	for _, decoder := range decoders() {
+		t.Run(decoder, func(t *testing.T) {
+			t.Parallel()
+			testStartTLSRefusedIsExplained(t, decoder)
+		})
+	}
+}
+
+func testStartTLSRefusedIsExplained(t *testing.T, decoder string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
@@ -396,7 +513,7 @@ func TestStartTLSRefusedIsExplained(t *testing.T) {
 		c.Write(encodeMessage(1, resultOp(goldap.ApplicationExtendedResponse, goldap.LDAPResultProtocolError, "unsupported extended operation"))) //nolint:errcheck // the client reports it
 		io.Copy(io.Discard, c)                                                                                                                    //nolint:errcheck // until the client goes
 	}()
-	cfg := tapConfig("ldap://" + l.Addr().String())
+	cfg := scriptedConfig("ldap://"+l.Addr().String(), decoder)
 	cfg.StartTLS = true
 	r, err := New(cfg, nil)
 	require.NoError(t, err)
