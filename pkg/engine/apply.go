@@ -15,7 +15,7 @@ const applyChunk = 400
 // apply is the apply step: it hands the actions to the target in chunks,
 // reporting progress. Once ctx is cancelled (SIGINT or SIGTERM), no new
 // chunk is handed over; the target lets the writes it has sent finish
-// (see Target.Apply).
+// (see Apply in the Target interface).
 func (e *Engine) apply(ctx context.Context, actions []plan.Action) []plan.Result {
 	todo := 0
 	for _, a := range actions {

@@ -81,7 +81,7 @@ func TestPreviewApplyActsOnOneAccountOnly(t *testing.T) {
 
 func TestInitialGuestsKeepsTheLastCopy(t *testing.T) {
 	t.Parallel()
-	got := initialGuests([]account.Change{
+	got := initialAccounts([]account.Change{
 		{ID: "B", InScope: true, Account: account.Account{Properties: map[string]string{"displayName": "old"}}},
 		{ID: "a", InScope: true, Account: account.Account{Properties: map[string]string{"displayName": "A"}}},
 		{ID: "b", InScope: true, Account: account.Account{Owned: true, Properties: map[string]string{"displayName": "new"}}},

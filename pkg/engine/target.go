@@ -15,24 +15,25 @@ import (
 
 // DeltaTarget is a Target that can report what changed since a link it
 // gave (Graph's users/delta). With a state file the engine then keeps
-// every guest in the state, under DeltaKey, and reads only the changes:
+// every account in the state, under DeltaKey, and reads only the changes:
 // a nightly run on a quiet tenant costs a page instead of a full listing.
 type DeltaTarget interface {
-	// Changes returns the users that changed since deltaLink and the link
-	// of the next round; "" starts an initial round that returns every
-	// guest. A link the target no longer accepts is account.ErrResync.
+	// Changes returns the accounts that changed since deltaLink and the
+	// link of the next round; "" starts an initial round that returns
+	// every account. A link the target no longer accepts is
+	// account.ErrResync.
 	Changes(ctx context.Context, deltaLink string) ([]account.Change, string, error)
-	// DeltaKey names the Graph root and owner a link and its guests
-	// belong to.
+	// DeltaKey names what a link and its accounts belong to (Graph: the
+	// root URL and the owner).
 	DeltaKey() string
-	// Tenant is the identity of the tenant behind the target now (Graph's
-	// organization id). The same root can lead to another tenant from
-	// one run to the next, and a link and guests remembered of one tenant
-	// say nothing of another.
+	// Tenant is the identity of what stands behind the target now
+	// (Graph: the tenant's organization id). The same root can lead to
+	// another tenant from one run to the next, and a link and accounts
+	// remembered of one tenant say nothing of another.
 	Tenant(ctx context.Context) (string, error)
 }
 
-// targetRead is what readTarget read: the guests a plan matches against,
+// targetRead is what readTarget read: the accounts a plan matches against,
 // and the state to remember for the next run (nil when nothing is to be
 // remembered).
 type targetRead struct {
@@ -41,7 +42,7 @@ type targetRead struct {
 	next    *state.Target
 	// incremental is true when only changes were read.
 	incremental bool
-	// clocks are the grace clocks of removed guests, from the state.
+	// clocks are the grace clocks of removed accounts, from the state.
 	clocks map[string]time.Time
 }
 
@@ -54,11 +55,11 @@ func targetKey(t Target) string {
 	return "target"
 }
 
-// readTarget reads the tenant's guests: through change tracking when the
+// readTarget reads the target's accounts: through change tracking when the
 // target has it and a state file is kept (an initial round the first time,
 // with --full, or when the link expired; changes merged into the
-// remembered guests otherwise), else with a full listing. Owned deleted
-// guests come from the recycle bin either way.
+// remembered accounts otherwise), else with a full listing. Owned deleted
+// accounts come from the recycle bin either way.
 func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, error) {
 	out := targetRead{key: targetKey(e.Target)}
 	out.clocks = st.Targets[out.key].Disabled
@@ -95,18 +96,18 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 		var base []account.Account
 		fullAt := e.now()
 		if link != "" {
-			base, fullAt = prev.Guests, prev.FullReadAt
+			base, fullAt = prev.Accounts, prev.FullReadAt
 		}
 		guests, changed := base, false
 		switch {
 		case link == "":
-			guests, changed = initialGuests(changes), true
+			guests, changed = initialAccounts(changes), true
 		case len(changes) > 0:
 			guests, changed = mergeChanges(base, changes)
 		}
-		out.next = &state.Target{Tenant: tenant, DeltaLink: next, Guests: guests, FullReadAt: fullAt, GuestsChanged: changed}
-		if !out.next.GuestsChanged {
-			out.next.GuestsFile = prev.GuestsFile
+		out.next = &state.Target{Tenant: tenant, DeltaLink: next, Accounts: guests, FullReadAt: fullAt, AccountsChanged: changed}
+		if !out.next.AccountsChanged {
+			out.next.AccountsFile = prev.AccountsFile
 		}
 		out.incremental = link != ""
 		out.current = guests
@@ -139,14 +140,14 @@ func (e *Engine) forgetTenant(was, now string) {
 		"change-tracking link and grace clocks, reading every guest", "previousTenant", was, "tenant", now)
 }
 
-// initialGuests are the guests of an initial round, where every user
+// initialAccounts are the guests of an initial round, where every user
 // comes whole, ordered by id like mergeChanges's. It reuses the changes'
 // guests rather than indexing them: at 100,000 that index was 20 MB.
 //
 // A user that changes while the round pages may come twice (Microsoft
 // Q&A reports it for users/delta): the later copy wins, as in
 // mergeChanges.
-func initialGuests(changes []account.Change) []account.Account {
+func initialAccounts(changes []account.Change) []account.Account {
 	out := make([]account.Account, 0, len(changes))
 	last := make(map[string]int, len(changes)) // lower-cased id → index in out
 	for _, ch := range changes {
@@ -200,7 +201,7 @@ func mergeChanges(known []account.Account, changes []account.Change) (out []acco
 			}
 		case ok:
 			next := ch.ApplyTo(prev)
-			if !sameGuest(prev, next) {
+			if !sameAccount(prev, next) {
 				byID[id] = next
 				changed = true
 			}
@@ -222,8 +223,8 @@ func mergeChanges(known []account.Account, changes []account.Change) (out []acco
 	return out, true
 }
 
-// sameGuest reports whether a change left a guest as it was.
-func sameGuest(a, b account.Account) bool {
+// sameAccount reports whether a change left a guest as it was.
+func sameAccount(a, b account.Account) bool {
 	return a.ID == b.ID && a.Anchor == b.Anchor && a.Source == b.Source && a.Owned == b.Owned &&
 		a.Deleted == b.Deleted && maps.Equal(a.Properties, b.Properties) &&
 		slices.Equal(a.CreateOnly, b.CreateOnly) && slices.Equal(a.Redacted, b.Redacted)

@@ -136,7 +136,7 @@ func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
 	require.NoError(t, err)
 	saved := st.Targets["fake tenant"]
 	assert.Equal(t, "0", saved.DeltaLink, "the link taken before apply: the next round replays our writes")
-	assert.Empty(t, saved.Guests)
+	assert.Empty(t, saved.Accounts)
 
 	run, err = e.Run(ctx, true)
 	require.NoError(t, err)
@@ -144,7 +144,7 @@ func TestDeltaTargetRunsReadOnlyChanges(t *testing.T) {
 	assert.Equal(t, []string{"", "0"}, tenant.rounds)
 	st, err = state.Load(e.StatePath)
 	require.NoError(t, err)
-	assert.Len(t, st.Targets["fake tenant"].Guests, 2)
+	assert.Len(t, st.Targets["fake tenant"].Accounts, 2)
 	assert.Equal(t, "2", st.Targets["fake tenant"].DeltaLink)
 
 	// An admin renames ann in the portal: only that property comes back,
@@ -280,7 +280,7 @@ func TestMemberChangesKeepTheGuestsFile(t *testing.T) {
 	}
 	before, err := state.Load(e.StatePath)
 	require.NoError(t, err)
-	file := before.Targets["fake tenant"].GuestsFile
+	file := before.Targets["fake tenant"].AccountsFile
 	require.NotEmpty(t, file)
 	info, err := os.Stat(filepath.Join(filepath.Dir(e.StatePath), file))
 	require.NoError(t, err)
@@ -293,9 +293,9 @@ func TestMemberChangesKeepTheGuestsFile(t *testing.T) {
 	after, err := state.Load(e.StatePath)
 	require.NoError(t, err)
 	assert.NotEqual(t, before.Targets["fake tenant"].DeltaLink, after.Targets["fake tenant"].DeltaLink, "the link moved on")
-	assert.Equal(t, file, after.Targets["fake tenant"].GuestsFile, "the same guests file")
+	assert.Equal(t, file, after.Targets["fake tenant"].AccountsFile, "the same guests file")
 	again, err := os.Stat(filepath.Join(filepath.Dir(e.StatePath), file))
 	require.NoError(t, err)
 	assert.Equal(t, info.ModTime(), again.ModTime(), "not written again")
-	assert.Len(t, after.Targets["fake tenant"].Guests, 2)
+	assert.Len(t, after.Targets["fake tenant"].Accounts, 2)
 }

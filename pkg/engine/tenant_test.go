@@ -36,7 +36,7 @@ func TestDeltaTargetNewTenantBehindTheSameKey(t *testing.T) {
 	st, err := state.Load(e.StatePath)
 	require.NoError(t, err)
 	saved := st.Targets["fake tenant"]
-	require.NotEmpty(t, saved.Guests)
+	require.NotEmpty(t, saved.Accounts)
 	saved.Disabled = map[string]time.Time{"99999999-9999-9999-9999-999999999999": time.Now().Add(-365 * 24 * time.Hour)}
 	st.Targets["fake tenant"] = saved
 	require.NoError(t, st.Save(e.StatePath))

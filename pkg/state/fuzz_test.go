@@ -75,9 +75,9 @@ func FuzzLoad(f *testing.F) {
 	at := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	for _, s := range []State{
 		{Version: FormatVersion, Sources: map[string]Source{"ldaps://dc1/OU=P": {Watermark: "AQID", Entries: 5, FullReadAt: at}},
-			Targets: map[string]Target{"graph x owner y in z": {Tenant: "t", DeltaLink: "https://g/delta?$deltatoken=a", GuestsFile: good,
+			Targets: map[string]Target{"graph x owner y in z": {Tenant: "t", DeltaLink: "https://g/delta?$deltatoken=a", AccountsFile: good,
 				FullReadAt: at, Disabled: map[string]time.Time{"QUFB": at}}}, LastSuccess: at},
-		{Version: 1, Targets: map[string]Target{"k": {DeltaLink: "l", GuestsFile: "../" + good}}},
+		{Version: 1, Targets: map[string]Target{"k": {DeltaLink: "l", AccountsFile: "../" + good}}},
 	} {
 		data, err := json.Marshal(s)
 		require.NoError(f, err)
@@ -110,7 +110,7 @@ func FuzzLoad(f *testing.F) {
 		require.NoError(t, err)
 		assert.JSONEq(t, string(first), string(again))
 		for key, target := range s.Targets {
-			assert.Equal(t, target.Guests, back.Targets[key].Guests, "the guests of %q", key)
+			assert.Equal(t, target.Accounts, back.Targets[key].Accounts, "the guests of %q", key)
 		}
 	})
 }

@@ -24,7 +24,7 @@ func TestSaveRemovesWhatAKilledSaveLeft(t *testing.T) {
 	for _, n := range append(append([]string{}, left...), kept...) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600))
 	}
-	s := &State{Targets: map[string]Target{"t": {DeltaLink: "l", Guests: []account.Account{{ID: "1"}}, GuestsChanged: true}}}
+	s := &State{Targets: map[string]Target{"t": {DeltaLink: "l", Accounts: []account.Account{{ID: "1"}}, AccountsChanged: true}}}
 	require.NoError(t, s.Save(path))
 	for _, n := range left {
 		assert.NoFileExists(t, filepath.Join(dir, n), "a killed save's leftover")
@@ -34,5 +34,5 @@ func TestSaveRemovesWhatAKilledSaveLeft(t *testing.T) {
 	}
 	back, err := Load(path)
 	require.NoError(t, err)
-	assert.Len(t, back.Targets["t"].Guests, 1, "the guests file this save wrote is kept")
+	assert.Len(t, back.Targets["t"].Accounts, 1, "the guests file this save wrote is kept")
 }

@@ -53,10 +53,10 @@ type Source struct {
 	FullReadAt time.Time `json:"fullReadAt,omitzero"`
 }
 
-// Target is what is remembered about one tenant: the link of its next
-// change-tracking round (Graph's users/delta) and every guest as of the
-// round that gave it, so that a run reads only what changed since; and the
-// grace clocks of removed guests.
+// Target is what is remembered about one target (a tenant): the link of
+// its next change-tracking round (Graph's users/delta) and every account
+// as of the round that gave it, so that a run reads only what changed
+// since; and the grace clocks of removed accounts.
 type Target struct {
 	// Tenant is the id of the tenant that everything else here describes
 	// (Graph's organization id). The same URL may lead to another tenant
@@ -65,18 +65,19 @@ type Target struct {
 	// Empty in a state of format 1.
 	Tenant    string `json:"tenant,omitempty"`
 	DeltaLink string `json:"deltaLink"`
-	// Guests are kept in a file of their own next to the state file
-	// (GuestsFile), read and written one guest at a time: 100,000 guests
-	// never sit in memory as one encoded text, and a run whose round
-	// changed nothing does not rewrite them.
-	Guests     []account.Account `json:"-"`
-	GuestsFile string            `json:"guestsFile,omitempty"`
-	// GuestsChanged marks Guests as changed since they were loaded, so
+	// Accounts are kept in a file of their own next to the state file
+	// (AccountsFile: the "guestsFile" of every state format so far), read
+	// and written one account at a time: 100,000 guests never sit in
+	// memory as one encoded text, and a run whose round changed nothing
+	// does not rewrite them.
+	Accounts     []account.Account `json:"-"`
+	AccountsFile string            `json:"guestsFile,omitempty"`
+	// AccountsChanged marks Accounts as changed since they were loaded, so
 	// that Save writes them to a new file.
-	GuestsChanged bool `json:"-"`
-	// FullReadAt is when the last initial round (every guest) was read.
+	AccountsChanged bool `json:"-"`
+	// FullReadAt is when the last initial round (every account) was read.
 	FullReadAt time.Time `json:"fullReadAt,omitzero"`
-	// Disabled are the grace clocks: since when each removed guest (by
+	// Disabled are the grace clocks: since when each removed account (by
 	// anchor) has been gone from the source and disabled.
 	Disabled map[string]time.Time `json:"disabled,omitempty"`
 }
@@ -118,22 +119,22 @@ func Load(path string) (*State, error) {
 		s.Targets = map[string]Target{}
 	}
 	for key, t := range s.Targets {
-		if t.GuestsFile == "" {
+		if t.AccountsFile == "" {
 			continue
 		}
 		var guests []account.Account
-		err := fmt.Errorf("guests file %q is not a file name", t.GuestsFile)
-		if filepath.Base(t.GuestsFile) == t.GuestsFile && t.GuestsFile != "." && t.GuestsFile != ".." {
+		err := fmt.Errorf("guests file %q is not a file name", t.AccountsFile)
+		if filepath.Base(t.AccountsFile) == t.AccountsFile && t.AccountsFile != "." && t.AccountsFile != ".." {
 			// Only next to the state file, where Save writes them.
-			guests, err = readGuests(filepath.Join(filepath.Dir(path), t.GuestsFile))
+			guests, err = readGuests(filepath.Join(filepath.Dir(path), t.AccountsFile))
 		}
 		if err != nil {
 			// Without its guests the delta link is no use: the next run
 			// reads every guest again (an initial round). The grace
 			// clocks stay.
-			t.DeltaLink, t.GuestsFile, t.Guests = "", "", nil
+			t.DeltaLink, t.AccountsFile, t.Accounts = "", "", nil
 		} else {
-			t.Guests = guests
+			t.Accounts = guests
 		}
 		s.Targets[key] = t
 	}
@@ -150,14 +151,14 @@ func Load(path string) (*State, error) {
 func (s *State) Save(path string) error {
 	s.Version = FormatVersion
 	for key, t := range s.Targets {
-		if !t.GuestsChanged && (t.GuestsFile != "" || len(t.Guests) == 0) {
+		if !t.AccountsChanged && (t.AccountsFile != "" || len(t.Accounts) == 0) {
 			continue
 		}
-		name, err := writeGuests(path, t.Guests)
+		name, err := writeGuests(path, t.Accounts)
 		if err != nil {
 			return fmt.Errorf("save the tenant's guests: %w", err)
 		}
-		t.GuestsFile, t.GuestsChanged = name, false
+		t.AccountsFile, t.AccountsChanged = name, false
 		s.Targets[key] = t
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
@@ -178,7 +179,7 @@ func (s *State) Save(path string) error {
 func (s *State) removeStaleGuests(path string) {
 	keep := map[string]bool{}
 	for _, t := range s.Targets {
-		keep[t.GuestsFile] = true
+		keep[t.AccountsFile] = true
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	base := filepath.Base(path)

@@ -32,7 +32,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}, Targets: map[string]Target{
 		"graph https://graph.microsoft.com/v1.0 owner guestsync:prod in extensionAttribute15": {
 			DeltaLink:  "https://graph.microsoft.com/v1.0/users/delta()?$deltatoken=abc",
-			Guests:     []account.Account{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}}},
+			Accounts:   []account.Account{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}}},
 			FullReadAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC),
 		},
 	}}
@@ -122,9 +122,9 @@ func TestGuestsFile(t *testing.T) {
 	path := filepath.Join(dir, "state.json")
 	guests := []account.Account{{ID: "1", Anchor: "QUFB", Owned: true, Properties: map[string]string{"mail": "zoe@x.example"}},
 		{ID: "2", Properties: map[string]string{"displayName": "Line\nbreak"}}}
-	s := &State{Targets: map[string]Target{"t": {DeltaLink: "link-1", Guests: guests, GuestsChanged: true}}}
+	s := &State{Targets: map[string]Target{"t": {DeltaLink: "link-1", Accounts: guests, AccountsChanged: true}}}
 	require.NoError(t, s.Save(path))
-	first := s.Targets["t"].GuestsFile
+	first := s.Targets["t"].AccountsFile
 	require.NotEmpty(t, first)
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -132,15 +132,15 @@ func TestGuestsFile(t *testing.T) {
 
 	back, err := Load(path)
 	require.NoError(t, err)
-	assert.Equal(t, guests, back.Targets["t"].Guests)
+	assert.Equal(t, guests, back.Targets["t"].Accounts)
 
 	// Unchanged guests are not written again; changed ones go to a new
 	// file and the old one is removed.
-	back.Targets["t"] = Target{DeltaLink: "link-2", Guests: guests, GuestsFile: first}
+	back.Targets["t"] = Target{DeltaLink: "link-2", Accounts: guests, AccountsFile: first}
 	require.NoError(t, back.Save(path))
-	assert.Equal(t, first, back.Targets["t"].GuestsFile)
+	assert.Equal(t, first, back.Targets["t"].AccountsFile)
 	clocks := map[string]time.Time{"QUFB": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
-	back.Targets["t"] = Target{DeltaLink: "link-3", Guests: guests[:1], GuestsChanged: true, Disabled: clocks}
+	back.Targets["t"] = Target{DeltaLink: "link-3", Accounts: guests[:1], AccountsChanged: true, Disabled: clocks}
 	require.NoError(t, back.Save(path))
 	files, _ := filepath.Glob(path + ".guests-*")
 	require.Len(t, files, 1)
@@ -151,7 +151,7 @@ func TestGuestsFile(t *testing.T) {
 	st, err := Load(path)
 	require.NoError(t, err)
 	assert.Empty(t, st.Targets["t"].DeltaLink)
-	assert.Empty(t, st.Targets["t"].Guests)
+	assert.Empty(t, st.Targets["t"].Accounts)
 	assert.Equal(t, clocks, st.Targets["t"].Disabled)
 }
 
