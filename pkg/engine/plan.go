@@ -47,16 +47,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 		return out, err
 	}
 	current := tr.current
-	for _, g := range current {
-		if g.Owned && !g.Deleted {
-			out.owned++
-		}
-	}
 	e.log().Info("read target", "guests", len(current))
-	taken := newTakenIndex(e.Mapping.UniqueTargets())
-	for _, g := range current {
-		taken.add(g)
-	}
+	var taken takenIndex
+	out.owned, taken = e.survey(current)
 	opts := mapping.Options{Now: e.Now, Taken: taken.taken}
 
 	var desired []account.Account
@@ -140,6 +133,19 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	p.Incremental = read.Incremental
 	out.plan, out.mappingFailed = p, len(skips)
 	return out, nil
+}
+
+// survey counts the current accounts guestsync owns (not deleted), and
+// indexes the values that SelectUniqueValue must not hand out again.
+func (e *Engine) survey(current []account.Account) (owned int, taken takenIndex) {
+	taken = newTakenIndex(e.Mapping.UniqueTargets())
+	for _, a := range current {
+		if a.Owned && !a.Deleted {
+			owned++
+		}
+		taken.add(a)
+	}
+	return owned, taken
 }
 
 // compute plans with the engine's policy and clock, for the engine's

@@ -76,15 +76,8 @@ func (e *Engine) planOne(ctx context.Context, st *state.State, who string, pv *P
 		return out, err
 	}
 	current := tr.current
-	for _, g := range current {
-		if g.Owned && !g.Deleted {
-			out.owned++
-		}
-	}
-	taken := newTakenIndex(e.Mapping.UniqueTargets())
-	for _, g := range current {
-		taken.add(g)
-	}
+	var taken takenIndex
+	out.owned, taken = e.survey(current)
 	pv.Mapping = e.Mapping.MapWith(entry, mapping.Options{Now: e.Now, Taken: taken.taken})
 	anchor, desired, absence := pv.Mapping.Account.Anchor, []account.Account{}, plan.Absence{}
 	switch {
