@@ -97,7 +97,7 @@ func TestCommit(t *testing.T) {
 			want: want{source: state.Source{Watermark: "w2", Entries: 3, FullReadAt: now}, lastSuccess: now},
 		},
 		"a preview's plan moves neither the watermark nor the last success": {
-			pl: planned{key: "", partial: true, read: fullRead, plan: &plan.Plan{GraceClocks: map[string]time.Time{"b": now}},
+			pl: planned{key: "k", partial: true, read: fullRead, plan: &plan.Plan{GraceClocks: map[string]time.Time{"b": now}},
 				tr: targetRead{key: "t", next: &state.Target{DeltaLink: "link2"}}},
 			results: []plan.Result{ok(act(plan.Disable, "b"))},
 			want: want{source: prevSource, target: &state.Target{DeltaLink: "link2", Disabled: map[string]time.Time{"b": now}},

@@ -132,3 +132,61 @@ func renamed(en source.Entry, cn string) source.Entry {
 	out.Attributes["cn"] = []string{cn}
 	return out
 }
+
+// TestPreviewOfAnUnmappableAccountKeepsTheGraceClocks: a preview --apply
+// whose account cannot be mapped, or is out of scope without an anchor,
+// applies nothing and leaves every grace clock as it was.
+func TestPreviewOfAnUnmappableAccountKeepsTheGraceClocks(t *testing.T) {
+	t.Parallel()
+	for name, odd := range map[string]source.Entry{
+		"mapping fails":             entry("odd", "not-a-uuid", "Partner"),
+		"out of scope, no anchor":   entry("odd", "not-a-uuid", "Employee"),
+		"out of scope, with anchor": entry("odd", "44444444-4444-4444-4444-444444444444", "Employee"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e, src, _ := syncedEngine(t)
+			bob := e.Mapping.Map(entries[1]).Account.Anchor
+			src.entries = []source.Entry{entries[0]} // bob leaves the source
+			e.Full = true
+			_, err := e.Run(ctx, true)
+			require.NoError(t, err)
+			e.Full = false
+			st, err := state.Load(e.StatePath)
+			require.NoError(t, err)
+			clock := st.Targets["target"].Disabled[bob]
+			require.False(t, clock.IsZero())
+
+			src.entries = []source.Entry{entries[0], odd}
+			_, err = e.Preview(ctx, "odd", true)
+			require.NoError(t, err)
+			st, err = state.Load(e.StatePath)
+			require.NoError(t, err)
+			assert.True(t, clock.Equal(st.Targets["target"].Disabled[bob]), "bob's clock runs on: %v", st.Targets["target"].Disabled)
+		})
+	}
+}
+
+// TestApplyReadsTheTenantAsThePlanDid: a plan made with --full read every
+// guest of the tenant; applying it reads every guest too, or what the
+// remembered guests miss would make it stale.
+func TestApplyReadsTheTenantAsThePlanDid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, tenant := deltaEngine(t)
+	_, err := e.Run(ctx, true)
+	require.NoError(t, err)
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+
+	e.Full = true
+	reviewed, _, err := e.Plan(ctx)
+	require.NoError(t, err)
+	require.False(t, reviewed.Incremental)
+	e.Full, e.Expect = false, reviewed
+	tenant.rounds = nil
+	_, err = e.Run(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, []string{""}, tenant.rounds, "an initial round, as the plan's")
+}

@@ -40,7 +40,8 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	// entries are mapped.
 	start := time.Now()
 	e.progress("read target", 0, 0)
-	tr, err := e.readTarget(ctx, st)
+	rp := e.readPolicy() // once, for both reads: the clock must not decide twice
+	tr, err := e.readTarget(ctx, st, rp.Full)
 	tm.List = time.Since(start)
 	out := planned{tr: tr}
 	if err != nil {
@@ -64,7 +65,7 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 		}
 	}
 	readStart := time.Now()
-	mode := chooseRead(e.Source, st, e.readPolicy())
+	mode := chooseRead(e.Source, st, rp)
 	entries, expected := 0, st.Sources[mode.Key].Entries
 	if mode.Since != "" {
 		expected = 0 // only changes will come: how many is not known

@@ -70,7 +70,7 @@ func (e *Engine) planOne(ctx context.Context, st *state.State, who string, pv *P
 		return planned{partial: true}, err
 	}
 	pv.Entry = entry
-	tr, err := e.readTarget(ctx, st)
+	tr, err := e.readTarget(ctx, st, e.Full)
 	out := planned{tr: tr, partial: true}
 	if err != nil {
 		return out, err
@@ -84,14 +84,15 @@ func (e *Engine) planOne(ctx context.Context, st *state.State, who string, pv *P
 	case !pv.Mapping.InScope:
 		a, err := e.Mapping.AnchorOf(entry)
 		if err != nil {
-			pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe(), Actions: []plan.Action{}, OutOfScope: 1}
+			pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe(), Actions: []plan.Action{}, OutOfScope: 1,
+				GraceClocks: maps.Clone(tr.clocks)} // the clocks run on
 			out.plan = pv.Plan
 			return out, nil
 		}
 		anchor = a
 		absence.Gone = []plan.Gone{{Anchor: a, DN: entry.DN, Reason: "out of the mapping's scope: " + pv.Mapping.Reason}}
 	case pv.Mapping.Err != nil:
-		pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe()}
+		pv.Plan = &plan.Plan{Version: plan.FormatVersion, Target: e.Target.Describe(), GraceClocks: maps.Clone(tr.clocks)}
 		pv.Plan.AddSkip(entry.DN, "mapping: "+pv.Mapping.Err.Error())
 		out.plan, out.mappingFailed = pv.Plan, 1
 		return out, nil

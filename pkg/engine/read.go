@@ -20,9 +20,10 @@ type ReadPolicy struct {
 	Now   time.Time
 }
 
-// readPolicy is the engine's. A reviewed plan is applied on a read made
-// as the plan's was: full when the plan's was full (it was made with
-// --full, or on a first run), never turned full by the clock.
+// readPolicy is the engine's, for the source and the target alike. A
+// reviewed plan is applied on reads made as the plan's were: full when
+// the plan's source read was full (it was made with --full, or on a first
+// run), never turned full by the clock.
 func (e *Engine) readPolicy() ReadPolicy {
 	rp := ReadPolicy{Full: e.Full, Every: e.FullReadEvery, Now: e.now()}
 	if e.Expect != nil {

@@ -58,9 +58,10 @@ func targetKey(t Target) string {
 // readTarget reads the target's accounts: through change tracking when the
 // target has it and a state file is kept (an initial round the first time,
 // with --full, or when the link expired; changes merged into the
-// remembered accounts otherwise), else with a full listing. Owned deleted
-// accounts come from the recycle bin either way.
-func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, error) {
+// remembered accounts otherwise), else with a full listing; full asks for
+// an initial round whatever is remembered. Owned deleted accounts come
+// from the recycle bin either way.
+func (e *Engine) readTarget(ctx context.Context, st *state.State, full bool) (targetRead, error) {
 	out := targetRead{key: targetKey(e.Target)}
 	out.clocks = st.Targets[out.key].Disabled
 	dt, ok := e.Target.(DeltaTarget)
@@ -81,7 +82,7 @@ func (e *Engine) readTarget(ctx context.Context, st *state.State) (targetRead, e
 			prev, known, out.clocks = state.Target{}, false, nil
 		}
 		link := prev.DeltaLink
-		if e.Full || !known {
+		if full || !known {
 			link = ""
 		}
 		changes, next, err := dt.Changes(ctx, link)
