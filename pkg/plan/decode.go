@@ -14,6 +14,14 @@ import (
 // in silence) and only known action kinds. Errors name the file, and the
 // line and column where the JSON is wrong.
 func Decode(file string, data []byte) (*Plan, error) {
+	// The version first, read loosely: a plan of another format has keys
+	// this one lacks, and "unknown field" would hide what is wrong.
+	var head struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: the plan has format version %d; this build applies version %d (make a new plan)", file, head.Version, FormatVersion)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var p Plan

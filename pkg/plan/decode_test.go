@@ -19,7 +19,7 @@ func TestDecode(t *testing.T) {
 		{"empty plan", `{"version": 2, "actions": []}`, ""},
 		{"not JSON", "{\"version\": 1,\n  \"actions\": [}", "plan.json:2:15 is not a plan saved by 'guestsync plan --out': invalid character '}'"},
 		{"wrong type", "{\"version\": \"1\"}", "plan.json:1:16 is not a plan saved by 'guestsync plan --out': json: cannot unmarshal string"},
-		{"unknown key", "{\"version\": 1,\n\"actoins\": []}", `plan.json:2:15 is not a plan saved by 'guestsync plan --out': json: unknown field "actoins"`},
+		{"unknown key", "{\"version\": 2,\n\"actoins\": []}", `plan.json:2:15 is not a plan saved by 'guestsync plan --out': json: unknown field "actoins"`},
 		{"two values", `{"version": 2} {}`, "plan.json:1:16 is not a plan saved by 'guestsync plan --out': more than one JSON value"},
 		{"empty file", "", "plan.json:1:1 is not a plan saved by 'guestsync plan --out': EOF"},
 		{"null", "null", "plan.json: the plan has format version 0; this build applies version 2"},
@@ -41,6 +41,17 @@ func TestDecode(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.err)
 		})
 	}
+}
+
+// TestDecodeNamesTheVersionOfAnOlderPlan: a plan saved by a build of
+// format 1 is refused for its version, not for the keys format 2 renamed.
+func TestDecodeNamesTheVersionOfAnOlderPlan(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/plan-v1.json")
+	require.NoError(t, err)
+	_, err = Decode("old.json", data)
+	require.Error(t, err)
+	assert.Equal(t, "old.json: the plan has format version 1; this build applies version 2 (make a new plan)", err.Error())
 }
 
 func TestDecodeReadsTheGoldenPlan(t *testing.T) {
