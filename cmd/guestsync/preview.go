@@ -13,6 +13,7 @@ import (
 
 func (a *app) previewCommand() *cobra.Command {
 	var apply bool
+	var opts runOptions
 	cmd := &cobra.Command{
 		Use:   "preview USER",
 		Short: "Show, step by step, what guestsync does with one account",
@@ -20,10 +21,15 @@ func (a *app) previewCommand() *cobra.Command {
 userPrincipalName or mail, and shows each step: what was imported, whether the
 scope takes it and why, what the mapping produces, which guest it matches in
 the tenant, and the action. Nothing is written unless --apply is given; then
-the actions for this one account are carried out, and nothing else.`,
+the actions for this one account are carried out, and nothing else, under
+the same lock and removal threshold as sync (--allow-removals N lifts it
+once).`,
 		Example: "  guestsync preview zlefevre\n  guestsync preview 'CN=Zoë Lefèvre,OU=Fabrikam,OU=Partners,DC=corp,DC=contoso,DC=com' --apply",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
 			c, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -32,6 +38,7 @@ the actions for this one account are carried out, and nothing else.`,
 			if err != nil {
 				return err
 			}
+			e.Limits.AllowRemovals = opts.allowRemovals
 			p, err := e.Preview(contextOf(cmd), args[0], apply)
 			var refused *engine.ReadRefusedError
 			var limit *engine.RemovalLimitError
@@ -77,6 +84,7 @@ the actions for this one account are carried out, and nothing else.`,
 		},
 	}
 	cmd.Flags().BoolVar(&apply, "apply", false, "carry out the actions for this account")
+	cmd.Flags().IntVar(&opts.allowRemovals, "allow-removals", 0, allowRemovalsHelp)
 	return cmd
 }
 
