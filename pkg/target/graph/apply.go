@@ -107,8 +107,11 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 	})
 	// What follows finishes actions already carried out (a restore's
 	// changes, a create that clashed with its own earlier attempt): an
-	// interrupt lets it finish, as it lets the batches in flight.
-	c.bringUpToDate(context.WithoutCancel(ctx), restored, actions, results)
+	// interrupt lets it finish, as it lets the batches in flight, within
+	// FinishGrace.
+	fin, cancel := c.finishing(ctx)
+	defer cancel()
+	c.bringUpToDate(fin, restored, actions, results)
 	wg.Wait()
 	var clashes []*op
 	for _, o := range ops {
@@ -116,7 +119,7 @@ func (c *Client) Apply(ctx context.Context, actions []plan.Action) []plan.Result
 			clashes = append(clashes, o)
 		}
 	}
-	c.lookUpClashes(context.WithoutCancel(ctx), clashes, actions)
+	c.lookUpClashes(fin, clashes, actions)
 	for _, o := range clashes {
 		c.recordResult(o, actions[o.action], &results[o.action])
 	}

@@ -155,6 +155,10 @@ func (c *Client) sendInBatches(ctx context.Context, ops []*op, done func(*op)) {
 		if ctx.Err() != nil {
 			for _, o := range queue {
 				o.failure = &plan.Failure{Message: "not attempted: " + ctx.Err().Error()}
+				if o.ambiguous {
+					o.failure.Message = "interrupted (" + ctx.Err().Error() + ") after it was sent without a clear answer: " +
+						"Graph may have carried it out; the next run reads the tenant and finds out"
+				}
 			}
 			dropped = append(dropped, queue...)
 			queue = nil
@@ -250,7 +254,9 @@ func (c *Client) tryBatch(ctx context.Context, batch []*op) []*op {
 	// request, since Graph may carry it out all the same and the result
 	// would say it failed. No new batch starts after it (see next in
 	// sendInBatches, and the pacer above).
-	answers, err := c.postBatch(context.WithoutCancel(ctx), items)
+	sent, cancel := c.finishing(ctx)
+	defer cancel()
+	answers, err := c.postBatch(sent, items)
 	if err != nil {
 		f := failure(err)
 		if refusedAsTooLarge(f) {
@@ -543,3 +549,11 @@ func conflict(o *op) bool {
 }
 
 func noRetry(time.Duration, int, *http.Request, *http.Response) bool { return false }
+
+// finishing is ctx for work already begun: an interrupt (ctx cancelled)
+// does not stop it at once, but Options.FinishGrace later.
+func (c *Client) finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(c.opts.FinishGrace, cancel) })
+	return out, func() { stop(); cancel() }
+}

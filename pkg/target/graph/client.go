@@ -70,6 +70,13 @@ type Options struct {
 	// LagTimeout is how long a PATCH right after an invitation keeps
 	// retrying 404 (replication lag); 0 means 30 s.
 	LagTimeout time.Duration
+	// FinishGrace is how long the work already begun (a batch in flight,
+	// an invitation's PATCH, a restore's changes) may go on once the run
+	// is interrupted; 0 means 20 s: long enough for a batch's answer,
+	// short enough that the run saves its state well within systemd's
+	// default stop timeout (90 s) and Kubernetes' default termination
+	// grace period (30 s).
+	FinishGrace time.Duration
 	// CAFile is a PEM file of CA certificates trusted for the Graph URL's
 	// TLS certificate besides the system's roots (e.g. the CA that
 	// guestsync graph-emulator --https --ca-out writes); empty trusts the
@@ -165,6 +172,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.RetryDelay <= 0 {
 		opts.RetryDelay = 500 * time.Millisecond
+	}
+	if opts.FinishGrace <= 0 {
+		opts.FinishGrace = 20 * time.Second
 	}
 	if opts.LagTimeout <= 0 {
 		opts.LagTimeout = 30 * time.Second

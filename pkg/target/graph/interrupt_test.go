@@ -63,3 +63,52 @@ func TestAnInterruptLetsTheBatchInFlightFinish(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, cur, 20)
 }
+
+// TestAnInterruptEndsTheWorkInFlightAfterTheGrace: a batch in flight that
+// Graph does not answer is given up FinishGrace after the interrupt, so
+// that the run can save its state before a supervisor kills it.
+func TestAnInterruptEndsTheWorkInFlightAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel()
+		select { // never answers while the client waits
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), Concurrency: 1, FinishGrace: 50 * time.Millisecond})
+	require.NoError(t, err)
+	res := c.Apply(ctx, creates(30))
+	require.Len(t, res, 30)
+	for i, r := range res {
+		require.NotNil(t, r.Failure, "action %d", i)
+	}
+	assert.Contains(t, res[0].Failure.Message, "context canceled", "the batch in flight was given up")
+	assert.Contains(t, res[29].Failure.Message, "not attempted")
+}
+
+// TestAnInterruptAfterAnUnclearAnswerSaysSo: a create whose batch was
+// answered 504 may have been carried out; when the interrupt stops its
+// retry, its failure says so rather than "not attempted".
+func TestAnInterruptAfterAnUnclearAnswerSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte(`{"error":{"code":"GatewayTimeout","message":"The gateway did not receive a response in time."}}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{URL: srv.URL + "/v1.0", Credential: StaticToken("t0ken"), Concurrency: 1, RetryDelay: time.Millisecond})
+	require.NoError(t, err)
+	res := c.Apply(ctx, creates(3))
+	require.Len(t, res, 3)
+	for _, r := range res {
+		require.NotNil(t, r.Failure)
+		assert.Contains(t, r.Failure.Message, "Graph may have carried it out")
+	}
+}

@@ -53,9 +53,11 @@ func (c *Client) invite(ctx context.Context, a plan.Action) plan.Result {
 		return res
 	}
 	// Once started, an invitation is carried through to its PATCH even
-	// when the run is interrupted: a guest invited but not yet marked
-	// would be nobody's, and the next run could not take it back.
-	ctx = context.WithoutCancel(ctx)
+	// when the run is interrupted (within FinishGrace): a guest invited
+	// but not yet marked would be nobody's, and the next run could not
+	// take it back.
+	ctx, cancel := c.finishing(ctx)
+	defer cancel()
 	props := map[string]string{}
 	for k, v := range a.Account.Properties {
 		if !assignedByInvitation[k] {
