@@ -33,8 +33,8 @@ func interruptible(stderr io.Writer) context.Context {
 	go func() {
 		s := <-signals
 		signal.Stop(signals)
+		cancel() // before it is said: from then on no new write starts
 		fmt.Fprintf(stderr, "guestsync: %v: starting no new writes, finishing those in flight; signal again to stop at once\n", s)
-		cancel()
 	}()
 	return ctx
 }
