@@ -157,3 +157,24 @@ func TestShippedMappingsTargets(t *testing.T) {
 		assert.Equal(t, want, m.Target, file)
 	}
 }
+
+func TestGuestShadowLogonNames(t *testing.T) {
+	t.Parallel()
+	m := loadGuestShadow(t)
+	const id = "0d3b9c2e-1a2b-4c5d-8e9f-0a1b2c3d4e5f"
+	for upn, want := range map[string]string{
+		"ann_fabrikam.com#EXT#@contoso.onmicrosoft.com": "ann_fabrikam.com",
+		"ann_fabrikam.com#ext#@contoso.onmicrosoft.com": "ann_fabrikam.com",
+		"a#b@contoso.com":                                     "ab",
+		"#EXT#@contoso.onmicrosoft.com":                       "0d3b9c2e",
+		"ÅSA.Östlund_example.se#EXT#@contoso.onmicrosoft.com": "asa.ostlund_example",
+		"abcdefghijklmnopqrs.t@contoso.com":                   "abcdefghijklmnopqrs",
+		"-._@contoso.com":                                     "-._",
+	} {
+		r := m.Map(source.Entry{DN: id, Attributes: map[string][]string{
+			"id": {id}, "userType": {"Guest"}, "userPrincipalName": {upn}, "displayName": {"X"},
+		}})
+		require.NoError(t, r.Err, upn)
+		assert.Equal(t, want, r.Account.Properties["sAMAccountName"], upn)
+	}
+}
