@@ -342,7 +342,7 @@ func (c *compiler) adFlow(table *schema.Table, i int, ff fileFlow, fl *flow) boo
 		c.problem(at, "userAccountControl is set by the target; map `enabled` (true or false) for its ACCOUNTDISABLE bit")
 		return false
 	case "admindescription":
-		c.problem(at, "adminDescription holds guestsync's ownership mark and the anchor; use `anchor.attributes` instead of a flow")
+		c.problem(at, "adminDescription is where the target writes guestsync's ownership mark and the anchor (by default); use `anchor.attributes` instead of a flow")
 		return false
 	}
 	return c.knownTarget(table, i, ff, fl)
