@@ -11,3 +11,7 @@ var Files embed.FS
 
 // Default is the file name of the default partner-guest mapping.
 const Default = "partner-guest.yaml"
+
+// Shadow is the file name of the guest-shadow mapping: the tenant's guests
+// as shadow accounts in Active Directory.
+const Shadow = "guest-shadow.yaml"

@@ -5,12 +5,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	gsschema "github.com/guestsync/guestsync/pkg/schema"
 )
 
 // TestLimitsMatchGuestsyncsTable: the emulator enforces the documented
 // length limits of every property guestsync writes, the same ones the
-// mapping compiler and the Graph client check (pkg/guest), so that a test
+// mapping compiler and the Graph client check (pkg/schema), so that a test
 // against the emulator sees what Graph would refuse.
 func TestLimitsMatchGuestsyncsTable(t *testing.T) {
 	t.Parallel()
@@ -21,7 +21,7 @@ func TestLimitsMatchGuestsyncsTable(t *testing.T) {
 		"usageLocation": "two-letter code (isTwoLetterCode)",
 		"mail":          "256, an SMTP address's limit; the user page gives none",
 	}
-	for _, p := range guest.Properties() {
+	for _, p := range gsschema.Graph().Properties() {
 		def := sc.byName[p.Name]
 		if !assert.NotNil(t, def, "%s is written by guestsync but unknown to the emulator", p.Name) {
 			continue

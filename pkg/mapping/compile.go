@@ -6,7 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/schema"
 	"github.com/guestsync/guestsync/pkg/yamlfile"
 )
 
@@ -14,17 +14,24 @@ import (
 type Mapping struct {
 	Name string
 	File string
-	// Mode is how guests are created: ModeCreate or ModeInvite.
+	// Target is the kind of target the mapping writes: TargetGraph or
+	// TargetAD.
+	Target string
+	// Mode is how guests are created: ModeCreate or ModeInvite. Only the
+	// graph target has a choice; for the others it is ModeCreate.
 	Mode string
 	// ModeLine is the line of the file's mode: key, 0 when the file
 	// leaves the mode to its default, for problems that the mode causes
 	// elsewhere (a setting that invite mode needs).
 	ModeLine int
-	anchor   []string
-	scope    []group
-	flows    []flow
-	required []string
-	tests    []testCase
+	// table is the target's properties, which the flows write.
+	table        *schema.Table
+	anchor       []string
+	anchorFormat string
+	scope        []group
+	flows        []flow
+	required     []string
+	tests        []testCase
 }
 
 // The two ways to create a guest.
@@ -37,9 +44,42 @@ const (
 	ModeInvite = "invite"
 )
 
-// defaultAnchor is Entra Connect's source anchor rule: ms-DS-ConsistencyGuid
-// when it is set, else objectGUID.
-var defaultAnchor = []string{"ms-DS-ConsistencyGuid", "objectGUID"}
+// The kinds of target a mapping may write, as pkg/schema names their
+// tables.
+const (
+	// TargetGraph: Entra ID guest users through Microsoft Graph.
+	TargetGraph = "graph"
+	// TargetAD: Active Directory user objects, the shadow accounts of the
+	// tenant's guests.
+	TargetAD = "ad"
+)
+
+// The forms an anchor takes.
+const (
+	// AnchorGUID is Entra Connect's: base64 of the 16 bytes of a binary
+	// GUID (objectGUID, ms-DS-ConsistencyGuid) or of a UUID string
+	// (entryUUID), as onPremisesImmutableId holds it.
+	AnchorGUID = "guid"
+	// AnchorText is the attribute's value as it is, such as a Graph
+	// user's id, which anchors a shadow account.
+	AnchorText = "text"
+)
+
+// defaultAnchor is each target's anchor when the file gives none. For
+// graph it is Entra Connect's source anchor rule: ms-DS-ConsistencyGuid
+// when it is set, else objectGUID. A shadow account is anchored on its
+// guest's Graph object id.
+var defaultAnchor = map[string]fileAnchor{
+	TargetGraph: {Attributes: []string{"ms-DS-ConsistencyGuid", "objectGUID"}, Format: AnchorGUID},
+	TargetAD:    {Attributes: []string{"id"}, Format: AnchorText},
+}
+
+// createNeeds says, per target, who needs a required property, for the
+// message about a mapping that produces none.
+var createNeeds = map[string]string{
+	TargetGraph: "Graph requires to create a user",
+	TargetAD:    "a shadow account needs to be created",
+}
 
 // Load reads and compiles a mapping file of at most yamlfile.MaxFileSize
 // bytes. The error, if any, is a yamlfile.Problems listing every problem
@@ -124,28 +164,53 @@ func child(n *yaml.Node, step any) *yaml.Node {
 }
 
 func (c *compiler) compile(f file) *Mapping {
-	m := &Mapping{Name: f.Name, File: c.file, anchor: f.Anchor.Attributes}
+	m := &Mapping{Name: f.Name, File: c.file, anchor: f.Anchor.Attributes, anchorFormat: f.Anchor.Format}
 	switch {
 	case f.Version == 0:
 		c.problem([]any{"version"}, "missing `version: %d` at the top of the file", FormatVersion)
 	case f.Version != FormatVersion:
 		c.problem([]any{"version"}, "unsupported version %d (this build reads version %d)", f.Version, FormatVersion)
 	}
+	m.Target = f.Target
+	if m.Target == "" {
+		m.Target = TargetGraph
+	}
+	if t, ok := schema.ForKind(m.Target); ok {
+		m.table = t
+	} else {
+		// The flows are not checked: against which table would they be?
+		c.problem([]any{"target"}, "target must be %s, not %q", strings.Join(schema.Kinds(), " or "), f.Target)
+	}
+	def := defaultAnchor[m.Target]
 	if len(m.anchor) == 0 {
-		m.anchor = defaultAnchor
+		m.anchor = def.Attributes
+	}
+	switch m.anchorFormat {
+	case "":
+		m.anchorFormat = def.Format
+		if m.anchorFormat == "" {
+			m.anchorFormat = AnchorGUID
+		}
+	case AnchorGUID, AnchorText:
+	default:
+		c.problem([]any{"anchor", "format"}, "anchor format must be %s or %s, not %q", AnchorGUID, AnchorText, f.Anchor.Format)
 	}
 	if n := child(c.doc, "mode"); n != nil {
 		m.ModeLine = n.Line
 	}
-	switch f.Mode {
-	case "", ModeCreate:
+	switch {
+	case m.Target != TargetGraph:
 		m.Mode = ModeCreate
-		for _, p := range guest.Properties() {
-			if p.RequiredOnCreate {
-				m.required = append(m.required, p.Name)
-			}
+		if f.Mode != "" {
+			c.problem([]any{"mode"}, "mode says how Graph guests are created; a mapping with target %s has none", m.Target)
 		}
-	case ModeInvite:
+		if m.table != nil {
+			m.required = m.table.Required()
+		}
+	case f.Mode == "" || f.Mode == ModeCreate:
+		m.Mode = ModeCreate
+		m.required = m.table.Required()
+	case f.Mode == ModeInvite:
 		m.Mode = ModeInvite
 		// POST /invitations requires invitedUserEmailAddress: the mail.
 		m.required = []string{"mail"}
@@ -192,7 +257,7 @@ func (c *compiler) compile(f file) *Mapping {
 	}
 	seen := map[string]int{}
 	for i, ff := range f.Flows {
-		fl, ok := c.compileFlow(i, ff)
+		fl, ok := c.compileFlow(m.table, i, ff)
 		if j, dup := seen[ff.Target]; dup && ff.Target != "" {
 			c.problem([]any{"flows", i, "target"}, "%s is already the target of flows[%d]", ff.Target, j)
 			continue
@@ -206,7 +271,7 @@ func (c *compiler) compile(f file) *Mapping {
 	}
 	for _, name := range m.required {
 		if _, ok := seen[name]; !ok {
-			what := "Graph requires to create a user"
+			what := createNeeds[m.Target]
 			if m.Mode == ModeInvite {
 				what = "an invitation is sent to"
 			}
@@ -220,37 +285,83 @@ func (c *compiler) compile(f file) *Mapping {
 			}
 		}
 	}
-	m.tests = c.compileTests(f.Tests)
+	m.tests = c.compileTests(m.table, f.Tests)
 	return m
 }
 
-func (c *compiler) compileFlow(i int, ff fileFlow) (flow, bool) {
+// compileFlow compiles one flow; table is nil when the mapping's target is
+// unknown, and then the flow's target is not checked.
+func (c *compiler) compileFlow(table *schema.Table, i int, ff fileFlow) (flow, bool) {
 	at := func(k string) []any { return []any{"flows", i, k} }
 	fl := flow{target: ff.Target, createOnly: false, defaultIfNull: ff.DefaultIfNull}
 	ok := true
-	switch ff.Target {
-	case "":
-		c.problem([]any{"flows", i}, "flow needs a target Graph user property")
+	switch {
+	case ff.Target == "":
+		what := "property"
+		if table != nil {
+			what = table.What
+		}
+		c.problem([]any{"flows", i}, "flow needs a target %s", what)
 		ok = false
-	case "userType":
+	case table == nil:
+	case table.Kind == TargetGraph && ff.Target == "userType":
 		if ff.Type != "constant" || ff.Value == nil || *ff.Value != "Guest" {
 			c.problem(at("target"), "userType is always Guest: guestsync only manages guest users; remove this flow")
 		}
 		return flow{}, false // guestsync sets userType itself; nothing to map
-	case "onPremisesImmutableId":
-		c.problem(at("target"), "onPremisesImmutableId is set from the anchor; use `anchor.attributes` instead of a flow")
-		ok = false
-	case "passwordProfile", "password":
-		c.problem(at("target"), "passwords are generated by guestsync and never mapped")
-		ok = false
-	default:
-		p, known := guest.LookupProperty(ff.Target)
-		if !known {
-			c.problem(at("target"), "%q is not a writable Graph user property guestsync manages%s", ff.Target, suggestProperty(ff.Target))
-			ok = false
-		}
-		fl.property = p
+	case table.Kind == TargetGraph:
+		ok = c.graphFlow(table, i, ff, &fl)
+	case table.Kind == TargetAD:
+		ok = c.adFlow(table, i, ff, &fl)
 	}
+	return c.compileValue(i, ff, fl, ok)
+}
+
+// graphFlow checks a flow's target against the Graph table.
+func (c *compiler) graphFlow(table *schema.Table, i int, ff fileFlow, fl *flow) bool {
+	at := []any{"flows", i, "target"}
+	switch ff.Target {
+	case "onPremisesImmutableId":
+		c.problem(at, "onPremisesImmutableId is set from the anchor; use `anchor.attributes` instead of a flow")
+		return false
+	case "passwordProfile", "password":
+		c.problem(at, "passwords are generated by guestsync and never mapped")
+		return false
+	}
+	return c.knownTarget(table, i, ff, fl)
+}
+
+// adFlow checks a flow's target against the AD table.
+func (c *compiler) adFlow(table *schema.Table, i int, ff fileFlow, fl *flow) bool {
+	at := []any{"flows", i, "target"}
+	switch strings.ToLower(ff.Target) {
+	case "unicodepwd", "userpassword", "password":
+		c.problem(at, "passwords are generated by guestsync and never mapped")
+		return false
+	case "useraccountcontrol":
+		c.problem(at, "userAccountControl is set by the target; map `enabled` (true or false) for its ACCOUNTDISABLE bit")
+		return false
+	case "admindescription":
+		c.problem(at, "adminDescription is where the target writes guestsync's ownership mark and the anchor (by default); use `anchor.attributes` instead of a flow")
+		return false
+	}
+	return c.knownTarget(table, i, ff, fl)
+}
+
+// knownTarget looks the flow's target up in the table.
+func (c *compiler) knownTarget(table *schema.Table, i int, ff fileFlow, fl *flow) bool {
+	p, known := table.Lookup(ff.Target)
+	if !known {
+		c.problem([]any{"flows", i, "target"}, "%q is not a writable %s guestsync manages%s", ff.Target, table.What, suggestProperty(table, ff.Target))
+		return false
+	}
+	fl.property = p
+	return true
+}
+
+// compileValue compiles how the flow gets its value.
+func (c *compiler) compileValue(i int, ff fileFlow, fl flow, ok bool) (flow, bool) {
+	at := func(k string) []any { return []any{"flows", i, k} }
 	switch ff.Apply {
 	case "", "always":
 	case "create":
@@ -309,9 +420,9 @@ func (c *compiler) unused(i int, ff fileFlow, keys ...string) {
 	}
 }
 
-func suggestProperty(name string) string {
+func suggestProperty(table *schema.Table, name string) string {
 	best, bestD := "", 1<<30
-	for _, p := range guest.Properties() {
+	for _, p := range table.Properties() {
 		if d := yamlfile.Distance(strings.ToLower(name), strings.ToLower(p.Name)); d < bestD {
 			best, bestD = p.Name, d
 		}

@@ -1,9 +1,11 @@
-// Package mapping turns directory entries into desired guest users. A
-// mapping file (YAML, `version: 1`) declares which entries are in scope,
-// which source attribute anchors a guest, and how each Graph user property
-// flows from the entry: copied (direct), fixed (constant) or computed
-// (expression, in Microsoft's Entra provisioning expression language). A
-// mapping is compiled once and then applied to many entries.
+// Package mapping turns source entries into desired accounts of a target:
+// Entra ID guest users (target graph) or Active Directory shadow accounts
+// (target ad). A mapping file (YAML, `version: 1`) names its target and
+// declares which entries are in scope, which source attribute anchors an
+// account, and how each of the target's properties (pkg/schema) flows from
+// the entry: copied (direct), fixed (constant) or computed (expression, in
+// Microsoft's Entra provisioning expression language). A mapping is
+// compiled once and then applied to many entries.
 package mapping
 
 import "gopkg.in/yaml.v3"
@@ -16,6 +18,7 @@ type file struct {
 	Version     int         `yaml:"version"`
 	Name        string      `yaml:"name"`
 	Description string      `yaml:"description"`
+	Target      string      `yaml:"target"`
 	Mode        string      `yaml:"mode"`
 	Anchor      fileAnchor  `yaml:"anchor"`
 	Scope       []fileGroup `yaml:"scope"`
@@ -23,11 +26,12 @@ type file struct {
 	Tests       []fileTest  `yaml:"tests"`
 }
 
-// fileAnchor names the source attributes that become onPremisesImmutableId,
-// most preferred first: Entra Connect prefers ms-DS-ConsistencyGuid and falls
-// back to objectGUID.
+// fileAnchor names the source attributes that anchor an account, most
+// preferred first (Entra Connect prefers ms-DS-ConsistencyGuid and falls
+// back to objectGUID), and how their value becomes the anchor.
 type fileAnchor struct {
 	Attributes []string `yaml:"attributes"`
+	Format     string   `yaml:"format"`
 }
 
 // fileGroup is one scoping filter: its clauses are AND-ed; the groups of a
@@ -61,8 +65,8 @@ type fileTest struct {
 	Attributes map[string]testValues `yaml:"attributes"`
 	// Now fixes the clock (RFC 3339) for Now and the date functions.
 	Now string `yaml:"now"`
-	// Taken lists values already used in the tenant, per property, for
-	// SelectUniqueValue.
+	// Taken lists values already used in the target (the tenant, the
+	// domain), per property, for SelectUniqueValue.
 	Taken  map[string][]string `yaml:"taken"`
 	Expect fileExpect          `yaml:"expect"`
 }

@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/schema"
 	"github.com/guestsync/guestsync/pkg/source"
 	"github.com/guestsync/guestsync/pkg/yamlfile"
 )
@@ -29,7 +29,9 @@ type testCase struct {
 	propAt   map[string]yamlfile.Problem
 }
 
-func (c *compiler) compileTests(tests []fileTest) []testCase {
+// compileTests compiles the tests of a mapping whose target has table (nil
+// when the target is unknown: the expected properties are then not checked).
+func (c *compiler) compileTests(table *schema.Table, tests []fileTest) []testCase {
 	var out []testCase
 	for i, t := range tests {
 		node := child(child(c.doc, "tests"), i)
@@ -42,15 +44,18 @@ func (c *compiler) compileTests(tests []fileTest) []testCase {
 		props := child(child(node, "expect"), "properties")
 		for name := range t.Expect.Properties {
 			tc.propAt[name] = yamlfile.At(c.file, keyNode(props, name), tc.at.Path+".expect.properties."+name, "")
-			if _, ok := guest.LookupProperty(name); !ok {
-				c.problem([]any{"tests", i, "expect", "properties", name}, "%q is not a Graph user property a mapping writes%s", name, suggestProperty(name))
+			if table == nil {
+				continue
+			}
+			if _, ok := table.Lookup(name); !ok {
+				c.problem([]any{"tests", i, "expect", "properties", name}, "%q is not %s a mapping writes%s", name, withArticle(table.What), suggestProperty(table, name))
 			}
 		}
 		if t.Name == "" {
 			c.problem([]any{"tests", i}, "a test needs a name")
 		}
 		if t.Expect.OutOfScope && (len(t.Expect.Properties) > 0 || t.Expect.Anchor != "" || t.Expect.Error != "") {
-			c.problem([]any{"tests", i, "expect"}, "an out-of-scope entry produces no guest: expect only `outOfScope: true`")
+			c.problem([]any{"tests", i, "expect"}, "an out-of-scope entry produces no %s: expect only `outOfScope: true`", nounOf(table))
 		}
 		dn := t.DN
 		if dn == "" {
@@ -130,7 +135,7 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 	case want.OutOfScope:
 		return ps
 	case !r.InScope:
-		fail(tc.expectAt, "want a guest, got %s", r.Reason)
+		fail(tc.expectAt, "want a %s, got %s", m.noun(), r.Reason)
 		return ps
 	}
 	if want.Error != "" {
@@ -162,7 +167,7 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 		case w == nil:
 		case !set:
 			fail(tc.propAt[name], "%s: want %q, got nothing (the property is not set)", name, *w)
-		case !sameValue(name, *w, got):
+		case !m.sameValue(name, *w, got):
 			fail(tc.propAt[name], "%s: want %q, got %q", name, *w, got)
 		}
 	}
@@ -171,9 +176,25 @@ func (m *Mapping) runTest(tc testCase) yamlfile.Problems {
 
 // sameValue compares an expected value with a mapped one; booleans
 // compare as booleans ("True" in a test matches "true").
-func sameValue(property, want, got string) bool {
-	if p, ok := guest.LookupProperty(property); ok && p.Kind == guest.Bool {
+func (m *Mapping) sameValue(property, want, got string) bool {
+	if p, ok := m.table.Lookup(property); ok && p.Kind == schema.Bool {
 		return strings.EqualFold(strings.TrimSpace(want), got)
 	}
 	return want == got
+}
+
+func nounOf(table *schema.Table) string {
+	if table == nil {
+		return "account"
+	}
+	return table.Noun
+}
+
+// withArticle puts "a" or "an" before what ("a Graph user property", "an
+// AD attribute").
+func withArticle(what string) string {
+	if what != "" && strings.ContainsRune("AEIOUaeiou", rune(what[0])) {
+		return "an " + what
+	}
+	return "a " + what
 }

@@ -11,8 +11,7 @@ import (
 
 	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/mapping/expr"
-
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/schema"
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
@@ -33,12 +32,12 @@ type outcome struct {
 
 type flow struct {
 	target        string
-	property      guest.Property
+	property      schema.Property
 	createOnly    bool
 	defaultIfNull *string
 	eval          evalFunc
 	// unique: the expression uses SelectUniqueValue, so its candidates
-	// are checked against the tenant through Options.Taken.
+	// are checked against the target through Options.Taken.
 	unique bool
 	// redact: the expression uses Redact; the value flows, but plans and
 	// logs show expr.RedactedText.
@@ -51,14 +50,14 @@ type evalFunc func(e source.Entry, env expr.Env, ev *expr.Evaluator) (outcome, e
 
 // Options are what mapping needs from the outside world. The zero value
 // uses the system clock and crypto/rand and treats every value as unused in
-// the tenant.
+// the target.
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
-	// Taken reports whether value is already used for the Graph property
-	// by an object other than the guest with this anchor (a guest's own
-	// value is never "taken", or a re-run would pick the next candidate);
-	// SelectUniqueValue skips taken candidates.
+	// Taken reports whether value is already used for the target's
+	// property by an object other than the account with this anchor (an
+	// account's own value is never "taken", or a re-run would pick the
+	// next candidate); SelectUniqueValue skips taken candidates.
 	Taken func(anchor, property, value string) (bool, error)
 }
 
@@ -136,7 +135,7 @@ func (m *Mapping) MapWith(e source.Entry, o Options) Result {
 	}
 	for _, name := range m.required {
 		if _, ok := g.Properties[name]; !ok && len(errs) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no value, and the guest cannot be created without one", name))
+			errs = append(errs, fmt.Errorf("%s: no value, and the %s cannot be created without one", name, m.noun()))
 		}
 	}
 	return Result{InScope: true, Account: g, Err: errors.Join(errs...)}
@@ -174,7 +173,7 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 		return "", false, fmt.Errorf("value is not valid UTF-8 text (%s)", expr.QuoteValue(v))
 	}
 	switch f.property.Kind {
-	case guest.Bool:
+	case schema.Bool:
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "true", "1":
 			v = "true"
@@ -184,8 +183,8 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 			return "", false, fmt.Errorf("%s is not a boolean (True or False)", expr.QuoteValue(v))
 		}
 	default:
-		// Graph's documented limits and character rules, the same check
-		// the Graph target makes before it builds a request: a value Graph
+		// The target's documented limits and character rules, the same
+		// check the target makes before it writes: a value the directory
 		// would refuse is a mapping failure of its entry, seen by plan and
 		// validate, not a failed write.
 		if err := f.property.CheckValue(v); err != nil {
@@ -195,20 +194,27 @@ func (f *flow) apply(e source.Entry, env expr.Env, ev *expr.Evaluator) (v string
 	return v, true, nil
 }
 
-// anchorOf computes onPremisesImmutableId from the first anchor attribute
-// the entry has: base64 of the 16 bytes of a binary GUID (objectGUID,
-// ms-DS-ConsistencyGuid; Entra Connect's convention) or of an RFC 4122 UUID
-// string such as OpenLDAP's entryUUID, in textual byte order.
+// noun is what one account of the mapping's target is called.
+func (m *Mapping) noun() string { return nounOf(m.table) }
+
 // AnchorOf returns the anchor the mapping gives entry e, whatever its
 // scope: the engine uses it to name accounts that left the scope or were
 // deleted.
 func (m *Mapping) AnchorOf(e source.Entry) (string, error) { return m.anchorOf(e) }
 
+// anchorOf computes the anchor from the first anchor attribute the entry
+// has. In AnchorText format it is the value as it is. In AnchorGUID format
+// it is onPremisesImmutableId: base64 of the 16 bytes of a binary GUID
+// (objectGUID, ms-DS-ConsistencyGuid; Entra Connect's convention) or of an
+// RFC 4122 UUID string such as OpenLDAP's entryUUID, in textual byte order.
 func (m *Mapping) anchorOf(e source.Entry) (string, error) {
 	for _, attr := range m.anchor {
 		v, ok := e.First(attr)
 		if !ok || v == "" {
 			continue
+		}
+		if m.anchorFormat == AnchorText {
+			return textAnchor(attr, v)
 		}
 		b, err := guidBytes(v)
 		if err != nil {
@@ -217,6 +223,27 @@ func (m *Mapping) anchorOf(e source.Entry) (string, error) {
 		return base64.StdEncoding.EncodeToString(b), nil
 	}
 	return "", fmt.Errorf("anchor: the entry has none of %s", strings.Join(m.anchor, ", "))
+}
+
+// maxTextAnchor bounds a text anchor: the target stores it (AD: in its
+// ownership mark, an attribute of at most 1,024 characters, with the
+// owner), and an identifier is never this long.
+const maxTextAnchor = 256
+
+// textAnchor checks a text anchor: an identifier, printable and short.
+func textAnchor(attr, v string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("anchor %s: the value is not UTF-8 text; use `anchor.format: guid` for a binary GUID", attr)
+	}
+	if n := utf8.RuneCountInString(v); n > maxTextAnchor {
+		return "", fmt.Errorf("anchor %s: the value is %d characters; a text anchor may be at most %d", attr, n, maxTextAnchor)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("anchor %s: the value contains the control character %U", attr, r)
+		}
+	}
+	return v, nil
 }
 
 func guidBytes(v string) ([]byte, error) {

@@ -157,6 +157,18 @@ func minimal(extra string) string {
 `
 }
 
+// minimalAD is the smallest valid mapping with target ad, plus extra
+// top-level keys.
+func minimalAD(extra string) string {
+	return `version: 1
+target: ad
+` + extra + `flows:
+  - {target: userPrincipalName, type: direct, source: userPrincipalName}
+  - {target: sAMAccountName, type: expression, expression: 'Left([id], 20)'}
+  - {target: cn, type: direct, source: id}
+`
+}
+
 func TestCompileProblems(t *testing.T) {
 	t.Parallel()
 	data, err := os.ReadFile(filepath.Join("testdata", "broken.yaml"))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,9 +112,14 @@ func TestSchemaEnumsMatchTheCompiler(t *testing.T) {
 		_, err := Parse("m.yaml", []byte(minimal("scope:\n  - clauses: ["+clause+"]\n")))
 		assert.NoError(t, err, "operator %s", op)
 	}
-	targets := schema.Properties.Flows.Items.Properties.Target.Enum
-	require.NotEmpty(t, targets)
-	for _, target := range targets {
+	union := schema.Properties.Flows.Items.Properties.Target.Enum
+	graphTargets, adTargets := flowTargetEnums(t, raw)
+	require.NotEmpty(t, graphTargets)
+	require.NotEmpty(t, adTargets)
+	both := append(append([]string(nil), graphTargets...), adTargets...)
+	slices.Sort(both)
+	assert.Equal(t, slices.Compact(both), union, "the flow target enum is every target's properties")
+	for _, target := range graphTargets {
 		value := "x"
 		switch target {
 		case "accountEnabled":
@@ -131,4 +137,49 @@ func TestSchemaEnumsMatchTheCompiler(t *testing.T) {
 		}
 		assert.NoError(t, err, "target %s", target)
 	}
+	for _, target := range adTargets {
+		value := "x"
+		switch target {
+		case "enabled":
+			value = "true"
+		case "userPrincipalName", "sAMAccountName", "cn":
+			continue // already produced by minimalAD's flows
+		}
+		flow := fmt.Sprintf("  - {target: %s, type: constant, value: %q}\n", target, value)
+		_, err = Parse("m.yaml", []byte(minimalAD("")+flow))
+		assert.NoError(t, err, "target %s", target)
+	}
+}
+
+// flowTargetEnums reads the flow targets the schema offers for each target
+// kind, from its if (target: ad) then/else.
+func flowTargetEnums(t *testing.T, raw []byte) (graph, ad []string) {
+	t.Helper()
+	type branch struct {
+		Properties struct {
+			Flows struct {
+				Items struct {
+					Properties struct {
+						Target struct{ Enum []string }
+					}
+				}
+			}
+		}
+	}
+	var schema struct {
+		AllOf []struct {
+			If struct {
+				Properties struct {
+					Target struct{ Const string }
+				}
+			}
+			Then branch
+			Else branch
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &schema))
+	require.Len(t, schema.AllOf, 1)
+	require.Equal(t, TargetAD, schema.AllOf[0].If.Properties.Target.Const)
+	return schema.AllOf[0].Else.Properties.Flows.Items.Properties.Target.Enum,
+		schema.AllOf[0].Then.Properties.Flows.Items.Properties.Target.Enum
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/guestsync/guestsync/pkg/account"
-	"github.com/guestsync/guestsync/pkg/guest"
+	"github.com/guestsync/guestsync/pkg/schema"
 )
 
 // accessor reads and writes one Graph user property of the SDK model.
@@ -19,7 +19,7 @@ type accessor struct {
 	set func(models.Userable, *string)
 }
 
-// accessors covers every property in guest.Properties(); a test keeps the
+// accessors covers every property in schema.Graph().Properties(); a test keeps the
 // two in step.
 var accessors = map[string]accessor{
 	"accountEnabled": {
@@ -61,7 +61,7 @@ var accessors = map[string]accessor{
 // properties guestsync manages only when they are selected.
 func selectFields() []string {
 	out := []string{"id", "userType", "onPremisesImmutableId"}
-	for _, p := range guest.Properties() {
+	for _, p := range schema.Graph().Properties() {
 		out = append(out, p.Name)
 	}
 	return out
@@ -86,7 +86,7 @@ func toGuest(u models.Userable) account.Account {
 
 // toUser converts the given properties of a guest to a Graph user body.
 // Every request body of a user is built here, so this is where each value
-// is checked against Graph's documented limits (guest.Property.Check, the
+// is checked against Graph's documented limits (schema.Property.Check, the
 // table the mapping compiler also checks against): an object Graph would
 // refuse fails alone, before a request exists, with every problem named,
 // rather than costing a round trip or (a huge value) its whole batch.
@@ -100,7 +100,7 @@ func toUser(props map[string]string) (models.Userable, error) {
 	var problems []string
 	for _, name := range names {
 		acc, ok := accessors[name]
-		p, known := guest.LookupProperty(name)
+		p, known := schema.Graph().Lookup(name)
 		if !ok || !known {
 			problems = append(problems, fmt.Sprintf("property %s is not one guestsync writes", name))
 			continue

@@ -15,8 +15,8 @@ import (
 
 	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/graphsim"
-	"github.com/guestsync/guestsync/pkg/guest"
 	"github.com/guestsync/guestsync/pkg/plan"
+	"github.com/guestsync/guestsync/pkg/schema"
 )
 
 func newClient(t *testing.T) (*Client, *graphsim.Server) {
@@ -150,14 +150,14 @@ func TestUnauthorisedIsReported(t *testing.T) {
 
 func TestAccessorsCoverEveryProperty(t *testing.T) {
 	t.Parallel()
-	for _, p := range guest.Properties() {
+	for _, p := range schema.Graph().Properties() {
 		_, ok := accessors[p.Name]
 		assert.True(t, ok, "no accessor for %s", p.Name)
 	}
-	assert.Len(t, accessors, len(guest.Properties()))
+	assert.Len(t, accessors, len(schema.Graph().Properties()))
 	// Round trip through the SDK model.
 	props := map[string]string{}
-	for _, p := range guest.Properties() {
+	for _, p := range schema.Graph().Properties() {
 		props[p.Name] = "v-" + p.Name
 	}
 	props["accountEnabled"] = "false"
