@@ -39,6 +39,7 @@ type fake struct {
 	requests []string // method and path of every request
 	deny     string   // a path substring answered 403
 	noDelta  bool     // users/delta rounds end without a deltaLink
+	noLatest bool     // users/delta refuses $deltatoken=latest (400)
 }
 
 type fakeUser struct {
@@ -305,6 +306,13 @@ func (f *fake) token(t fakeToken) string {
 
 func (f *fake) usersDelta(q url.Values) (int, any) {
 	since := -1
+	if q.Get("$deltatoken") == "latest" {
+		if f.noLatest {
+			return graphError(http.StatusBadRequest, "Request_BadRequest", "Invalid $deltatoken value.")
+		}
+		link := f.root + "/users/delta()?$deltatoken=" + f.token(fakeToken{kind: "users", since: f.seq, sel: q.Get("$select")})
+		return http.StatusOK, map[string]any{"value": []any{}, "@odata.deltaLink": link}
+	}
 	if tok := q.Get("$deltatoken"); tok != "" {
 		t, ok := f.tokens[tok]
 		if !ok || t.kind != "users" {
