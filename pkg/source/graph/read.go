@@ -41,7 +41,7 @@ func (r *Reader) usersRound(link string) collection {
 		link = r.client.Root() + "/users/delta()?" + r.selectQuery()
 	}
 	return collection{link: link, opts: graphclient.PageOptions{MaxPageSize: pageSize}, delta: true,
-		what: "read users (users/delta)", permission: permUsers}
+		what: "read users (users/delta)", permission: []string{permUsers}}
 }
 
 // usersLinkFromNow returns a users/delta deltaLink from which changes
@@ -251,7 +251,7 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 		next.Assigned = st.assigned
 	}
 	restart := false
-	groupsChanged, rounds, err := r.continueGroupRounds(ctx, w.Groups)
+	mc, rounds, err := r.continueGroupRounds(ctx, w.Groups)
 	switch {
 	case err != nil && graphclient.NeedsResync(err):
 		r.log.Info("Graph no longer accepts a groups/delta link: reading the members again", "why", err.Error())
@@ -261,7 +261,7 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 	default:
 		next.Groups = rounds
 	}
-	if !changed && !groupsChanged {
+	if !changed && !mc.changed {
 		return members, handled, nil
 	}
 	if !discovered {
@@ -280,6 +280,28 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 	fresh, err := r.members(ctx, st)
 	if err != nil {
 		return nil, nil, err
+	}
+	// The membership reads are advanced queries (ConsistencyLevel:
+	// eventual), answered from a separate index (Graph docs, "Advanced
+	// query capabilities on Microsoft Entra ID objects") that may not show
+	// yet what groups/delta already reported. A user added to a group that
+	// still decides the scope is in scope: read it by id if the membership
+	// read missed it, or it would be missed until the next full read.
+	seen := map[string]bool{}
+	var lagging []string
+	for _, g := range st.groups {
+		for _, id := range mc.added[g] {
+			if _, in := fresh[id]; !in && !seen[id] {
+				seen[id] = true
+				lagging = append(lagging, id)
+			}
+		}
+	}
+	if len(lagging) > 0 {
+		r.log.Debug("users added to a group are not in its members yet (eventual consistency): read by id", "users", len(lagging))
+		if err := r.readUsers(ctx, lagging, fresh); err != nil {
+			return nil, nil, err
+		}
 	}
 	latest := map[string]*user{}
 	for i := range changes {

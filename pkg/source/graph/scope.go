@@ -53,7 +53,7 @@ func (r *Reader) discover(ctx context.Context) (scopeState, error) {
 				link:       r.client.Root() + "/groups/" + g + "/transitiveMembers/microsoft.graph.group?$select=id&$count=true&$top=999",
 				opts:       advanced,
 				what:       "list the groups nested in group " + g,
-				permission: permGroupMembers,
+				permission: []string{permGroupMembers},
 			}
 			_, err := r.readPages(ctx, c, func(obj map[string]json.RawMessage) error {
 				var id string
@@ -72,7 +72,7 @@ func (r *Reader) discover(ctx context.Context) (scopeState, error) {
 		c := collection{
 			link:       r.client.Root() + "/servicePrincipals/" + sp + "/appRoleAssignedTo?$select=principalId,principalType",
 			what:       "list the assignments of service principal " + sp,
-			permission: permApplication,
+			permission: []string{permApplication},
 		}
 		groups, users := map[string]bool{}, map[string]bool{}
 		_, err := r.readPages(ctx, c, func(obj map[string]json.RawMessage) error {
@@ -128,7 +128,7 @@ func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, e
 				link:       r.client.Root() + "/groups/" + g + "/transitiveMembers/microsoft.graph.user?" + r.selectQuery("$count=true", "$top=999"),
 				opts:       advanced,
 				what:       "list the users in group " + g + " (nested groups included)",
-				permission: permGroupMembers + " and " + permUsers,
+				permission: []string{permGroupMembers, permUsers},
 			}
 			if _, err := r.readPages(ctx, c, add); err != nil {
 				return nil, notFound(err, "group", g)
@@ -142,7 +142,7 @@ func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, e
 				link:       r.client.Root() + "/groups/" + g + "/members/microsoft.graph.user?" + r.selectQuery("$count=true", "$top=999"),
 				opts:       advanced,
 				what:       "list the users in group " + g + " (assigned to service principal " + r.opts.ServicePrincipal + ")",
-				permission: permGroupMembers + " and " + permUsers,
+				permission: []string{permGroupMembers, permUsers},
 			}
 			if _, err := r.readPages(ctx, c, add); err != nil {
 				return nil, notFound(err, "group", g)
@@ -156,7 +156,7 @@ func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, e
 }
 
 // readUsers reads users by id through $batch into out. A user that is gone
-// (404) is left out: deleted since it was assigned.
+// (404) is left out: deleted since it was assigned or added to a group.
 func (r *Reader) readUsers(ctx context.Context, ids []string, out map[string]user) error {
 	if len(ids) == 0 {
 		return nil
@@ -168,10 +168,10 @@ func (r *Reader) readUsers(ctx context.Context, ids []string, out map[string]use
 	for i, a := range r.client.GetEach(ctx, paths) {
 		switch {
 		case a.Status == http.StatusNotFound:
-			r.log.Info("an assigned user does not exist (deleted?): left out", "id", ids[i])
+			r.log.Info("a user in scope does not exist (deleted?): left out", "id", ids[i])
 			continue
 		case a.Failure != nil && a.Status == http.StatusForbidden:
-			return fmt.Errorf("read user %s: %w; Graph refused the request: grant the application the %s permission", ids[i], a.Failure, permUsers)
+			return fmt.Errorf("read user %s: %w; %s", ids[i], a.Failure, grant([]string{permUsers}))
 		case a.Failure != nil:
 			return fmt.Errorf("read user %s: %w", ids[i], a.Failure)
 		}
@@ -219,7 +219,7 @@ func (r *Reader) startGroupRounds(ctx context.Context, ids []string) ([]groupRou
 			opts:       graphclient.PageOptions{MaxPageSize: pageSize},
 			delta:      true,
 			what:       "start following the membership of " + fmt.Sprint(len(chunk)) + " groups (groups/delta)",
-			permission: permGroupMembers,
+			permission: []string{permGroupMembers},
 		}
 		link, err := r.readPages(ctx, c, func(map[string]json.RawMessage) error { return nil })
 		if err != nil {
@@ -230,32 +230,56 @@ func (r *Reader) startGroupRounds(ctx context.Context, ids []string) ([]groupRou
 	return rounds, nil
 }
 
+// membershipChanges is what groups/delta rounds reported.
+type membershipChanges struct {
+	// changed: a group had a change (members@delta, or the group itself
+	// removed).
+	changed bool
+	// added are the users each group gained (by group id), as
+	// members@delta said.
+	added map[string][]string
+}
+
 // continueGroupRounds reads what changed in the groups' membership since
-// their deltaLinks: changed reports whether any group had a change
-// (members@delta, or the group itself removed). A link Graph refuses
+// their deltaLinks, and the rounds' next deltaLinks. A link Graph refuses
 // (expired) is an error for which graphclient.NeedsResync is true.
-func (r *Reader) continueGroupRounds(ctx context.Context, rounds []groupRound) (changed bool, next []groupRound, err error) {
+func (r *Reader) continueGroupRounds(ctx context.Context, rounds []groupRound) (membershipChanges, []groupRound, error) {
+	mc := membershipChanges{added: map[string][]string{}}
+	var next []groupRound
 	for _, g := range rounds {
 		c := collection{
 			link:       g.Link,
 			opts:       graphclient.PageOptions{MaxPageSize: pageSize},
 			delta:      true,
 			what:       "read membership changes of " + fmt.Sprint(len(g.IDs)) + " groups (groups/delta)",
-			permission: permGroupMembers,
+			permission: []string{permGroupMembers},
 		}
 		link, err := r.readPages(ctx, c, func(obj map[string]json.RawMessage) error {
-			var id string
-			_ = json.Unmarshal(obj["id"], &id)
-			r.log.Debug("group membership changed", "group", id)
-			changed = true
+			var group struct {
+				ID      string `json:"id"`
+				Members []struct {
+					Type    string          `json:"@odata.type"`
+					ID      string          `json:"id"`
+					Removed json.RawMessage `json:"@removed"`
+				} `json:"members@delta"`
+			}
+			_ = json.Unmarshal(mustJSON(obj), &group)
+			r.log.Debug("group membership changed", "group", group.ID, "members", len(group.Members))
+			mc.changed = true
+			id := strings.ToLower(group.ID)
+			for _, m := range group.Members {
+				if m.Removed == nil && strings.EqualFold(m.Type, "#microsoft.graph.user") && m.ID != "" {
+					mc.added[id] = append(mc.added[id], strings.ToLower(m.ID))
+				}
+			}
 			return nil
 		})
 		if err != nil {
-			return false, nil, err
+			return mc, nil, err
 		}
 		next = append(next, groupRound{IDs: g.IDs, Link: link})
 	}
-	return changed, next, nil
+	return mc, next, nil
 }
 
 // trackedGroups lists the groups rounds follow, sorted.

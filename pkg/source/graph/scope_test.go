@@ -182,6 +182,35 @@ func TestApplicationScope(t *testing.T) {
 	assert.Equal(t, map[string]string{dan: "entry", eve: "entry", fay: "entry"}, states(got))
 }
 
+func TestMembershipReadLag(t *testing.T) {
+	t.Parallel()
+	for _, scope := range []string{ScopeGroups, ScopeApplication} {
+		f := newFake(t)
+		ann := f.user("ann", "Guest", true)
+		g := f.group(ann)
+		opts := Options{Scope: scope, Groups: []string{g}}
+		if scope == ScopeApplication {
+			sp := newID('c')
+			f.assign(sp, g, "Group")
+			opts = Options{Scope: scope, ServicePrincipal: sp}
+		}
+		r := f.reader(t, opts)
+		res, _ := full(t, r)
+
+		bob := f.user("bob", "Guest", true)
+		f.addMember(g, bob)
+		f.mu.Lock()
+		f.lagging = map[string]bool{bob: true}
+		f.mu.Unlock()
+		res, got := changes(t, r, res.Watermark)
+		assert.Equal(t, map[string]string{bob: "entry"}, states(got), "%s: groups/delta said bob was added; the membership read lags", scope)
+		assert.Equal(t, []string{"bob_fabrikam.com#EXT#@contoso.com"}, got[bob].Values("userPrincipalName"), scope)
+		w, err := decodeWatermark(res.Watermark)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{ann, bob}, w.Members, scope)
+	}
+}
+
 func TestReadFailures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

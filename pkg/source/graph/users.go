@@ -150,9 +150,10 @@ type collection struct {
 	opts graphclient.PageOptions
 	// delta: a delta round, which must end with @odata.deltaLink.
 	delta bool
-	// what names the collection in errors; permission is the
-	// application permission it needs, named when Graph answers 403.
-	what, permission string
+	// what names the collection in errors; permission lists the
+	// application permissions it needs, named when Graph answers 403.
+	what       string
+	permission []string
 }
 
 // readPages GETs c's pages, handing each object to fn, and returns the
@@ -180,13 +181,21 @@ func (r *Reader) readPages(ctx context.Context, c collection, fn func(map[string
 	}
 }
 
-// pageError says which read failed, and which permission a 403 lacks.
-func pageError(err error, what string, page int, permission string) error {
-	if f := graphclient.FailureOf(err); f != nil && f.Status == http.StatusForbidden && permission != "" {
-		return fmt.Errorf("%s (page %d): %w; Graph refused the request: grant the application the %s permission (application permission, with admin consent)",
-			what, page, err, permission)
+// pageError says which read failed, and which permissions a 403 lacks.
+func pageError(err error, what string, page int, permission []string) error {
+	if f := graphclient.FailureOf(err); f != nil && f.Status == http.StatusForbidden && len(permission) > 0 {
+		return fmt.Errorf("%s (page %d): %w; %s", what, page, err, grant(permission))
 	}
 	return fmt.Errorf("%s (page %d): %w", what, page, err)
+}
+
+// grant says what to do about a 403.
+func grant(permissions []string) string {
+	what := "the " + permissions[0] + " permission"
+	if len(permissions) > 1 {
+		what = "the " + strings.Join(permissions, " and ") + " permissions"
+	}
+	return "Graph refused the request: grant the application " + what + " (application permissions, with admin consent)"
 }
 
 // sortedKeys returns the keys of a set, sorted.
