@@ -164,6 +164,7 @@ func TestEveryGuestFullRead(t *testing.T) {
 	w, err := decodeWatermark(res.Watermark)
 	require.NoError(t, err)
 	assert.Len(t, w.Members, 3, "the watermark remembers every guest, the disabled one too")
+	assert.NoError(t, r.Check(ctx))
 }
 
 func TestEveryGuestIncremental(t *testing.T) {

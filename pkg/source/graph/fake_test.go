@@ -216,6 +216,14 @@ func (f *fake) answer(method string, u *url.URL, h http.Header, body io.Reader) 
 		return f.usersDelta(q)
 	case path == "/groups/delta":
 		return f.groupsDelta(q)
+	case path == "/users":
+		var objs []any
+		for _, id := range sortedKeys(f.users) {
+			if !f.users[id].deleted {
+				objs = append(objs, selected(f.users[id].props, q))
+			}
+		}
+		return f.page(u, objs, "")
 	case len(parts) == 2 && parts[0] == "users":
 		usr, ok := f.users[parts[1]]
 		if !ok || usr.deleted {

@@ -289,3 +289,43 @@ func TestOptions(t *testing.T) {
 	_, err = New(c, Options{Scope: ScopeGroups, Groups: []string{g}}, nil)
 	assert.NoError(t, err)
 }
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFake(t)
+	ann := f.user("ann", "Guest", true)
+	g := f.group(ann)
+	sp := newID('c')
+	f.assign(sp, g, "Group")
+	groups := f.reader(t, Options{Scope: ScopeGroups, Groups: []string{g}})
+	app := f.reader(t, Options{Scope: ScopeApplication, ServicePrincipal: sp})
+	all := f.reader(t, Options{})
+	for _, r := range []*Reader{groups, app, all} {
+		assert.NoError(t, r.Check(ctx))
+	}
+
+	for _, tc := range []struct {
+		r          *Reader
+		deny, want string
+	}{
+		{all, "/users", "grant the application the User.Read.All permission"},
+		{groups, "/transitiveMembers/", "grant the application the GroupMember.Read.All permission"},
+		{app, "/appRoleAssignedTo", "grant the application the Application.Read.All permission"},
+		{app, "/members/", "grant the application the GroupMember.Read.All permission"},
+	} {
+		f.mu.Lock()
+		f.deny = tc.deny
+		f.mu.Unlock()
+		err := tc.r.Check(ctx)
+		require.Error(t, err, tc.deny)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	f.mu.Lock()
+	f.deny = ""
+	f.mu.Unlock()
+	missing := newID('e')
+	err := f.reader(t, Options{Scope: ScopeGroups, Groups: []string{g, missing}}).Check(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "group "+missing+" does not exist")
+}
