@@ -41,7 +41,8 @@
 //     groups' members, groups/delta) and Application.Read.All
 //     (appRoleAssignedTo).
 //
-// A 403 names the permission the request needed (permissionError).
+// A 403 names the permissions the refused request needed, and Check probes
+// them all before a run.
 package graph
 
 import (

@@ -69,14 +69,14 @@ func (u user) enabled() bool {
 func (u user) entry() source.Entry {
 	e := source.Entry{DN: u.id, Attributes: make(map[string][]string, len(u.fields))}
 	for name, v := range u.fields {
-		if strings.HasPrefix(name, "@") || strings.Contains(name, "@odata.") {
+		if strings.Contains(name, "@") { // an annotation (@odata.type, @removed, ...)
 			continue
 		}
 		if len(v) > 0 && v[0] == '{' {
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(v, &obj) == nil {
 				for k, sub := range obj {
-					if vals := values(sub); len(vals) > 0 && !strings.HasPrefix(k, "@") {
+					if vals := values(sub); len(vals) > 0 && !strings.Contains(k, "@") {
 						e.Attributes[name+"."+k] = vals
 					}
 				}
