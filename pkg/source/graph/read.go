@@ -118,19 +118,16 @@ func (r *Reader) readFull(ctx context.Context, rn *run) (watermark, error) {
 	if w.Groups, err = r.startGroupRounds(ctx, st.groups); err != nil {
 		return w, err
 	}
-	members, err := r.members(ctx, st)
-	if err != nil {
-		return w, err
-	}
-	w.Members = sortedKeys(members)
-	for _, id := range w.Members {
-		if u := members[id]; u.guest() && u.enabled() {
-			if err := rn.emit(u.entry()); err != nil {
-				return w, err
-			}
+	members := map[string]bool{}
+	err = r.members(ctx, st, func(u user) error {
+		members[u.id] = true
+		if u.guest() && u.enabled() {
+			return rn.emit(u.entry())
 		}
-	}
-	return w, nil
+		return nil
+	})
+	w.Members = sortedKeys(members)
+	return w, err
 }
 
 // ReadChanges streams what changed since watermark: guests in scope that
@@ -239,7 +236,7 @@ func (r *Reader) readChanges(ctx context.Context, w watermark, rn *run) (waterma
 // that came as entries (both then handled). It updates next's group rounds
 // and assignments.
 func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark, old map[string]bool, changes []user, rn *run) (members, handled map[string]bool, err error) {
-	members, handled = old, map[string]bool{}
+	handled = map[string]bool{}
 	changed, discovered := false, false
 	var st scopeState
 	if r.opts.Scope == ScopeApplication {
@@ -262,7 +259,7 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 		next.Groups = rounds
 	}
 	if !changed && !mc.changed {
-		return members, handled, nil
+		return old, handled, nil
 	}
 	if !discovered {
 		if st, err = r.discover(ctx); err != nil {
@@ -277,8 +274,21 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 			return nil, nil, err
 		}
 	}
-	fresh, err := r.members(ctx, st)
-	if err != nil {
+	// Those that came are delivered as they are read (the read is newer
+	// than the users/delta round), those that left once all are read.
+	fresh := map[string]bool{}
+	came := func(u user) error {
+		fresh[u.id] = true
+		if old[u.id] || handled[u.id] {
+			return nil
+		}
+		handled[u.id] = true
+		if u.guest() && u.enabled() {
+			return rn.emit(u.entry())
+		}
+		return nil
+	}
+	if err := r.members(ctx, st, came); err != nil {
 		return nil, nil, err
 	}
 	// The membership reads are advanced queries (ConsistencyLevel:
@@ -287,19 +297,17 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 	// yet what groups/delta already reported. A user added to a group that
 	// still decides the scope is in scope: read it by id if the membership
 	// read missed it, or it would be missed until the next full read.
-	seen := map[string]bool{}
 	var lagging []string
 	for _, g := range st.groups {
 		for _, id := range mc.added[g] {
-			if _, in := fresh[id]; !in && !seen[id] {
-				seen[id] = true
+			if !fresh[id] && !slices.Contains(lagging, id) {
 				lagging = append(lagging, id)
 			}
 		}
 	}
 	if len(lagging) > 0 {
 		r.log.Debug("users added to a group are not in its members yet (eventual consistency): read by id", "users", len(lagging))
-		if err := r.readUsers(ctx, lagging, fresh); err != nil {
+		if err := r.readUsers(ctx, lagging, came); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -308,26 +316,13 @@ func (r *Reader) scopeChanges(ctx context.Context, w watermark, next *watermark,
 		latest[changes[i].id] = &changes[i]
 	}
 	for _, id := range sortedKeys(old) {
-		if _, in := fresh[id]; !in {
+		if !fresh[id] {
 			handled[id] = true
 			if err := rn.emit(gone(id, latest[id])); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
-	members = make(map[string]bool, len(fresh))
-	for _, id := range sortedKeys(fresh) {
-		members[id] = true
-		if old[id] {
-			continue
-		}
-		handled[id] = true
-		if u := fresh[id]; u.guest() && u.enabled() {
-			if err := rn.emit(u.entry()); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
 	r.log.Debug("scope changed: members read again", "before", len(old), "now", len(fresh))
-	return members, handled, nil
+	return fresh, handled, nil
 }

@@ -110,16 +110,17 @@ func (r *Reader) discover(ctx context.Context) (scopeState, error) {
 }
 
 // members reads every user in scope (guests or not) with the reader's
-// properties, by id.
-func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, error) {
-	out := map[string]user{}
+// properties and hands each to fn once, as it comes: memory holds the ids
+// seen, not the users.
+func (r *Reader) members(ctx context.Context, st scopeState, fn func(user) error) error {
+	seen := map[string]bool{}
 	add := func(obj map[string]json.RawMessage) error {
 		u, err := newUser(obj)
-		if err != nil {
+		if err != nil || seen[u.id] {
 			return err
 		}
-		out[u.id] = u
-		return nil
+		seen[u.id] = true
+		return fn(u)
 	}
 	switch r.opts.Scope {
 	case ScopeGroups:
@@ -131,7 +132,7 @@ func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, e
 				permission: []string{permGroupMembers, permUsers},
 			}
 			if _, err := r.readPages(ctx, c, add); err != nil {
-				return nil, notFound(err, "group", g)
+				return notFound(err, "group", g)
 			}
 		}
 	case ScopeApplication:
@@ -145,45 +146,55 @@ func (r *Reader) members(ctx context.Context, st scopeState) (map[string]user, e
 				permission: []string{permGroupMembers, permUsers},
 			}
 			if _, err := r.readPages(ctx, c, add); err != nil {
-				return nil, notFound(err, "group", g)
+				return notFound(err, "group", g)
 			}
 		}
-		if err := r.readUsers(ctx, st.users, out); err != nil {
-			return nil, err
+		var direct []string
+		for _, id := range st.users {
+			if !seen[id] {
+				direct = append(direct, id)
+			}
 		}
+		return r.readUsers(ctx, direct, func(u user) error {
+			seen[u.id] = true
+			return fn(u)
+		})
 	}
-	return out, nil
+	return nil
 }
 
-// readUsers reads users by id through $batch into out. A user that is gone
-// (404) is left out: deleted since it was assigned or added to a group.
-func (r *Reader) readUsers(ctx context.Context, ids []string, out map[string]user) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	paths := make([]string, len(ids))
-	for i, id := range ids {
-		paths[i] = "/users/" + url.PathEscape(id) + "?" + r.selectQuery()
-	}
-	for i, a := range r.client.GetEach(ctx, paths) {
-		switch {
-		case a.Status == http.StatusNotFound:
-			r.log.Info("a user in scope does not exist (deleted?): left out", "id", ids[i])
-			continue
-		case a.Failure != nil && a.Status == http.StatusForbidden:
-			return fmt.Errorf("read user %s: %w; %s", ids[i], a.Failure, grant([]string{permUsers}))
-		case a.Failure != nil:
-			return fmt.Errorf("read user %s: %w", ids[i], a.Failure)
+// readUsers reads users by id through $batch, handing each to fn. A user
+// that is gone (404) is left out: deleted since it was assigned or added
+// to a group.
+func (r *Reader) readUsers(ctx context.Context, ids []string, fn func(user) error) error {
+	for chunk := range slices.Chunk(ids, 200) { // a few batches at a time: memory stays flat
+		paths := make([]string, len(chunk))
+		for i, id := range chunk {
+			paths[i] = "/users/" + url.PathEscape(id) + "?" + r.selectQuery()
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(a.Body, &obj); err != nil {
-			return fmt.Errorf("read user %s: decode: %w", ids[i], err)
+		for i, a := range r.client.GetEach(ctx, paths) {
+			id := chunk[i]
+			switch {
+			case a.Status == http.StatusNotFound:
+				r.log.Info("a user in scope does not exist (deleted?): left out", "id", id)
+				continue
+			case a.Failure != nil && a.Status == http.StatusForbidden:
+				return fmt.Errorf("read user %s: %w; %s", id, a.Failure, grant([]string{permUsers}))
+			case a.Failure != nil:
+				return fmt.Errorf("read user %s: %w", id, a.Failure)
+			}
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(a.Body, &obj); err != nil {
+				return fmt.Errorf("read user %s: decode: %w", id, err)
+			}
+			u, err := newUser(obj)
+			if err != nil {
+				return fmt.Errorf("read user %s: %w", id, err)
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
 		}
-		u, err := newUser(obj)
-		if err != nil {
-			return fmt.Errorf("read user %s: %w", ids[i], err)
-		}
-		out[u.id] = u
 	}
 	return nil
 }
