@@ -161,10 +161,41 @@ func (r *Reader) readChanges(ctx context.Context, w watermark, rn *run) (waterma
 	for _, id := range w.Members {
 		old[id] = true
 	}
+	if r.opts.Scope == ScopeAll {
+		members := old
+		link, err := r.readPages(ctx, r.usersRound(w.Users), func(obj map[string]json.RawMessage) error {
+			u, err := newUser(obj)
+			if err != nil {
+				return err
+			}
+			switch {
+			case u.removed():
+				if members[u.id] {
+					delete(members, u.id)
+					return rn.emit(gone(u.id, nil))
+				}
+			case u.guest():
+				members[u.id] = true
+				if u.enabled() {
+					return rn.emit(u.entry())
+				}
+				return rn.emit(gone(u.id, &u))
+			case members[u.id]: // a guest turned member
+				delete(members, u.id)
+				return rn.emit(gone(u.id, &u))
+			}
+			return nil // a member, as before
+		})
+		return watermark{Users: link, Members: sortedKeys(members)}, err
+	}
+
+	// Groups and applications: only the changes of users in scope at the
+	// last read are kept. A user that came into scope since is read with
+	// the members (scopeChanges), after this round: that read is newer.
 	var changes []user
 	usersLink, err := r.readPages(ctx, r.usersRound(w.Users), func(obj map[string]json.RawMessage) error {
 		u, err := newUser(obj)
-		if err == nil {
+		if err == nil && old[u.id] {
 			changes = append(changes, u)
 		}
 		return err
@@ -173,42 +204,13 @@ func (r *Reader) readChanges(ctx context.Context, w watermark, rn *run) (waterma
 		return w, err
 	}
 	next := watermark{Users: usersLink, Groups: w.Groups, Assigned: w.Assigned}
-	if r.opts.Scope == ScopeAll {
-		members := old
-		for _, u := range changes {
-			var err error
-			switch {
-			case u.removed():
-				if members[u.id] {
-					delete(members, u.id)
-					err = rn.emit(gone(u.id, nil))
-				}
-			case u.guest():
-				members[u.id] = true
-				if u.enabled() {
-					err = rn.emit(u.entry())
-				} else {
-					err = rn.emit(gone(u.id, &u))
-				}
-			case members[u.id]: // a guest turned member
-				delete(members, u.id)
-				err = rn.emit(gone(u.id, &u))
-			}
-			if err != nil {
-				return w, err
-			}
-		}
-		next.Members = sortedKeys(members)
-		return next, nil
-	}
-
 	members, handled, err := r.scopeChanges(ctx, w, &next, old, changes, rn)
 	if err != nil {
 		return w, err
 	}
 	for _, u := range changes {
 		if handled[u.id] || !members[u.id] {
-			continue // out of scope, or already delivered from a fresh read
+			continue // out of scope now, and delivered as gone
 		}
 		var err error
 		switch {
