@@ -54,6 +54,7 @@ type fakeUser struct {
 type fakeGroup struct {
 	members map[string]string // id → "user" or "group"
 	events  []fakeEvent
+	deleted int // when it was deleted (0: it exists)
 }
 
 type fakeEvent struct {
@@ -161,6 +162,20 @@ func (f *fake) unlink(group, member string) {
 	g.events = append(g.events, fakeEvent{seq: f.seq, id: member, typ: typ, removed: true})
 }
 
+// deleteGroup deletes a group: it leaves the groups it was nested in, and
+// groups/delta reports it removed.
+func (f *fake) deleteGroup(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for gid, g := range f.groups {
+		if _, ok := g.members[id]; ok {
+			f.unlink(gid, id)
+		}
+	}
+	f.seq++
+	f.groups[id].deleted = f.seq
+}
+
 func (f *fake) assign(sp, principal, typ string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -232,7 +247,7 @@ func (f *fake) answer(method string, u *url.URL, h http.Header, body io.Reader) 
 		return http.StatusOK, selected(usr.props, q)
 	case len(parts) == 4 && parts[0] == "groups" && (parts[2] == "transitiveMembers" || parts[2] == "members"):
 		g, ok := f.groups[parts[1]]
-		if !ok {
+		if !ok || g.deleted > 0 {
 			return graphError(http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+parts[1]+"' does not exist.")
 		}
 		if h.Get("ConsistencyLevel") != "eventual" || q.Get("$count") != "true" {
@@ -384,7 +399,13 @@ func (f *fake) groupsDelta(q url.Values) (int, any) {
 	var objs []any
 	for _, id := range t.ids {
 		g, ok := f.groups[id]
-		if !ok {
+		if !ok || g.deleted > 0 && t.since < 0 {
+			continue
+		}
+		if g.deleted > 0 {
+			if g.deleted > t.since {
+				objs = append(objs, map[string]any{"id": id, "@removed": map[string]any{"reason": "deleted"}})
+			}
 			continue
 		}
 		var delta []any

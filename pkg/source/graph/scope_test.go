@@ -122,6 +122,15 @@ func TestGroupScope(t *testing.T) {
 	// A full read agrees with what the changes said.
 	_, got = full(t, r)
 	assert.Equal(t, map[string]string{bob: "entry", mia: "entry", out: "entry", dan: "entry"}, states(got))
+
+	// A nested group deleted: its members leave the scope, and it is no
+	// longer followed.
+	f.deleteGroup(later)
+	res, got = changes(t, r, res.Watermark)
+	assert.Equal(t, map[string]string{dan: "gone"}, states(got))
+	w, err = decodeWatermark(res.Watermark)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{top, nested}, trackedGroups(w.Groups))
 }
 
 func TestApplicationScope(t *testing.T) {
@@ -262,6 +271,19 @@ func TestReadFailures(t *testing.T) {
 	assert.False(t, res.Complete)
 	assert.True(t, res.Incremental)
 	assert.Contains(t, res.Incomplete, "GroupMember.Read.All")
+
+	// A scoping group deleted: the read fails and names it, rather than
+	// reading an empty scope that would remove every shadow.
+	f.mu.Lock()
+	f.deny = ""
+	f.mu.Unlock()
+	res, err = r.Read(ctx, discard)
+	require.NoError(t, err)
+	f.deleteGroup(g)
+	res, err = r.ReadChanges(ctx, res.Watermark, discard)
+	require.Error(t, err)
+	assert.False(t, res.Complete)
+	assert.Contains(t, err.Error(), "group "+g+" does not exist")
 }
 
 func TestOptions(t *testing.T) {
