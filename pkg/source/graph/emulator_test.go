@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,14 +28,25 @@ type tenant struct {
 	t   *testing.T
 	sim *graphsim.Server
 	url string
+
+	mu          sync.Mutex
+	requests    []string          // method and path of every request
+	assignments map[string]string // service principal and principal → assignment id
 }
 
 func newTenant(t *testing.T) *tenant {
 	t.Helper()
 	sim := graphsim.New(graphsim.Options{VerifiedDomains: []string{"contoso.com"}, Token: "t0ken"})
-	srv := httptest.NewServer(sim)
+	tn := &tenant{t: t, sim: sim, assignments: map[string]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tn.mu.Lock()
+		tn.requests = append(tn.requests, r.Method+" "+strings.TrimPrefix(r.URL.Path, "/v1.0"))
+		tn.mu.Unlock()
+		sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return &tenant{t: t, sim: sim, url: srv.URL + "/v1.0"}
+	tn.url = srv.URL + "/v1.0"
+	return tn
 }
 
 func (tn *tenant) reader(opts Options) *Reader {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,7 +58,26 @@ func states(entries map[string]source.Entry) map[string]string {
 
 func TestGroupScope(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	testGroupScope(t, newFake(t))
+}
+
+func TestApplicationScope(t *testing.T) {
+	t.Parallel()
+	testApplicationScope(t, newFake(t))
+}
+
+// The same scenarios against guestsync's emulator, once it serves groups
+// and applications.
+func TestScopesOnEmulator(t *testing.T) {
+	t.Parallel()
+	if !newTenant(t).servesGroups() {
+		t.Skip("guestsync's emulator does not serve groups and applications yet")
+	}
+	t.Run("groups", func(t *testing.T) { t.Parallel(); testGroupScope(t, newTenant(t)) })
+	t.Run("application", func(t *testing.T) { t.Parallel(); testApplicationScope(t, newTenant(t)) })
+}
+
+func testGroupScope(t *testing.T, f admin) {
 	ann := f.user("ann", "Guest", true)
 	bob := f.user("bob", "Guest", true)
 	cid := f.user("cid", "Guest", false) // disabled
@@ -65,11 +85,13 @@ func TestGroupScope(t *testing.T) {
 	out := f.user("out", "Guest", true) // in no group
 	nested := f.group(bob, cid)
 	top := f.group(ann, mia, nested)
-	r := f.reader(t, Options{Scope: ScopeGroups, Groups: []string{top}})
+	r := f.newReader(t, Options{Scope: ScopeGroups, Groups: []string{top}})
+	require.NoError(t, r.Check(context.Background()))
+	err := f.newReader(t, Options{Scope: ScopeGroups, Groups: []string{top, missingID}}).Check(context.Background())
+	assert.ErrorContains(t, err, "group "+missingID+" does not exist")
 
 	res, got := full(t, r)
 	assert.Equal(t, map[string]string{ann: "entry", bob: "entry"}, states(got), "nested members count; members, disabled guests and others do not")
-	assert.Equal(t, 1, f.count("GET /users/delta()"), "the users/delta link comes without reading the tenant's users ($deltatoken=latest)")
 	assert.Equal(t, []string{"ann_fabrikam.com#EXT#@contoso.com"}, got[ann].Values("userPrincipalName"))
 	assert.Equal(t, 2, res.Entries)
 
@@ -133,9 +155,7 @@ func TestGroupScope(t *testing.T) {
 	assert.ElementsMatch(t, []string{top, nested}, trackedGroups(w.Groups))
 }
 
-func TestApplicationScope(t *testing.T) {
-	t.Parallel()
-	f := newFake(t)
+func testApplicationScope(t *testing.T, f admin) {
 	ann := f.user("ann", "Guest", true)  // assigned directly
 	bob := f.user("bob", "Guest", true)  // in an assigned group
 	cid := f.user("cid", "Guest", true)  // in a group nested in it: not assigned
@@ -143,17 +163,17 @@ func TestApplicationScope(t *testing.T) {
 	gone := f.user("gone", "Guest", true)
 	nested := f.group(cid)
 	assigned := f.group(bob, nested)
-	sp := newID('c')
+	sp := f.servicePrincipal()
 	f.assign(sp, ann, "User")
 	f.assign(sp, mia, "User")
 	f.assign(sp, assigned, "Group")
-	f.assign(sp, newID('d'), "ServicePrincipal")
+	f.assign(sp, f.servicePrincipal(), "ServicePrincipal")
 	f.assign(sp, gone, "User")
 	f.deleteUser(gone) // an assignment of a user since deleted
-	f.mu.Lock()
-	f.noLatest = true // this Graph does not sync from now: the initial round gives the link
-	f.mu.Unlock()
-	r := f.reader(t, Options{Scope: ScopeApplication, ServicePrincipal: sp})
+	r := f.newReader(t, Options{Scope: ScopeApplication, ServicePrincipal: sp})
+	require.NoError(t, r.Check(context.Background()))
+	err := f.newReader(t, Options{Scope: ScopeApplication, ServicePrincipal: missingID}).Check(context.Background())
+	assert.ErrorContains(t, err, "service principal "+missingID+" does not exist")
 
 	res, got := full(t, r)
 	assert.Equal(t, map[string]string{ann: "entry", bob: "entry"}, states(got),
@@ -189,6 +209,29 @@ func TestApplicationScope(t *testing.T) {
 
 	_, got = full(t, r)
 	assert.Equal(t, map[string]string{dan: "entry", eve: "entry", fay: "entry"}, states(got))
+}
+
+func TestUsersLinkFromNow(t *testing.T) {
+	t.Parallel()
+	for _, latest := range []bool{true, false} {
+		f := newFake(t)
+		f.noLatest = !latest
+		for i := range 5 {
+			f.user(fmt.Sprint("user", i), "Member", true)
+		}
+		ann := f.user("ann", "Guest", true)
+		g := f.group(ann)
+		res, got := full(t, f.reader(t, Options{Scope: ScopeGroups, Groups: []string{g}}))
+		assert.Len(t, got, 1)
+		if latest {
+			assert.Equal(t, 1, f.count("GET /users/delta()"), "the link comes without the tenant's users ($deltatoken=latest)")
+		} else {
+			assert.Equal(t, 1+3, f.count("GET /users/delta()"), "refused, then the initial round's three pages")
+		}
+		f.set(ann, "displayName", "Ann")
+		_, got = changes(t, f.reader(t, Options{Scope: ScopeGroups, Groups: []string{g}}), res.Watermark)
+		assert.Len(t, got, 1, "the link reads the changes after it")
+	}
 }
 
 func TestMembershipReadLag(t *testing.T) {
