@@ -50,8 +50,8 @@ func (r *Reader) usersRound(link string) collection {
 // scenarios ... append $deltaToken=latest to the delta function and the
 // response will contain a deltaLink and no resource data" (Graph docs,
 // "Use delta query to track changes in Microsoft Graph data"). A Graph
-// that refuses it (400: guestsync's emulator does) gets the initial round
-// instead, read to its end and dropped.
+// that refuses it (400) gets the initial round instead, read to its end
+// and dropped.
 func (r *Reader) usersLinkFromNow(ctx context.Context) (string, error) {
 	c := r.usersRound("")
 	latest := c
