@@ -1,5 +1,7 @@
 // Package graph is guestsync's Microsoft Graph target: it reads the guest
-// users guestsync manages and applies plan actions to them. It is the only
+// users guestsync manages and applies plan actions to them. Its Client is
+// also the Graph client of the guest source (pkg/source/graph), which
+// reads through GetPage and GetEach (read.go). It is the only
 // package that imports msgraph-sdk-go, and it imports only the SDK's
 // subpackages (models, users, core), never its root package, which costs
 // minutes of compile time and 20 MB of binary for nothing we use.
