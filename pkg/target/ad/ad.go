@@ -41,7 +41,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 
@@ -156,13 +155,7 @@ func New(opts Options) (*Target, error) {
 	t := &Target{dir: dir, opts: opts, log: opts.Log, halfMade: map[string]string{},
 		layout: Layout{OU: opts.OU, DisabledOU: opts.DisabledOU, MarkAttribute: opts.MarkAttribute,
 			Owner: opts.Owner, Groups: opts.Groups, Enabled: EnabledProperty}}
-	seen := map[string]bool{}
-	for _, a := range slices.Concat(defaultAttributes, opts.Attributes) {
-		if k := strings.ToLower(a); !seen[k] && a != EnabledProperty {
-			seen[k] = true
-			t.attrs = append(t.attrs, a)
-		}
-	}
+	t.attrs = Properties(opts.Attributes)
 	return t, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/guestsync/guestsync/pkg/account"
-	adsource "github.com/guestsync/guestsync/pkg/source/ad"
 )
 
 // connect binds to the first domain controller that answers. go-ldap does
@@ -51,30 +50,17 @@ func (t *Target) Current(ctx context.Context) ([]account.Account, error) {
 	var out []account.Account
 	halfMade := map[string]string{}
 	err = t.search(ctx, conn, "(&(objectClass=user)"+ownedFilter+")", attrs, func(e *goldap.Entry) error {
-		anchor, ok := t.layout.anchorOf(e.GetAttributeValue(t.opts.MarkAttribute))
-		if !ok {
+		found, err := t.layout.Find(e.DN, e.GetEqualFoldAttributeValue, t.attrs)
+		switch {
+		case err != nil:
+			return err
+		case !found.Account.Owned:
 			return nil // a mark of another owner whose name starts like ours
+		case found.HalfMade:
+			halfMade[found.Account.Anchor] = e.DN
+		default:
+			out = append(out, found.Account)
 		}
-		uac, err := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32)
-		if err != nil {
-			return fmt.Errorf("%s: userAccountControl %q: %w", e.DN, e.GetAttributeValue("userAccountControl"), err)
-		}
-		if uac&uacSmartcardRequired == 0 {
-			halfMade[anchor] = e.DN
-			return nil
-		}
-		guid, err := adsource.GUIDString(e.GetRawAttributeValue("objectGUID"))
-		if err != nil {
-			return fmt.Errorf("%s: objectGUID: %w", e.DN, err)
-		}
-		props := make(map[string]string, len(t.attrs)+1)
-		for _, a := range t.attrs {
-			if v := e.GetEqualFoldAttributeValue(a); v != "" {
-				props[a] = v
-			}
-		}
-		props[EnabledProperty] = strconv.FormatBool(uac&uacAccountDisable == 0)
-		out = append(out, account.Account{ID: guid, Anchor: anchor, Source: e.DN, Owned: true, Properties: props})
 		return nil
 	})
 	if err != nil {
@@ -91,14 +77,12 @@ func (t *Target) Current(ctx context.Context) ([]account.Account, error) {
 	unowned := fmt.Sprintf("(&(|(sAMAccountName=*)(userPrincipalName=*))(!%s))", ownedFilter)
 	names := []string{"sAMAccountName", "userPrincipalName"}
 	err = t.search(ctx, conn, unowned, names, func(e *goldap.Entry) error {
-		props := make(map[string]string, 2)
-		for _, a := range names {
-			if v := e.GetEqualFoldAttributeValue(a); v != "" {
-				props[a] = v
-			}
+		// The mark is not read: the filter left out this owner's.
+		found, err := t.layout.Find(e.DN, e.GetEqualFoldAttributeValue, nil)
+		if err == nil && !found.Ignore {
+			out = append(out, found.Account)
 		}
-		out = append(out, account.Account{ID: e.DN, Properties: props})
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
