@@ -15,20 +15,19 @@
 // a shadow's password is set over it, and Active Directory demands an
 // encrypted connection for that while Samba before 4.19 does not.
 //
-// A create is four requests: add (disabled, marked), set the password,
-// set userAccountControl to NORMAL_ACCOUNT | SMARTCARD_REQUIRED, add to
-// the configured groups. An interrupt lets an object's requests finish
+// A create is a few requests: add (disabled, marked), set the password,
+// add to the configured groups, set userAccountControl to NORMAL_ACCOUNT |
+// SMARTCARD_REQUIRED. An interrupt lets an object's requests finish
 // once its first one is sent, and starts no new object. A kill -9 can
 // stop between two of them. What it leaves, and how the next run repairs
 // it:
-//   - a shadow added but without its password or its final
+//   - a shadow added but without its password, its groups or its final
 //     userAccountControl: disabled and marked (the mark and the anchor are
 //     in the add itself, so an unmarked shadow cannot exist), without
-//     SMARTCARD_REQUIRED. Current does not count it as a shadow; the next
-//     run plans its create again, and the create deletes the half-made
-//     object first (see halfMade).
-//   - a shadow made but not yet in its groups: not repaired (membership is
-//     only written at creation); add it by hand.
+//     SMARTCARD_REQUIRED: half-made. Current does not count it as a
+//     shadow; the next run plans its create again, and the create deletes
+//     the half-made object first (see halfMade), which also takes it out
+//     of its groups.
 //   - a disable moved to the disabled OU but not yet disabled, or a
 //     re-enable moved back but not yet enabled: the next plan repeats the
 //     action (the grace clock in the state was not cleared either), and

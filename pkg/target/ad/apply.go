@@ -141,7 +141,7 @@ func (t *Target) create(conn *goldap.Conn, a plan.Action) (string, *plan.Failure
 }
 
 // deleteHalfMade deletes the object at dn if it is a half-made shadow of
-// anchor: marked for it, and without SMARTCARD_REQUIRED.
+// anchor: marked for it, disabled, and without SMARTCARD_REQUIRED.
 func (t *Target) deleteHalfMade(conn *goldap.Conn, dn, anchor string) *plan.Failure {
 	req := goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=user)", []string{t.opts.MarkAttribute, "userAccountControl"}, nil)
@@ -156,7 +156,7 @@ func (t *Target) deleteHalfMade(conn *goldap.Conn, dn, anchor string) *plan.Fail
 	if err := t.checkMark(e, anchor); err != nil {
 		return &plan.Failure{Message: err.Error()}
 	}
-	if uac, _ := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32); uac&uacSmartcardRequired != 0 {
+	if uac, _ := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32); uac&uacSmartcardRequired != 0 || uac&uacAccountDisable == 0 {
 		return &plan.Failure{Code: "entryAlreadyExists", Message: fmt.Sprintf("create %s: the shadow of %s exists already", dn, anchor)}
 	}
 	t.log.Info("ad write", "op", "delete", "dn", dn, "why", "a half-made shadow, made anew")

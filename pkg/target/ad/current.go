@@ -29,9 +29,9 @@ func (t *Target) connect(ctx context.Context) (*goldap.Conn, error) {
 // it. Only the attributes needed are read, page by page: at 100,000 users
 // the unowned ones cost their two names each.
 //
-// A half-made shadow (marked, but without SMARTCARD_REQUIRED: a create
-// that stopped after its add or its password) is not returned; it is
-// remembered for the create that the next plan makes of its anchor.
+// A half-made shadow (marked, disabled and without SMARTCARD_REQUIRED: a
+// create that stopped after its add or its password) is not returned; it
+// is remembered for the create that the next plan makes of its anchor.
 //
 // The DN of a shadow is not kept: every write reads the object by its
 // objectGUID first, to check its mark, and takes its DN from there.

@@ -17,8 +17,10 @@ type Found struct {
 	// Object is the shadow as the steps of an action on it need it.
 	Object Object
 	// HalfMade: a shadow of this owner whose create stopped before its
-	// userAccountControl was set (no SMARTCARD_REQUIRED); Account is then
-	// not to be returned.
+	// final userAccountControl was set: still disabled, without
+	// SMARTCARD_REQUIRED, as the add leaves it. Account is then not to be
+	// returned. (A shadow an admin enabled without a smart card is not
+	// half-made: it is left as it is.)
 	HalfMade bool
 	// Ignore: neither a shadow nor something with a name a shadow could
 	// clash with.
@@ -46,7 +48,7 @@ func (l Layout) Find(dn string, value func(attr string) string, properties []str
 		return Found{}, fmt.Errorf("%s: userAccountControl %q: %w", dn, value("userAccountControl"), err)
 	}
 	obj := Object{DN: dn, UAC: uint32(uac)}
-	if uac&uacSmartcardRequired == 0 {
+	if uac&uacSmartcardRequired == 0 && uac&uacAccountDisable != 0 {
 		return Found{Account: account.Account{Anchor: anchor, Source: dn, Owned: true}, Object: obj, HalfMade: true}, nil
 	}
 	guid, err := adsource.GUIDString([]byte(value("objectGUID")))

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/guestsync/guestsync/pkg/account"
 	"github.com/guestsync/guestsync/pkg/plan"
 )
@@ -152,8 +154,17 @@ func parentOf(dn string) string {
 	return ""
 }
 
-// sameDN compares two DNs the way they are written here: without case.
-func sameDN(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b)) }
+// sameDN compares two DNs as DNs (RFC 4514): letter case, spaces around
+// separators and escaping do not matter. The server writes a DN its way,
+// the configuration another.
+func sameDN(a, b string) bool {
+	da, errA := goldap.ParseDN(a)
+	db, errB := goldap.ParseDN(b)
+	if errA != nil || errB != nil {
+		return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+	}
+	return da.EqualFold(db)
+}
 
 // Steps turns an action into the LDAP changes that carry it out, in order.
 // obj is the shadow as it is, for every kind but Create. Adopt and Restore
@@ -176,10 +187,12 @@ func (l Layout) Steps(a plan.Action, obj Object) ([]Step, error) {
 	return nil, fmt.Errorf("%s: not something the AD target does", a.Kind)
 }
 
-// create adds the shadow disabled with its mark, then sets its password,
-// then its final userAccountControl (the order that works on Active
-// Directory and Samba alike: a user without a password cannot be
-// enabled), then adds it to the groups.
+// create adds the shadow disabled with its mark, sets its password, adds
+// it to the groups, and sets its final userAccountControl last (the order
+// that works on Active Directory and Samba alike: a user without a
+// password cannot be enabled). Until that last step the shadow is
+// half-made (see the package comment), so a shadow with
+// SMARTCARD_REQUIRED is always whole, groups included.
 func (l Layout) create(acc account.Account) ([]Step, error) {
 	cn := acc.Properties["cn"]
 	if cn == "" {
@@ -209,14 +222,13 @@ func (l Layout) create(acc account.Account) ([]Step, error) {
 		uac |= uacAccountDisable
 	}
 	steps := []Step{add,
-		{Op: OpModify, DN: dn, Password: true, Why: "set a random password (unicodePwd), which nobody is told: the shadow signs in with Kerberos delegation only"},
-		{Op: OpModify, DN: dn, Mods: []Mod{{Kind: "replace", Attribute: "userAccountControl", Values: []string{uacString(uac)}}},
-			Why: "NORMAL_ACCOUNT | SMARTCARD_REQUIRED" + map[bool]string{true: " | ACCOUNTDISABLE", false: ": enabled"}[uac&uacAccountDisable != 0]},
-	}
+		{Op: OpModify, DN: dn, Password: true, Why: "set a random password (unicodePwd), which nobody is told: the shadow signs in with Kerberos delegation only"}}
 	for _, g := range l.Groups {
 		steps = append(steps, Step{Op: OpModify, DN: g, Member: true, Mods: []Mod{{Kind: "add", Attribute: "member", Values: []string{dn}}},
 			Why: "add the shadow to a configured group"})
 	}
+	steps = append(steps, Step{Op: OpModify, DN: dn, Mods: []Mod{{Kind: "replace", Attribute: "userAccountControl", Values: []string{uacString(uac)}}},
+		Why: "NORMAL_ACCOUNT | SMARTCARD_REQUIRED" + map[bool]string{true: " | ACCOUNTDISABLE", false: ": enabled"}[uac&uacAccountDisable != 0]})
 	return steps, nil
 }
 

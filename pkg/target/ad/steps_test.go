@@ -48,9 +48,10 @@ func TestCreateSteps(t *testing.T) {
 	}}, steps[0], "disabled, marked, no empty value, no enabled, no cn besides the RDN")
 	assert.True(t, steps[1].Password)
 	assert.Empty(t, steps[1].Mods, "the password is made when it is sent")
-	assert.Equal(t, []Mod{{Kind: "replace", Attribute: "userAccountControl", Values: []string{"262656"}}}, steps[2].Mods)
-	assert.Equal(t, Step{Op: OpModify, DN: "CN=KCD users,DC=example,DC=test", Member: true, Why: steps[3].Why,
-		Mods: []Mod{{Kind: "add", Attribute: "member", Values: []string{dn}}}}, steps[3])
+	assert.Equal(t, Step{Op: OpModify, DN: "CN=KCD users,DC=example,DC=test", Member: true, Why: steps[2].Why,
+		Mods: []Mod{{Kind: "add", Attribute: "member", Values: []string{dn}}}}, steps[2])
+	assert.Equal(t, []Mod{{Kind: "replace", Attribute: "userAccountControl", Values: []string{"262656"}}}, steps[3].Mods,
+		"enabled last: until then the shadow is half-made")
 }
 
 func TestUpdateSteps(t *testing.T) {
@@ -139,4 +140,10 @@ func TestDescribe(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, plan.Target{Kind: "ad", Noun: "shadow account", Anchor: "adminDescription", Name: "userPrincipalName",
 		Create: "create", Unique: []string{"sAMAccountName", "userPrincipalName"}, Enabled: "enabled"}, Describe(""))
+}
+
+func TestSameDN(t *testing.T) {
+	t.Parallel()
+	assert.True(t, sameDN("OU=Disabled,OU=Shadows,DC=example,DC=test", "ou=disabled, ou=shadows, dc=EXAMPLE, dc=test"))
+	assert.False(t, sameDN("OU=Disabled,DC=example,DC=test", "OU=Shadows,DC=example,DC=test"))
 }

@@ -36,7 +36,8 @@ func (cw *changeWriter) comment(text string) {
 func (cw *changeWriter) step(s ad.Step) {
 	if s.Password {
 		cw.comment("Not written: " + s.Why + ".\n" +
-			"A password is never written to a file. Before the next record, set a random one on\n" +
+			"A password is never written to a file. Before the record below that sets\n" +
+			"userAccountControl, set a random one on\n" +
 			s.DN + "\n" +
 			"over LDAPS or StartTLS (Active Directory refuses to enable a user without one),\n" +
 			"for example with Set-ADAccountPassword -Reset; nobody needs to know it.")
