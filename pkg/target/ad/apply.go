@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -13,53 +14,90 @@ import (
 	adsource "github.com/guestsync/guestsync/pkg/source/ad"
 )
 
-// Apply carries out the actions one object at a time, on one connection,
-// and returns one result per action other than Skip, in order. A failed
-// action is reported in its result, with the DN and the LDAP result, and
-// does not stop the others.
+// Apply carries out the actions, Concurrency objects at a time, each
+// worker on a connection of its own, and returns one result per action
+// other than Skip, in the order of the actions. An object's requests are
+// sent one after the other. A failed action is reported in its result,
+// with the DN and the LDAP result, and does not stop the others; a worker
+// whose connection broke connects again for its next object.
 //
 // Nothing is sent over a connection that is not encrypted: every action
 // fails before the target connects. Once ctx is cancelled no new object
-// is started; the requests of the object in hand are finished (a shadow
+// is started; the requests of the objects in hand are finished (a shadow
 // added without its password stays disabled, and is made anew by the next
 // run: see the package comment), and the rest are reported not attempted.
 func (t *Target) Apply(ctx context.Context, actions []plan.Action) []plan.Result {
-	var results []plan.Result
-	fail := func(a plan.Action, f *plan.Failure) {
-		results = append(results, plan.Result{Action: a, ID: a.ID, Failure: f})
-	}
-	failAll := func(f *plan.Failure) []plan.Result {
-		for _, a := range actions {
-			if a.Kind != plan.Skip {
-				fail(a, f)
-			}
+	results := make([]plan.Result, len(actions))
+	var todo []int
+	for i, a := range actions {
+		results[i] = plan.Result{Action: a, ID: a.ID}
+		if a.Kind != plan.Skip {
+			todo = append(todo, i)
 		}
-		return results
 	}
-	if !t.dir.Encrypted() {
-		return failAll(&plan.Failure{Code: "insecureConnection", Message: fmt.Sprintf(
+	var refused *plan.Failure
+	switch {
+	case !t.dir.Encrypted():
+		refused = &plan.Failure{Code: "insecureConnection", Message: fmt.Sprintf(
 			"refusing to write to Active Directory over plain LDAP (%s): shadows get a password, which only travels encrypted; use ldaps:// or startTLS (allowInsecureBind does not apply to writes)",
-			t.plainURLs())})
+			t.plainURLs())}
+	case ctx.Err() != nil:
+		refused = notAttempted(ctx.Err())
 	}
-	if err := ctx.Err(); err != nil {
-		return failAll(notAttempted(err))
-	}
-	conn, err := t.connect(ctx)
-	if err != nil {
-		return failAll(&plan.Failure{Message: err.Error()})
-	}
-	defer conn.Close()
-	for _, a := range actions {
-		if a.Kind == plan.Skip {
-			continue
+	if refused != nil {
+		for _, i := range todo {
+			results[i].Failure = refused
 		}
-		if err := ctx.Err(); err != nil {
-			fail(a, notAttempted(err))
-			continue
-		}
-		results = append(results, t.applyOne(conn, a))
+		return withoutSkips(results)
 	}
-	return results
+
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(t.opts.Concurrency, len(todo)) {
+		wg.Go(func() {
+			var conn *goldap.Conn
+			defer func() {
+				if conn != nil {
+					conn.Close()
+				}
+			}()
+			for i := range next {
+				if err := ctx.Err(); err != nil {
+					results[i].Failure = notAttempted(err)
+					continue
+				}
+				if conn == nil {
+					c, err := t.connect(ctx)
+					if err != nil {
+						results[i].Failure = &plan.Failure{Message: err.Error()}
+						continue
+					}
+					conn = c
+				}
+				results[i] = t.applyOne(conn, actions[i])
+				if conn.IsClosing() {
+					conn.Close()
+					conn = nil
+				}
+			}
+		})
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return withoutSkips(results)
+}
+
+func withoutSkips(results []plan.Result) []plan.Result {
+	out := results[:0]
+	for _, r := range results {
+		if r.Action.Kind != plan.Skip {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func notAttempted(err error) *plan.Failure {

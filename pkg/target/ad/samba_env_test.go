@@ -34,7 +34,7 @@ type sambaEnv struct {
 	baseDN                 string
 }
 
-func needSamba(t *testing.T) sambaEnv {
+func needSamba(t testing.TB) sambaEnv {
 	t.Helper()
 	env := sambaEnv{
 		url:           os.Getenv("GUESTSYNC_TEST_SAMBA_URL"),
@@ -68,7 +68,7 @@ func (env sambaEnv) connection() ldapconn.Config {
 
 // admin is an LDAPS connection as the domain's Administrator, for the
 // tests' own reads and writes.
-func (env sambaEnv) admin(t *testing.T) *goldap.Conn {
+func (env sambaEnv) admin(t testing.TB) *goldap.Conn {
 	t.Helper()
 	pem, err := os.ReadFile(env.caFile)
 	require.NoError(t, err)
@@ -87,14 +87,14 @@ type testOU struct {
 	dn, disabled, group, suffix string
 }
 
-func randomWord(t *testing.T) string {
+func randomWord(t testing.TB) string {
 	b := make([]byte, 4)
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return hex.EncodeToString(b)
 }
 
-func (env sambaEnv) makeOU(t *testing.T, admin *goldap.Conn) testOU {
+func (env sambaEnv) makeOU(t testing.TB, admin *goldap.Conn) testOU {
 	t.Helper()
 	suffix := randomWord(t)
 	ou := testOU{dn: "OU=shadows-" + suffix + "," + env.baseDN, suffix: suffix}
@@ -114,7 +114,7 @@ func (env sambaEnv) makeOU(t *testing.T, admin *goldap.Conn) testOU {
 }
 
 // deleteTree deletes dn and everything under it, deepest first.
-func deleteTree(t *testing.T, admin *goldap.Conn, dn string) {
+func deleteTree(t testing.TB, admin *goldap.Conn, dn string) {
 	res, err := admin.Search(goldap.NewSearchRequest(dn, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"1.1"}, nil))
 	if err != nil {
@@ -134,7 +134,7 @@ func deleteTree(t *testing.T, admin *goldap.Conn, dn string) {
 }
 
 // read reads attributes of the object at dn.
-func read(t *testing.T, admin *goldap.Conn, dn string, attrs ...string) *goldap.Entry {
+func read(t testing.TB, admin *goldap.Conn, dn string, attrs ...string) *goldap.Entry {
 	t.Helper()
 	res, err := admin.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", attrs, nil))
@@ -143,7 +143,7 @@ func read(t *testing.T, admin *goldap.Conn, dn string, attrs ...string) *goldap.
 	return res.Entries[0]
 }
 
-func uacOf(t *testing.T, e *goldap.Entry) uint64 {
+func uacOf(t testing.TB, e *goldap.Entry) uint64 {
 	t.Helper()
 	v, err := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32)
 	require.NoError(t, err, e.DN)
@@ -151,7 +151,7 @@ func uacOf(t *testing.T, e *goldap.Entry) uint64 {
 }
 
 // bindAs binds over LDAPS as dn with password pw and says how it went.
-func (env sambaEnv) bindAs(t *testing.T, dn, pw string) error {
+func (env sambaEnv) bindAs(t testing.TB, dn, pw string) error {
 	t.Helper()
 	pem, err := os.ReadFile(env.caFile)
 	require.NoError(t, err)

@@ -379,6 +379,7 @@ func TestSambaInterruptFinishesTheObjectInHand(t *testing.T) {
 	defer cancel()
 	opts := l.target.opts
 	opts.Log = slog.New(cancelOnWrite{Handler: slog.DiscardHandler, cancel: cancel})
+	opts.Concurrency = 1 // one object in hand when the interrupt comes
 	target, err := New(opts)
 	require.NoError(t, err)
 	var actions []plan.Action
