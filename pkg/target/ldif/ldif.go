@@ -88,8 +88,14 @@ func New(opts Options) (*Target, error) {
 	return &Target{opts: opts, props: ad.Properties(opts.Attributes), objects: map[string]ad.Object{}}, nil
 }
 
-// Describe is the AD target's description: the plan is the same.
-func (t *Target) Describe() plan.Target { return ad.Describe(t.opts.Layout.MarkAttribute) }
+// Describe is the AD target's description under its own kind, "ldif": the
+// plan is made the same way, but a plan saved for a change file (perhaps
+// from no export at all) is not one to apply to the directory itself.
+func (t *Target) Describe() plan.Target {
+	d := ad.Describe(t.opts.Layout.MarkAttribute)
+	d.Kind = "ldif"
+	return d
+}
 
 // Current reads the accounts of the export, as the AD target reads them
 // from the directory: this owner's shadows, and the names others' objects
