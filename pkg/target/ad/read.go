@@ -49,7 +49,7 @@ func (l Layout) Find(dn string, value func(attr string) string, properties []str
 	}
 	obj := Object{DN: dn, UAC: uint32(uac)}
 	if uac&uacSmartcardRequired == 0 && uac&uacAccountDisable != 0 {
-		return Found{Account: account.Account{Anchor: anchor, Source: dn, Owned: true}, Object: obj, HalfMade: true}, nil
+		return Found{Account: account.Account{Anchor: anchor, Owned: true}, Object: obj, HalfMade: true}, nil
 	}
 	guid, err := adsource.GUIDString([]byte(value("objectGUID")))
 	if err != nil {
@@ -62,7 +62,7 @@ func (l Layout) Find(dn string, value func(attr string) string, properties []str
 		}
 	}
 	props[l.Enabled] = strconv.FormatBool(uac&uacAccountDisable == 0)
-	return Found{Account: account.Account{ID: guid, Anchor: anchor, Source: dn, Owned: true, Properties: props}, Object: obj}, nil
+	return Found{Account: account.Account{ID: guid, Anchor: anchor, Owned: true, Properties: props}, Object: obj}, nil
 }
 
 // Properties are the properties a shadow's account carries: the usual
