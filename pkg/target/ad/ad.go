@@ -64,8 +64,8 @@ const (
 // derives from userAccountControl's ACCOUNTDISABLE bit.
 const EnabledProperty = "enabled"
 
-// Attributes are the shadow properties a mapping writes (AD attribute
-// names), which Current reads back.
+// defaultAttributes are the shadow properties a mapping writes (AD
+// attribute names), which Current reads back.
 var defaultAttributes = []string{"userPrincipalName", "sAMAccountName", "cn", "displayName", "givenName", "sn", "mail", "description"}
 
 // Options configure a Target.
@@ -159,7 +159,7 @@ func New(opts Options) (*Target, error) {
 	if strings.ContainsAny(opts.MarkAttribute, " \t,()=*") {
 		bad("markAttribute %q is not an attribute name", opts.MarkAttribute)
 	}
-	if opts.DisabledOU != "" && strings.EqualFold(opts.DisabledOU, opts.OU) {
+	if opts.DisabledOU != "" && sameDN(opts.DisabledOU, opts.OU) {
 		bad("disabledOU is the OU itself: leave it empty to disable shadows in place")
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -155,6 +155,9 @@ func (t *Target) create(conn *goldap.Conn, a plan.Action) (string, *plan.Failure
 		if f := t.deleteHalfMade(conn, half, a.Anchor); f != nil {
 			return "", f
 		}
+		t.mu.Lock()
+		delete(t.halfMade, a.Anchor)
+		t.mu.Unlock()
 	}
 	dn := steps[0].DN
 	f := t.run(conn, steps[:1])
@@ -184,11 +187,13 @@ func (t *Target) deleteHalfMade(conn *goldap.Conn, dn, anchor string) *plan.Fail
 	req := goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=user)", []string{t.opts.MarkAttribute, "userAccountControl"}, nil)
 	res, err := conn.Search(req)
-	if err != nil || len(res.Entries) != 1 {
-		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
-			return nil // gone already
-		}
+	switch {
+	case goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject):
+		return nil // gone already
+	case err != nil:
 		return ldapFailure("read the half-made shadow "+dn, err)
+	case len(res.Entries) != 1:
+		return &plan.Failure{Code: "entryAlreadyExists", Message: fmt.Sprintf("create %s: an object that is not a user has this DN", dn)}
 	}
 	e := res.Entries[0]
 	if err := t.checkMark(e, anchor); err != nil {

@@ -18,9 +18,9 @@ const (
 	symbols = "!#%*+-=?@^_~"
 )
 
-// passwordLength gives about 200 bits of entropy, and clears any minimum
-// length a domain's policy sets (at most 14 without the relaxed limits of
-// Windows Server 2022; 32 stays under their 64 too, when set).
+// passwordLength gives about 195 bits (69 characters to choose from), and
+// is longer than the 14 characters a domain's policy can ask at most
+// (unless RelaxMinimumPasswordLengthLimits lets it ask more).
 const passwordLength = 32
 
 // NewPassword returns a random password from crypto/rand. It is sent once,
