@@ -105,6 +105,7 @@ func countOwned(accounts []account.Account) int {
 // as its page arrives. Continuation references (the forest's other
 // partitions) are not followed: they hold no users of the domain.
 func (t *Target) search(ctx context.Context, conn *goldap.Conn, filter string, attrs []string, fn func(*goldap.Entry) error) error {
+	t.log.Debug("ad search", "base", t.opts.BaseDN, "scope", "sub", "filter", filter, "attributes", attrs, "pageSize", t.opts.PageSize)
 	paging := goldap.NewControlPaging(t.opts.PageSize)
 	for {
 		req := goldap.NewSearchRequest(t.opts.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
