@@ -401,3 +401,21 @@ func TestSambaInterruptFinishesTheObjectInHand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Entries, 1, "no other shadow started")
 }
+
+// TestSambaStartTLSWrites: ldap:// with StartTLS is an encrypted
+// connection, and writes go through.
+func TestSambaStartTLSWrites(t *testing.T) {
+	l := newLifecycle(t)
+	conn := l.env.connection()
+	conn.URL, conn.StartTLS = l.env.url, true
+	target, err := New(Options{Connection: conn, BaseDN: l.env.baseDN, OU: l.ou.dn, Owner: "test-" + l.ou.suffix})
+	require.NoError(t, err)
+	l.target = target
+	anchor := "0d5b1b9a-" + l.ou.suffix[:4] + "-4c4e-9a52-4a7e5c1f0007"
+	p, _ := l.plan([]account.Account{shadowOf(l.ou.suffix, anchor)}, plan.Absence{}, plan.Policy{})
+	results := l.apply(p)
+	require.Len(t, results, 1)
+	e := l.find(results[0].ID)
+	assert.EqualValues(t, 0x40200, uacOf(t, e))
+	assert.NotEqual(t, "0", e.GetAttributeValue("pwdLastSet"))
+}
