@@ -12,7 +12,8 @@
 //
 // It is secure by default: a password is only sent over ldaps:// or after
 // StartTLS unless the configuration explicitly allows otherwise, and it is
-// never logged; a referral never leads from TLS to plain LDAP. A read that
+// never logged; a referral never leads from TLS to plain LDAP. Connecting
+// and binding are pkg/ldapconn's, which the AD target shares. A read that
 // cannot vouch for having seen every entry in scope (a dropped connection,
 // a search whose result never comes or comes late, a page of a paged
 // search that ends without the paged-results control, a size or time
