@@ -100,10 +100,13 @@ type Object struct {
 
 // markPrefix starts the mark of every shadow of owner. "User_" makes Entra
 // Connect's default synchronization rules skip the object: the inbound
-// rules "In from AD - User Join" and the like carry the scoping filter
-// adminDescription NOTSTARTSWITH "User_" (Microsoft Learn, "Microsoft
-// Entra Connect Sync: Understanding the default configuration", section
-// "Disconnector objects"), so a shadow is never synced back to the cloud.
+// rule "In from AD - User Join" has the scoping clause adminDescription
+// NOTSTARTWITH "User_" (as the Synchronization Rules Editor shows it, and
+// as Azure-Samples/B2B-to-AD-Sync's pull request 10 relies on). Microsoft's
+// page "Azure AD Connect sync: Understanding the default configuration"
+// lists the other out-of-box exclusions but not this one, so it is cited
+// here by the rule's name; with another MarkAttribute, keep the shadow OU
+// out of Connect's scope instead, as Microsoft's MIM B2B walkthrough says.
 func markPrefix(owner string) string { return "User_guestsync:" + owner + ":" }
 
 // Mark is the mark of the shadow of anchor.
