@@ -47,7 +47,7 @@ func TestSambaImportsTheChangeFile(t *testing.T) {
 	require.Empty(t, errs)
 	admin, _, err := dir.Connect(context.Background(), nil)
 	require.NoError(t, err)
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() }) // after the clean-up below: cleanups run last first
 	b := make([]byte, 4)
 	_, err = rand.Read(b)
 	require.NoError(t, err)
