@@ -1,17 +1,15 @@
 package ldap
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/guestsync/guestsync/pkg/ldapconn"
 )
 
 // Defaults applied by New to fields left at their zero value.
@@ -196,15 +194,30 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// usesTLS reports whether the connection to u is encrypted before binding.
-func (cfg Config) usesTLS(u *url.URL) bool {
-	return u.Scheme == "ldaps" || cfg.StartTLS
+// connection is the part of cfg that says how to connect and bind.
+func (cfg Config) connection() ldapconn.Config {
+	return ldapconn.Config{
+		URL:                cfg.URL,
+		BindDN:             cfg.BindDN,
+		BindPassword:       cfg.BindPassword,
+		BindMethod:         cfg.BindMethod,
+		NTLMDomain:         cfg.NTLMDomain,
+		Timeout:            cfg.Timeout,
+		StartTLS:           cfg.StartTLS,
+		CAFile:             cfg.CAFile,
+		ServerName:         cfg.ServerName,
+		InsecureSkipVerify: cfg.InsecureSkipVerify,
+		AllowInsecureBind:  cfg.AllowInsecureBind,
+	}
 }
+
+// usesTLS reports whether the connection to u is encrypted before binding.
+func (cfg Config) usesTLS(u *url.URL) bool { return cfg.connection().UsesTLS(u) }
 
 // settings are what validate parses out of a Config, once.
 type settings struct {
+	dir      *ldapconn.Directory
 	urls     []*url.URL
-	tls      *tls.Config
 	bases    []base
 	excludes []subtree
 	groups   []string
@@ -213,22 +226,8 @@ type settings struct {
 // validate returns every problem in cfg (already defaulted) at once, and
 // the parsed settings when there are none.
 func (cfg Config) validate() (settings, error) {
-	var errs []error
+	dir, errs := cfg.connection().Check()
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	urls, urlErrs := parseURLs(cfg.URL)
-	errs = append(errs, urlErrs...)
-	anyTLS, anyPlain := false, false
-	for _, u := range urls {
-		switch {
-		case u.Scheme == "ldaps" && cfg.StartTLS:
-			bad("url %s: startTLS is for ldap:// URLs; ldaps:// is TLS already", u)
-		case cfg.usesTLS(u):
-			anyTLS = true
-		default:
-			anyPlain = true
-		}
-	}
 
 	bases := cfg.validateBases(bad)
 	if _, err := goldap.CompileFilter(cfg.Filter); err != nil {
@@ -241,135 +240,14 @@ func (cfg Config) validate() (settings, error) {
 			bad("attributes: %q is not an attribute name", a)
 		}
 	}
-	if cfg.Timeout < 0 {
-		bad("timeout must be positive, not %s", cfg.Timeout)
-	}
 	if cfg.Decoder != DecoderTap && cfg.Decoder != DecoderGoLDAP {
 		bad("decoder must be %s or %s, not %q", DecoderTap, DecoderGoLDAP, cfg.Decoder)
 	}
-	cfg.validateBind(urls, anyPlain, bad)
 	cfg.validateReferrals(bad)
 	cfg.validateIncremental(bad)
-
-	if !anyTLS && len(urls) > 0 && (cfg.CAFile != "" || cfg.ServerName != "" || cfg.InsecureSkipVerify) {
-		bad("caFile, serverName and insecureSkipVerify only apply to ldaps:// URLs or with startTLS")
-	}
-	tlsConfig := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         cfg.ServerName,
-		InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // opt-in, documented as for tests only
-	}
-	if cfg.CAFile != "" {
-		pool, err := loadCAFile(cfg.CAFile)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		tlsConfig.RootCAs = pool
-	}
 
 	if err := errors.Join(errs...); err != nil {
 		return settings{}, err
 	}
-	return settings{urls: urls, tls: tlsConfig, bases: bases, excludes: excludes, groups: groups}, nil
-}
-
-// validateBind checks the credentials and the bind method.
-func (cfg Config) validateBind(urls []*url.URL, anyPlain bool, bad func(string, ...any)) {
-	switch cfg.BindMethod {
-	case "simple":
-		if cfg.NTLMDomain != "" {
-			bad("ntlmDomain only applies to bindMethod ntlm")
-		}
-	case "ntlm":
-		cfg.validateNTLM(bad)
-		// The insecure-bind rule is about simple binds, which send the
-		// password itself: an NTLM bind never does (see Reader.bind for
-		// what it does risk without TLS).
-		return
-	default:
-		bad("bindMethod must be simple or ntlm, not %q", cfg.BindMethod)
-		return
-	}
-	switch {
-	case cfg.BindDN != "" && cfg.BindPassword == "":
-		bad("bindPassword is required with bindDN %q (a bind with an empty password is unauthenticated: servers accept it without checking anything)", cfg.BindDN)
-	case cfg.BindDN == "" && cfg.BindPassword != "":
-		bad("bindDN is required with bindPassword")
-	case cfg.BindDN != "":
-		if _, err := goldap.ParseDN(cfg.BindDN); err != nil && !strings.Contains(cfg.BindDN, "@") && !strings.Contains(cfg.BindDN, `\`) {
-			// AD also accepts user@domain and DOMAIN\user.
-			bad("bindDN %q: %v", cfg.BindDN, err)
-		}
-		if anyPlain && !cfg.AllowInsecureBind {
-			bad("refusing to send the password of %q unencrypted to %s: use ldaps://, or set startTLS; allowInsecureBind permits it (for tests)", cfg.BindDN, plainURLs(cfg, urls))
-		}
-	}
-}
-
-// parseURLs parses a space-separated list of LDAP URLs. A URL is echoed in
-// its errors with its password redacted (net/url's URL.Redacted), and one
-// that does not parse is not echoed at all when it holds user info: the
-// part after the colon may be a password.
-func parseURLs(s string) ([]*url.URL, []error) {
-	fields := strings.Fields(s)
-	if len(fields) == 0 {
-		return nil, []error{errors.New("url is required, like ldaps://dc1.example.com")}
-	}
-	var urls []*url.URL
-	var errs []error
-	for i, f := range fields {
-		u, err := url.Parse(f)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // ue.Error() quotes the whole URL
-			}
-			shown := strconv.Quote(f)
-			if strings.Contains(f, "@") {
-				shown = fmt.Sprintf("number %d (not shown: it holds user info)", i+1)
-			}
-			errs = append(errs, fmt.Errorf("url %s: %w", shown, err))
-			continue
-		}
-		shown := strconv.Quote(f)
-		if u.User != nil {
-			shown = strconv.Quote(u.Redacted())
-		}
-		switch {
-		case u.Scheme != "ldap" && u.Scheme != "ldaps":
-			errs = append(errs, fmt.Errorf("url %s: must start with ldap:// or ldaps://", shown))
-			continue
-		case u.Hostname() == "":
-			errs = append(errs, fmt.Errorf("url %s: no host name", shown))
-			continue
-		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
-			errs = append(errs, fmt.Errorf("url %s: put the base DN, filter and bind DN in their own settings, not in the URL", shown))
-			continue
-		}
-		u.Path = ""
-		urls = append(urls, u)
-	}
-	return urls, errs
-}
-
-func plainURLs(cfg Config, urls []*url.URL) string {
-	var plain []string
-	for _, u := range urls {
-		if !cfg.usesTLS(u) {
-			plain = append(plain, u.String())
-		}
-	}
-	return strings.Join(plain, ", ")
-}
-
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("caFile: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("caFile %s: no PEM certificate found", path)
-	}
-	return pool, nil
+	return settings{dir: dir, urls: dir.URLs(), bases: bases, excludes: excludes, groups: groups}, nil
 }

@@ -108,37 +108,9 @@ func (cfg Config) validateGroups(bad func(string, ...any)) []string {
 	return groups
 }
 
-// validateNTLM checks the account of an NTLM bind.
-func (cfg Config) validateNTLM(bad func(string, ...any)) {
-	if cfg.BindDN == "" || cfg.BindPassword == "" {
-		bad("bindDN (the account name) and bindPassword are required with bindMethod ntlm")
-		return
-	}
-	if strings.Contains(cfg.BindDN, "=") {
-		bad(`with bindMethod ntlm, bindDN is an account name (svc-guestsync, EXAMPLE\svc-guestsync or svc-guestsync@example.test), not the DN %q`, cfg.BindDN)
-		return
-	}
-	domain, name, hasDomain := strings.Cut(cfg.BindDN, `\`)
-	switch {
-	case hasDomain && (domain == "" || name == ""):
-		bad(`bindDN %q: write DOMAIN\name`, cfg.BindDN)
-	case hasDomain && cfg.NTLMDomain != "" && !strings.EqualFold(domain, cfg.NTLMDomain):
-		bad("ntlmDomain %q and the domain in bindDN %q disagree", cfg.NTLMDomain, cfg.BindDN)
-	case !hasDomain && !strings.Contains(cfg.BindDN, "@") && cfg.NTLMDomain == "":
-		bad(`ntlmDomain is required with bindMethod ntlm, unless bindDN is written DOMAIN\name or name@domain`)
-	}
-}
-
-// ntlmUser is the user name for go-ldap's NTLM bind. go-ntlmssp takes the
-// domain it authenticates against from a DOMAIN\name user name only (the
-// domain argument of NTLMBind goes in the negotiate message, which names
-// the client's domain), so a bare name is qualified with NTLMDomain.
-func (cfg Config) ntlmUser() string {
-	if strings.Contains(cfg.BindDN, `\`) || strings.Contains(cfg.BindDN, "@") {
-		return cfg.BindDN
-	}
-	return cfg.NTLMDomain + `\` + cfg.BindDN
-}
+// ntlmUser is the user name for go-ldap's NTLM bind (see
+// ldapconn.Config.NTLMUser).
+func (cfg Config) ntlmUser() string { return cfg.connection().NTLMUser() }
 
 // validateReferrals checks ReferralHosts.
 func (cfg Config) validateReferrals(bad func(string, ...any)) {

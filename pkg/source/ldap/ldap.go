@@ -12,7 +12,8 @@
 //
 // It is secure by default: a password is only sent over ldaps:// or after
 // StartTLS unless the configuration explicitly allows otherwise, and it is
-// never logged; a referral never leads from TLS to plain LDAP. A read that
+// never logged; a referral never leads from TLS to plain LDAP. Connecting
+// and binding are pkg/ldapconn's, which the AD target shares. A read that
 // cannot vouch for having seen every entry in scope (a dropped connection,
 // a search whose result never comes or comes late, a page of a paged
 // search that ends without the paged-results control, a size or time
@@ -38,11 +39,10 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"strings"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/guestsync/guestsync/pkg/ldapconn"
 	"github.com/guestsync/guestsync/pkg/source"
 )
 
@@ -225,166 +225,43 @@ type connection struct {
 	tap *entryTap
 }
 
-// dial connects to u, upgrades to TLS if asked, and binds. Bind failures
-// are returned as they are: another URL would be the same directory.
-func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
-	timeout := r.cfg.Timeout
-	addr := u.Host
-	if u.Port() == "" {
-		port := goldap.DefaultLdapPort
-		if u.Scheme == "ldaps" {
-			port = goldap.DefaultLdapsPort
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
-	}
-	dialer := &net.Dialer{Timeout: timeout}
-	var c net.Conn
-	var err error
-	if u.Scheme == "ldaps" {
-		c, err = (&tls.Dialer{NetDialer: dialer, Config: r.tlsFor(u)}).DialContext(ctx, "tcp", addr)
-	} else {
-		c, err = dialer.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
-	}
-
-	// One deadline for StartTLS (its handshake too) and bind.
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
-	}
-	conn, err := r.open(ctx, c, u)
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("connect to %s: StartTLS: %w", u, errCtx(ctx, err))
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if err := r.bind(conn.Conn); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("bind to %s as %q: %w", u, r.cfg.BindDN, r.explainBind(errCtx(ctx, err)))
-	}
-	if err := c.SetDeadline(time.Time{}); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("connect to %s: %w", u, err)
-	}
-	return conn, nil
-}
-
-// open puts go-ldap on c (TLS already for ldaps://) and makes StartTLS
-// when asked. This is where Decoder takes effect, once per connection:
+// dial connects to u, upgrades to TLS if asked, and binds (see
+// ldapconn.Directory.Dial). This is where Decoder takes effect, once per
+// connection:
 //
 //   - tap: the tap goes between go-ldap and the connection, TLS included,
-//     so StartTLS is made before go-ldap is given the connection
-//     (starttls.go). go-ldap's request timeout stays off: while it is
-//     set, go-ldap silently drops a response that the caller is too slow
-//     to take, and the tap's searches stream to a caller of any speed
-//     (see tappedPage and page).
+//     so StartTLS is made before go-ldap is given the connection.
+//     go-ldap's request timeout stays off: while it is set, go-ldap
+//     silently drops a response that the caller is too slow to take, and
+//     the tap's searches stream to a caller of any speed (see tappedPage
+//     and page).
 //   - go-ldap: go-ldap makes StartTLS, and its request timeout is
 //     Timeout; runSearch then reads each page whole with go-ldap's Search
 //     (see wholePage).
-func (r *Reader) open(ctx context.Context, c net.Conn, u *url.URL) (*connection, error) {
-	upgrade := r.cfg.StartTLS && u.Scheme == "ldap"
-	if r.cfg.Decoder == DecoderGoLDAP {
-		conn := goldap.NewConn(c, u.Scheme == "ldaps")
-		conn.Start()
-		conn.SetTimeout(r.cfg.Timeout)
-		if upgrade {
-			stop := context.AfterFunc(ctx, func() { conn.Close() })
-			err := conn.StartTLS(r.tlsFor(u))
-			stop()
-			if err != nil {
-				conn.Close()
-				return nil, err
-			}
+func (r *Reader) dial(ctx context.Context, u *url.URL) (*connection, error) {
+	var tap *entryTap
+	var wrap ldapconn.Wrap
+	if r.cfg.Decoder != DecoderGoLDAP {
+		wrap = func(c net.Conn) net.Conn {
+			tap = newEntryTap(c)
+			return tap
 		}
-		return &connection{Conn: conn}, nil
 	}
-	tlsUp := u.Scheme == "ldaps"
-	if upgrade {
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		tc, err := startTLS(ctx, c, r.tlsFor(u))
-		stop()
-		if err != nil {
-			return nil, err
-		}
-		c, tlsUp = tc, true
+	conn, err := r.dir.Dial(ctx, u, wrap)
+	if err != nil {
+		return nil, err
 	}
-	tap := newEntryTap(c)
-	conn := goldap.NewConn(tap, tlsUp)
-	conn.Start()
 	return &connection{Conn: conn, tap: tap}, nil
 }
 
-// bind authenticates conn as configured.
-//
-// An NTLM bind sends a challenge response, never the password, so the
-// rule against simple binds over plain LDAP does not apply to it. Without
-// TLS it still risks a lot, which Read warns about: go-ldap does not
-// negotiate NTLM signing or sealing, so every result travels in clear
-// and can be altered on the way (an attacker who removes entries makes
-// guestsync delete guests); the exchange can be relayed to another server
-// by someone in the middle; and the NTLMv2 response lets a weak password
-// be cracked offline.
-func (r *Reader) bind(conn *goldap.Conn) error {
-	switch {
-	case r.cfg.BindDN == "":
-		return nil
-	case r.cfg.BindMethod == "ntlm":
-		return conn.NTLMBind(r.cfg.NTLMDomain, r.cfg.ntlmUser(), r.cfg.BindPassword)
-	}
-	return conn.Bind(r.cfg.BindDN, r.cfg.BindPassword)
-}
-
-// tlsFor returns the TLS settings for u. The server name is ServerName for
-// the configured hosts, else u's host name: a referral may lead to another
-// host, whose certificate names it.
-func (r *Reader) tlsFor(u *url.URL) *tls.Config {
-	c := r.tls.Clone()
-	if c.ServerName == "" || !r.configuredHost(u.Hostname()) {
-		c.ServerName = u.Hostname()
-	}
-	return c
-}
+// tlsFor returns the TLS settings for u (see ldapconn.Directory.TLSFor).
+func (r *Reader) tlsFor(u *url.URL) *tls.Config { return r.dir.TLSFor(u) }
 
 // configuredHost reports whether host is the host of one of the URLs.
-func (r *Reader) configuredHost(host string) bool {
-	for _, u := range r.urls {
-		if strings.EqualFold(u.Hostname(), host) {
-			return true
-		}
-	}
-	return false
-}
+func (r *Reader) configuredHost(host string) bool { return r.dir.ConfiguredHost(host) }
 
-// errCtx prefers the context's error: when ctx ends, the connection is
-// closed under go-ldap's feet and its own error says only that.
-func errCtx(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("%w (%v)", ctxErr, err)
-	}
-	return err
-}
-
-func (r *Reader) explainBind(err error) error {
-	ntlm := r.cfg.BindMethod == "ntlm"
-	var lerr *goldap.Error
-	switch {
-	case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) && ntlm:
-		return fmt.Errorf("invalid credentials: check bindDN, ntlmDomain and bindPassword, and that the account is enabled: %w", err)
-	case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials):
-		return fmt.Errorf("invalid credentials: check bindDN and bindPassword, and that the account is enabled: %w", err)
-	case goldap.IsErrorAnyOf(err, goldap.LDAPResultStrongAuthRequired, goldap.LDAPResultConfidentialityRequired):
-		return fmt.Errorf("the server requires an encrypted connection: use ldaps:// or startTLS: %w", err)
-	case ntlm && (!errors.As(err, &lerr) || goldap.IsErrorAnyOf(err, goldap.LDAPResultProtocolError, goldap.LDAPResultAuthMethodNotSupported, goldap.ErrorNetwork)):
-		// go-ldap's NTLM bind is Microsoft's "Sicily" bind, which Active
-		// Directory implements; Samba, for one, does not, and drops the
-		// connection.
-		return fmt.Errorf("the server does not seem to support NTLM binds (Active Directory's Sicily NTLM bind; Samba has none); use a simple bind over ldaps:// or startTLS: %w", err)
-	}
-	return err
-}
+// errCtx prefers the context's error (see ldapconn.ErrCtx).
+func errCtx(ctx context.Context, err error) error { return ldapconn.ErrCtx(ctx, err) }
 
 // readBuffer is how much of a server's answer one read from the socket may
 // take (the tap's buffer). go-ldap reads through a 4 KiB buffer, so that a

@@ -43,7 +43,7 @@ type searchHandlers struct {
 
 // runSearch runs req on conn to the end, page after page when paged, and
 // returns how many pages it asked for. How a page is read follows from
-// how the connection was opened (see Reader.open): with the tap, streamed
+// how the connection was opened (see Reader.dial): with the tap, streamed
 // as it arrives (tappedPage, or page for the reads that want go-ldap's
 // entries); without, whole (wholePage).
 func (r *Reader) runSearch(ctx context.Context, conn *connection, req *goldap.SearchRequest, paged bool, h searchHandlers) (int, error) {
@@ -286,7 +286,7 @@ wait:
 
 // wholePage is page for a connection without the tap (Decoder go-ldap):
 // go-ldap's Search reads and decodes the whole answer to req, one page,
-// under go-ldap's request timeout (set in Reader.open), before h sees any
+// under go-ldap's request timeout (set in ldapconn.Directory.Dial), before h sees any
 // of it. Time spent in fn therefore never counts against Timeout; memory
 // holds one page (the whole result with NoPaging). The entries of a page
 // that fails are passed on before its error, as they would have been had

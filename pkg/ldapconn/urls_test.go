@@ -1,4 +1,4 @@
-package ldap
+package ldapconn
 
 import (
 	"testing"
@@ -16,7 +16,7 @@ func TestParseURLsNeverEchoAPassword(t *testing.T) {
 		"ldaps://svc:Passw0rd@dc1:ldaps": `url number 1 (not shown: it holds user info): invalid port ":ldaps" after host`,
 		"ldaps://dc1:ldaps":              `url "ldaps://dc1:ldaps": invalid port ":ldaps" after host`,
 	} {
-		_, errs := parseURLs(in)
+		_, errs := ParseURLs(in)
 		if assert.Len(t, errs, 1, in) {
 			assert.EqualError(t, errs[0], want, in)
 			assert.NotContains(t, errs[0].Error(), "Passw0rd")
