@@ -28,6 +28,13 @@ type deltaToken struct {
 	Select  []string `json:"sel,omitempty"`
 	Issued  int64    `json:"iat,omitempty"` // deltaLink only: when it was issued (Unix nanoseconds)
 	Epoch   uint64   `json:"e,omitempty"`   // deltaLink only: Server.deltaEpoch when it was issued
+	// Kind is the collection the token pages: "" for users, "groups"
+	// for groups/delta; a token is refused by the other collection.
+	Kind string `json:"k,omitempty"`
+	// Members: groups/delta tracks members@delta ($select=members, or no
+	// $select). IDs: the ids of its $filter=id eq '...' (none: every group).
+	Members bool     `json:"m,omitempty"`
+	IDs     []string `json:"ids,omitempty"`
 }
 
 // deltaTokenLifetime is how long a deltaLink stays usable. Graph docs, "Use
@@ -118,40 +125,19 @@ func (s *Server) delta(c *call) *graphError {
 			return errNotEmulated(o + " on users/delta")
 		}
 	}
-	prefer := strings.ToLower(c.r.Header.Get("Prefer"))
-	if strings.Contains(prefer, "return=minimal") {
-		return errNotEmulated("Prefer: return=minimal on users/delta")
+	pageSize, err := deltaPageSizeOf(c, "users/delta")
+	if err != nil {
+		return err
 	}
-	pageSize := deltaPageSize
-	if i := strings.Index(prefer, "odata.maxpagesize="); i >= 0 {
-		v := prefer[i+len("odata.maxpagesize="):]
-		if j := strings.IndexAny(v, ",; "); j >= 0 {
-			v = v[:j]
-		}
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			pageSize = min(n, 999)
-			c.w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
-		}
+	_, hasSkip := opts["$skiptoken"]
+	tok, started, err := s.continueDelta(c, opts, "")
+	if err != nil {
+		return err
 	}
-
-	var tok deltaToken
-	skip, hasSkip := opts["$skiptoken"]
-	dtok, hasDelta := opts["$deltatoken"]
 	switch {
-	case hasSkip && hasDelta:
-		return newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
-	case hasSkip:
-		if tok, err = s.parseDeltaToken("$skiptoken", skip); err != nil {
-			return err
-		}
-	case hasDelta:
-		if tok, err = s.parseDeltaToken("$deltatoken", dtok); err != nil {
-			return err
-		}
-		if s.deltaLinkExpired(tok, c.now) {
-			return errSyncStateNotFound()
-		}
+	case started:
 		tok = deltaToken{Since: tok.Since, Select: tok.Select}
+	case hasSkip:
 	default:
 		tok.Initial = true
 		selects, err := s.parseSelect(opts["$select"])
@@ -199,6 +185,60 @@ func (s *Server) delta(c *call) *graphError {
 	}
 	c.writeJSON(http.StatusOK, resp)
 	return nil
+}
+
+// deltaPageSizeOf reads the page size a delta request asks for with
+// Prefer: odata.maxpagesize (Graph docs, "Use delta query to track changes
+// in Microsoft Graph data", "Optional request header"), at most 999, and
+// says so in Preference-Applied. Prefer: return=minimal is not emulated.
+func deltaPageSizeOf(c *call, what string) (int, *graphError) {
+	prefer := strings.ToLower(c.r.Header.Get("Prefer"))
+	if strings.Contains(prefer, "return=minimal") {
+		return 0, errNotEmulated("Prefer: return=minimal on " + what)
+	}
+	pageSize := deltaPageSize
+	if i := strings.Index(prefer, "odata.maxpagesize="); i >= 0 {
+		v := prefer[i+len("odata.maxpagesize="):]
+		if j := strings.IndexAny(v, ",; "); j >= 0 {
+			v = v[:j]
+		}
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			pageSize = min(n, 999)
+			c.w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
+		}
+	}
+	return pageSize, nil
+}
+
+// continueDelta decodes the state token of a delta request of collection
+// kind ("" for users, "groups"): a $skiptoken (a round under way) or a
+// $deltatoken (started: a new round from a deltaLink, refused once
+// expired). Neither: the zero token, an initial round. A token issued for
+// the other collection is malformed here.
+func (s *Server) continueDelta(c *call, opts map[string]string, kind string) (tok deltaToken, started bool, err *graphError) {
+	skip, hasSkip := opts["$skiptoken"]
+	dtok, hasDelta := opts["$deltatoken"]
+	switch {
+	case hasSkip && hasDelta:
+		return tok, false, newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
+	case hasSkip:
+		tok, err = s.parseDeltaToken("$skiptoken", skip)
+	case hasDelta:
+		if tok, err = s.parseDeltaToken("$deltatoken", dtok); err == nil && s.deltaLinkExpired(tok, c.now) {
+			err = errSyncStateNotFound()
+		}
+		started = true
+	default:
+		return tok, false, nil
+	}
+	if err == nil && tok.Kind != kind {
+		name := "$skiptoken"
+		if hasDelta {
+			name = "$deltatoken"
+		}
+		err = newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
+	}
+	return tok, started, err
 }
 
 // deltaLinkExpired reports whether the deltaLink that carried tok can no

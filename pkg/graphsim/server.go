@@ -89,11 +89,13 @@ type Server struct {
 	domains     []string
 	initial     string // the initial .onmicrosoft.com domain
 	schema      *schema
+	types       schemas // the entity types other than user
 	throttle    *throttler
 	faults      *faultInjector
 
 	mu         sync.Mutex
 	users      *userStore
+	dir        *directory              // groups, applications, service principals
 	deleted    map[string]*deletedUser // lower-cased id → soft-deleted user
 	tombstones map[string]tombstone    // lower-cased id → last removal, for delta
 	changes    changeLog               // users' changes and removals in change-number order (delta)
@@ -109,6 +111,9 @@ type Server struct {
 // Stats counts what the server holds and what it has answered.
 type Stats struct {
 	Users        int // users currently in the tenant
+	Groups       int // groups currently in the tenant
+	Applications int // applications (registrations)
+	Principals   int // service principals
 	DeletedUsers int // soft-deleted users in directory/deletedItems
 	Reads        int // successful GET requests (batch items included)
 	Writes       int // successful POST, PATCH and DELETE requests (batch items included)
@@ -122,7 +127,7 @@ type Stats struct {
 func New(opts Options) *Server {
 	s := &Server{
 		opts: opts, log: opts.Logger, now: opts.Now, scale: opts.TimeScale,
-		users: newUserStore(), schema: userSchema(),
+		users: newUserStore(), schema: userSchema(), types: newSchemas(), dir: newDirectory(),
 		deleted: map[string]*deletedUser{}, tombstones: map[string]tombstone{},
 	}
 	if s.log == nil {
@@ -185,6 +190,7 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Users = len(s.users.byID)
 	st.DeletedUsers = len(s.deleted)
+	st.Groups, st.Applications, st.Principals = len(s.dir.groups), len(s.dir.apps), len(s.dir.sps)
 	return st
 }
 
@@ -334,6 +340,9 @@ func (s *Server) route(c *call, segs []string) *graphError {
 	if len(segs) == 0 {
 		return errNotEmulated("the service document")
 	}
+	if appID, ok := appIDKey(segs[0]); ok {
+		return s.routeServicePrincipals(c, append([]string{"appId=" + appID}, segs[1:]...))
+	}
 	// OData resource paths are matched case-insensitively by Graph.
 	switch strings.ToLower(segs[0]) {
 	case "users":
@@ -352,7 +361,13 @@ func (s *Server) route(c *call, segs []string) *graphError {
 		// Graph docs, "JSON batching": "requests cannot contain a batch
 		// request payload" (msgraph-sdk-design, BatchRequestContent).
 		return newError(http.StatusBadRequest, codeBadRequest, "Nested batch requests are not supported.")
-	case "groups", "applications", "serviceprincipals", "domains", "subscribedskus", "$metadata":
+	case "groups":
+		return s.routeGroups(c, segs[1:])
+	case "applications":
+		return s.routeApplications(c, segs[1:])
+	case "serviceprincipals":
+		return s.routeServicePrincipals(c, segs[1:])
+	case "domains", "subscribedskus", "$metadata":
 		return errNotEmulated("/" + segs[0])
 	default:
 		return errSegmentNotFound(segs[0])

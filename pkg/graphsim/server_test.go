@@ -112,7 +112,7 @@ func TestRouting(t *testing.T) {
 		{"navigation of a missing user", "GET", "/v1.0/users/missing/manager", 404, "Request_ResourceNotFound",
 			"Resource 'missing' does not exist or one of its queried reference-property objects are not present."},
 		{"me with an app token", "GET", "/v1.0/me", 400, "BadRequest", "/me request is only valid with delegated authentication flow."},
-		{"groups not emulated yet", "GET", "/v1.0/groups", 501, "NotImplemented", "graphsim does not emulate /groups yet."},
+		{"domains not emulated yet", "GET", "/v1.0/domains", 501, "NotImplemented", "graphsim does not emulate /domains yet."},
 		{"delta with $filter not emulated yet", "GET", "/v1.0/users/delta()?$filter=id%20eq%20'x'", 501, "NotImplemented",
 			"graphsim does not emulate $filter on users/delta yet."},
 		{"GET invitations", "GET", "/v1.0/invitations", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
