@@ -3,6 +3,7 @@ package graphsim
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -381,15 +382,14 @@ func (s *Server) principal(id string, now time.Time) (kind, name string, ok bool
 // for principal 33ad69f9-da99-4bed-acd0-3f24235cb296), the rest random.
 func assignmentID(principalID string) string {
 	var b [32]byte
-	hex := strings.ReplaceAll(strings.ToLower(principalID), "-", "")
-	var raw [16]byte
-	for i := range raw {
-		fmt.Sscanf(hex[2*i:2*i+2], "%02x", &raw[i])
-	}
+	// principalID is a GUID (checked by the caller's lookup), so it decodes.
+	raw, _ := hex.DecodeString(strings.ReplaceAll(principalID, "-", ""))
 	// GUID byte order: the first three groups little-endian.
 	order := []int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15}
 	for i, j := range order {
-		b[i] = raw[j]
+		if j < len(raw) {
+			b[i] = raw[j]
+		}
 	}
 	_, _ = rand.Read(b[16:]) // crypto/rand.Read never fails (Go 1.24+).
 	return base64.RawURLEncoding.EncodeToString(b[:])

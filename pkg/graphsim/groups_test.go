@@ -217,3 +217,25 @@ func TestUsersFilterByGuestAndEnabled(t *testing.T) {
 	assert.Equal(t, []string{ann}, ids(t, tn.get("/v1.0/users?$filter=userType%20eq%20'Guest'%20and%20accountEnabled%20eq%20true")))
 	assert.Equal(t, []string{bob}, ids(t, tn.get("/v1.0/users?$filter=accountEnabled%20eq%20false")))
 }
+
+// TestDirectoryInBatch: the directory endpoints answer inside $batch, the
+// advanced query header travelling in the item's headers (Graph docs,
+// "Advanced query capabilities": "specify the ConsistencyLevel header in
+// the JSON body of the POST request").
+func TestDirectoryInBatch(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	g, ann := tn.group("partners"), tn.user("ann", nil)
+	r := tn.request(http.MethodPost, "/v1.0/$batch", map[string]any{"requests": []any{
+		map[string]any{"id": "1", "method": "POST", "url": "/groups/" + g + "/members/$ref", "body": memberRef(ann), "headers": jsonHeaders},
+		map[string]any{"id": "2", "method": "GET", "url": "/groups/" + g + "/transitiveMembers/microsoft.graph.user?$count=true",
+			"headers": map[string]any{"ConsistencyLevel": "eventual"}, "dependsOn": []string{"1"}},
+		map[string]any{"id": "3", "method": "GET", "url": "/groups/" + g + "/transitiveMembers/microsoft.graph.user", "dependsOn": []string{"1"}},
+	}})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	responses := r.object(t)["responses"].([]any)
+	status := func(i int) float64 { return responses[i].(map[string]any)["status"].(float64) }
+	assert.Equal(t, []float64{204, 200, 400}, []float64{status(0), status(1), status(2)})
+	body := responses[1].(map[string]any)["body"].(map[string]any)
+	assert.Equal(t, ann, body["value"].([]any)[0].(map[string]any)["id"])
+}
