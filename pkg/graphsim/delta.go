@@ -120,10 +120,8 @@ func (s *Server) delta(c *call) *graphError {
 	if err != nil {
 		return err
 	}
-	for _, o := range []string{"$filter", "$expand"} {
-		if _, ok := opts[o]; ok {
-			return errNotEmulated(o + " on users/delta")
-		}
+	if _, ok := opts["$expand"]; ok {
+		return errNotEmulated("$expand on users/delta")
 	}
 	pageSize, err := deltaPageSizeOf(c, "users/delta")
 	if err != nil {
@@ -136,10 +134,15 @@ func (s *Server) delta(c *call) *graphError {
 	}
 	switch {
 	case started:
-		tok = deltaToken{Since: tok.Since, Select: tok.Select}
+		tok = deltaToken{Since: tok.Since, Select: tok.Select, IDs: tok.IDs}
 	case hasSkip:
 	default:
 		tok.Initial = true
+		if f, ok := opts["$filter"]; ok {
+			if tok.IDs, err = deltaFilterIDs(f, "users/delta"); err != nil {
+				return err
+			}
+		}
 		selects, err := s.parseSelect(opts["$select"])
 		if err != nil {
 			return err
@@ -180,7 +183,7 @@ func (s *Server) delta(c *call) *graphError {
 		next.After = page[len(page)-1].key
 		resp["@odata.nextLink"] = link + "$skiptoken=" + s.encodeToken(next)
 	} else {
-		next := deltaToken{Since: tok.Upto, Select: tok.Select, Issued: c.now.UnixNano(), Epoch: epoch}
+		next := deltaToken{Since: tok.Upto, Select: tok.Select, IDs: tok.IDs, Issued: c.now.UnixNano(), Epoch: epoch}
 		resp["@odata.deltaLink"] = link + "$deltatoken=" + s.encodeToken(next)
 	}
 	c.writeJSON(http.StatusOK, resp)
@@ -239,6 +242,12 @@ func (s *Server) continueDelta(c *call, opts map[string]string, kind string) (to
 		err = newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
 	}
 	return tok, started, err
+}
+
+// wants reports whether a round reports the object with id: every object,
+// or one of the ids of the round's $filter.
+func (t deltaToken) wants(id string) bool {
+	return len(t.IDs) == 0 || slices.Contains(t.IDs, strings.ToLower(id))
 }
 
 // deltaLinkExpired reports whether the deltaLink that carried tok can no
@@ -304,7 +313,7 @@ func (s *Server) deltaPage(c *call, tok deltaToken, size int) ([]deltaEntry, boo
 	var out []deltaEntry
 	if tok.Initial {
 		for u := range s.users.after(tok.After) {
-			if !u.visible(c.now) {
+			if !u.visible(c.now) || !tok.wants(u.id) {
 				continue
 			}
 			if len(out) == size {
@@ -320,6 +329,13 @@ func (s *Server) deltaPage(c *call, tok deltaToken, size int) ([]deltaEntry, boo
 		}
 		d, live := s.current(e)
 		if !live || (d.user != nil && !d.user.visible(c.now)) {
+			continue
+		}
+		id := d.tomb.id
+		if d.user != nil {
+			id = d.user.id
+		}
+		if !tok.wants(id) {
 			continue
 		}
 		if len(out) == size {

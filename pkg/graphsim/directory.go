@@ -222,18 +222,19 @@ func servicePrincipalSchema() *schema {
 }
 
 // appRoleAssignmentSchema is microsoft.graph.appRoleAssignment (Graph docs,
-// "appRoleAssignment resource type").
+// "appRoleAssignment resource type": principalDisplayName "Supports
+// $filter (eq and startswith)", resourceId "Supports $filter (eq only)").
 func appRoleAssignmentSchema() *schema {
 	return newSchema("appRoleAssignment", "AppRoleAssignment", []*propDef{
 		{name: "id", kind: kindString, selected: true, readOnly: true},
 		{name: "appRoleId", kind: kindString, selected: true},
 		{name: "createdDateTime", kind: kindDateTime, selected: true, readOnly: true},
 		{name: "deletedDateTime", kind: kindDateTime, selected: true, readOnly: true},
-		{name: "principalDisplayName", kind: kindString, selected: true, readOnly: true},
+		{name: "principalDisplayName", kind: kindString, selected: true, readOnly: true, eq: byDefault, startsWith: byDefault},
 		{name: "principalId", kind: kindString, selected: true},
 		{name: "principalType", kind: kindString, selected: true, readOnly: true},
 		{name: "resourceDisplayName", kind: kindString, selected: true, readOnly: true},
-		{name: "resourceId", kind: kindString, selected: true},
+		{name: "resourceId", kind: kindString, selected: true, eq: byDefault},
 	})
 }
 

@@ -143,7 +143,7 @@ func (s *Server) startGroupDelta(opts map[string]string) (deltaToken, *graphErro
 		tok.Select = []string{"id"} // $select=members alone: id and members@delta
 	}
 	if f, ok := opts["$filter"]; ok {
-		if tok.IDs, err = deltaFilterIDs(f); err != nil {
+		if tok.IDs, err = deltaFilterIDs(f, "groups/delta"); err != nil {
 			return tok, err
 		}
 	}
@@ -151,15 +151,18 @@ func (s *Server) startGroupDelta(opts map[string]string) (deltaToken, *graphErro
 }
 
 // deltaFilterIDs reads "id eq 'x' or id eq 'y' ...", the only $filter
-// groups/delta supports; anything else is 400 Request_UnsupportedQuery
-// (the status of an unsupported filter; the message is the emulator's).
-func deltaFilterIDs(expr string) ([]string, *graphError) {
+// users/delta and groups/delta support (Graph docs, "user: delta" and
+// "group: delta": "The only supported $filter expression is for tracking
+// changes on a specific object ... There is a limit of 50 filtered
+// objects"); anything else is 400 Request_UnsupportedQuery (the status of
+// an unsupported filter; the message is the emulator's).
+func deltaFilterIDs(expr, what string) ([]string, *graphError) {
 	n, err := parseFilter(expr)
 	if err != nil {
 		return nil, err
 	}
 	unsupported := newError(http.StatusBadRequest, codeUnsupportedQuery,
-		"groups/delta supports only $filter=id eq '{id}', several joined by 'or'.")
+		what+" supports only $filter=id eq '{id}', several joined by 'or'.")
 	var ids []string
 	var walk func(filterNode) bool
 	walk = func(n filterNode) bool {
@@ -180,7 +183,7 @@ func deltaFilterIDs(expr string) ([]string, *graphError) {
 	}
 	if len(ids) > maxDeltaFilterIDs {
 		return nil, newError(http.StatusBadRequest, codeUnsupportedQuery,
-			"groups/delta accepts at most 50 ids in $filter.")
+			what+" accepts at most 50 ids in $filter.")
 	}
 	return ids, nil
 }
@@ -196,7 +199,7 @@ type groupDeltaEntry struct {
 // changed and removed after Since, in change-number order. The caller
 // holds s.mu.
 func (s *Server) groupDeltaPage(tok deltaToken, size int) ([]groupDeltaEntry, bool) {
-	wanted := func(id string) bool { return len(tok.IDs) == 0 || slices.Contains(tok.IDs, strings.ToLower(id)) }
+	wanted := tok.wants
 	var all []groupDeltaEntry
 	if tok.Initial {
 		for _, g := range s.dir.orderedGroups() {

@@ -111,3 +111,23 @@ func TestGroupDeltaQueryOptions(t *testing.T) {
 	requireError(t, other.get(strings.TrimPrefix(groupsLink, tn.srv.URL)), 400, "syncStateNotFound",
 		"The sync state generation is not found. The delta token is expired and data must be synchronized again.")
 }
+
+// TestUsersDeltaFilterByID: users/delta follows the users its $filter
+// names, in the first round and in later ones.
+func TestUsersDeltaFilterByID(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	ann, bob, cat := tn.user("ann", nil), tn.user("bob", nil), tn.user("cat", nil)
+	filter := "$filter=id%20eq%20'" + ann + "'%20or%20id%20eq%20'" + strings.ToUpper(cat) + "'"
+	entries, _, link := deltaRound(tn, "/v1.0/users/delta?$select=displayName&"+filter)
+	assert.Equal(t, []string{ann, cat}, []string{entries[0]["id"].(string), entries[1]["id"].(string)})
+
+	for _, id := range []string{ann, bob} {
+		r := tn.request(http.MethodPatch, "/v1.0/users/"+id, map[string]any{"displayName": "changed"})
+		require.Equal(t, http.StatusNoContent, r.status)
+	}
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/users/"+cat, nil).status)
+	entries, _, _ = deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": ann, "displayName": "changed"},
+		{"id": cat, "@removed": map[string]any{"reason": "changed"}}}, entries)
+}

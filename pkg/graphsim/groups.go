@@ -65,10 +65,13 @@ func (s *Server) routeMembers(c *call, groupID string, rest []string) *graphErro
 	last := rest[len(rest)-1]
 	switch {
 	case !transitive && len(rest) == 2 && last == "$ref":
-		if method != http.MethodPost {
-			return errMethodNotAllowed()
+		switch method {
+		case http.MethodPost:
+			return s.addMember(c, groupID)
+		case http.MethodDelete:
+			return s.removeMemberByRef(c, groupID)
 		}
-		return s.addMember(c, groupID)
+		return errMethodNotAllowed()
 	case !transitive && len(rest) == 3 && last == "$ref":
 		if method != http.MethodDelete {
 			return errMethodNotAllowed()
@@ -367,6 +370,28 @@ func (s *Server) removeMember(c *call, groupID, memberID string) *graphError {
 	return nil
 }
 
+// removeMemberByRef serves DELETE /groups/{id}/members/$ref?@id={url},
+// the form msgraph-sdk-go's Members().Ref().Delete sends (its URL template
+// "/groups/{group-id}/members/$ref?@id={%40id}"); Graph docs, "Remove
+// member", also shows "?$id=". The URL names the member as in "Add
+// members".
+func (s *Server) removeMemberByRef(c *call, groupID string) *graphError {
+	q := c.r.URL.Query()
+	ref := q.Get("@id")
+	if ref == "" {
+		ref = q.Get("$id")
+	}
+	if ref == "" {
+		return newError(http.StatusBadRequest, codeBadRequest,
+			"The request must name the member to remove: /members/{id}/$ref or /members/$ref?@id={url}.")
+	}
+	id, err := refID(ref)
+	if err != nil {
+		return err
+	}
+	return s.removeMember(c, groupID, id)
+}
+
 // getGroup serves GET /groups/{id} (Graph docs, "Get group"; $select as on
 // a list).
 func (s *Server) getGroup(c *call, id string) *graphError {
@@ -419,8 +444,9 @@ func (s *Server) listGroups(c *call) *graphError {
 
 // deleteGroup serves DELETE /groups/{id}. Graph docs, "Delete group": 204
 // No Content; "Microsoft 365 groups are moved to a temporary container and
-// can be restored within 30 days. All other group types are permanently
-// deleted." groups/delta reports the removal with reason "changed" for a
+// can be restored within 30 days", which "isn't applicable to Security
+// groups and Distribution groups which are permanently deleted
+// immediately". groups/delta reports the removal with reason "changed" for a
 // Microsoft 365 group and "deleted" for the others; the emulator does not
 // keep deleted groups for a restore. Memberships of the group in other
 // groups end with it.

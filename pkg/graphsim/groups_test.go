@@ -143,6 +143,11 @@ func TestGroupMembershipWrites(t *testing.T) {
 	requireError(t, tn.request(http.MethodDelete, path, nil), 404, "Request_ResourceNotFound",
 		"One or more removed object references do not exist for the following modified properties: 'members'.")
 	assert.Empty(t, ids(t, tn.get("/v1.0/groups/"+g+"/members")))
+	// The form msgraph-sdk-go sends.
+	require.Equal(t, http.StatusNoContent, tn.addMember(g, ann).status)
+	byRef := "/v1.0/groups/" + g + "/members/$ref?@id=https://graph.microsoft.com/v1.0/directoryObjects/" + ann
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, byRef, nil).status)
+	assert.Empty(t, ids(t, tn.get("/v1.0/groups/"+g+"/members")))
 	// Added again after a removal: a member again.
 	require.Equal(t, http.StatusNoContent, tn.addMember(g, ann).status)
 	assert.Equal(t, []string{ann}, ids(t, tn.get("/v1.0/groups/"+g+"/members")))
