@@ -35,8 +35,14 @@ type emulatorFlags struct {
 }
 
 const emulatorLong = `Serves the parts of Microsoft Graph guestsync uses (users, invitations,
-deleted items, delta, JSON batching, organization), behaving as Microsoft
-documents: status codes, error bodies, paging, validation and throttling.
+deleted items, delta, JSON batching, organization, groups with members and
+transitive members, groups/delta, applications, service principals and
+their appRoleAssignedTo), behaving as Microsoft documents: status codes,
+error bodies, paging, validation and throttling. Groups, memberships,
+applications, service principals and app role assignments are created with
+the Graph calls an admin's script uses (POST /groups, POST
+/groups/{id}/members/$ref, POST /applications, POST /servicePrincipals,
+POST /servicePrincipals/{id}/appRoleAssignedTo).
 Prints its base URL as the first line on stdout and serves until interrupted.
 
 Throttling (--throttle documented, the default) applies the identity and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -32,8 +33,11 @@ func (s *Server) routeGroups(c *call, rest []string) *graphError {
 			return errSegmentNotFound(rest[1])
 		}
 		return s.groupDelta(c)
-	case strings.EqualFold(rest[0], "$count"):
-		return errNotEmulated("/groups/$count")
+	case strings.EqualFold(rest[0], "$count") && len(rest) == 1:
+		if method != http.MethodGet {
+			return errMethodNotAllowed()
+		}
+		return s.countGroups(c)
 	case len(rest) == 1:
 		switch method {
 		case http.MethodGet:
@@ -439,6 +443,37 @@ func (s *Server) listGroups(c *call) *graphError {
 	s.mu.Unlock()
 	resp["@odata.context"] = projectionContext(groupsContext, q.selects)
 	c.writeJSON(http.StatusOK, resp)
+	return nil
+}
+
+// countGroups serves GET /groups/$count with the rule of GET
+// /users/$count (countUsers): ConsistencyLevel: eventual or 400.
+func (s *Server) countGroups(c *call) *graphError {
+	if !isEventual(c.r) {
+		return newError(http.StatusBadRequest, codeRequestBadRequest, msgCountNotSupported)
+	}
+	opts, err := queryOptions(c.r.URL, "$filter")
+	if err != nil {
+		return err
+	}
+	var filter filterNode
+	if v, ok := opts["$filter"]; ok {
+		if filter, err = parseFilter(v); err != nil {
+			return err
+		}
+		if err = s.types.group.checkFilter(filter, true, false); err != nil {
+			return err
+		}
+	}
+	n := 0
+	s.mu.Lock()
+	for _, g := range s.dir.groups {
+		if matchValues(filter, g.value) {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	c.writeText(http.StatusOK, strconv.Itoa(n))
 	return nil
 }
 

@@ -119,6 +119,10 @@ func TestListGroups(t *testing.T) {
 	assert.Equal(t, []string{a, c}, ids(t, tn.get("/v1.0/groups")))
 	assert.Equal(t, http.StatusNotFound, tn.request(http.MethodDelete, "/v1.0/groups/"+b, nil).status)
 	assert.Equal(t, 2, tn.sim.Stats().Groups)
+	requireError(t, tn.get("/v1.0/groups/$count"), 400, "Request_BadRequest", "$count is not currently supported.")
+	r = tn.get("/v1.0/groups/$count?$filter=startsWith(displayName,'g')", eventual, "eventual")
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Equal(t, "1", string(r.body))
 }
 
 func TestGroupMembershipWrites(t *testing.T) {
@@ -167,7 +171,14 @@ func TestTransitiveMembers(t *testing.T) {
 
 	r := tn.get("/v1.0/groups/" + top + "/members")
 	assert.Equal(t, []string{ann, mid}, ids(t, r))
-	assert.Equal(t, "#microsoft.graph.group", r.object(t)["value"].([]any)[1].(map[string]any)["@odata.type"])
+	listed := r.object(t)["value"].([]any)
+	assert.Equal(t, "#microsoft.graph.user", listed[0].(map[string]any)["@odata.type"])
+	assert.Equal(t, "ann@contoso.com", listed[0].(map[string]any)["userPrincipalName"], "a user shows the user's default set")
+	assert.Equal(t, "#microsoft.graph.group", listed[1].(map[string]any)["@odata.type"])
+	assert.Equal(t, true, listed[1].(map[string]any)["securityEnabled"], "a group shows the group's default set")
+	r = tn.get("/v1.0/groups/" + top + "/members?$select=id,securityEnabled")
+	assert.Equal(t, []any{map[string]any{"@odata.type": "#microsoft.graph.user", "id": ann},
+		map[string]any{"@odata.type": "#microsoft.graph.group", "id": mid, "securityEnabled": true}}, r.object(t)["value"])
 	// The cycle low -> top ends where it comes back; top is not its own member.
 	assert.Equal(t, []string{ann, mid, bob, low, cat}, ids(t, tn.get("/v1.0/groups/"+top+"/transitiveMembers")))
 

@@ -135,7 +135,7 @@ func (s *Server) memberSchema(cast string) (*schema, *graphError) {
 			}
 		}
 		sc := newSchema("directoryObject", "DirectoryObject", props)
-		sc.defaults = s.schema.defaults
+		sc.defaults = nil // each object shows its own type's default set (memberItem)
 		return sc, nil
 	}
 	// Graph docs, "List group transitive members": "An attempt to filter by
@@ -260,6 +260,9 @@ func (s *Server) memberItem(o memberObject, seq uint64, typed bool) listed {
 		value = o.group.value
 	}
 	return listed{seq: seq, value: value, render: func(props []*propDef) map[string]any {
+		if props == nil {
+			props = own.defaults
+		}
 		out := make(map[string]any, len(props)+1)
 		for _, p := range props {
 			if own.byName[p.name] == nil && p.parent == nil {

@@ -1,7 +1,32 @@
 // Package graphsim is an in-memory emulator of the parts of Microsoft Graph
 // v1.0 that guestsync uses (users, invitations, deleted items, delta, JSON
-// batching, organization), so that guestsync and its tests can run against
-// "Graph" without a tenant or a network.
+// batching, organization, groups, applications and service principals), so
+// that guestsync and its tests can run against "Graph" without a tenant or
+// a network.
+//
+// Directory objects other than users, as an admin's script makes them and
+// a reader of the tenant's guests reads them:
+//   - groups: POST /groups, GET /groups (paging, $filter, $select, $count),
+//     GET and DELETE /groups/{id}, GET /groups/$count;
+//   - membership: POST /groups/{id}/members/$ref, DELETE
+//     /groups/{id}/members/{id}/$ref (or /members/$ref?@id=); users and
+//     groups as members, nested groups and cycles allowed;
+//   - GET /groups/{id}/members and /transitiveMembers, with an OData cast
+//     (/microsoft.graph.user, /graph.user), $select, $top, paging, $filter,
+//     $count=true and the /$count segment, and the advanced query rules
+//     (ConsistencyLevel: eventual plus $count=true) Microsoft documents for
+//     them: transitiveMembers/microsoft.graph.user needs both;
+//   - GET /groups/delta with members@delta ($select=members or the
+//     default), membership additions and removals in later rounds, removed
+//     groups, and $filter=id eq '...'; users/delta takes the same $filter;
+//   - applications (POST, GET, list with $filter=appId eq), service
+//     principals (POST with appId, GET by id or (appId='...'), list), and
+//     POST, GET and DELETE /servicePrincipals/{id}/appRoleAssignedTo.
+//
+// Deleting a user ends its memberships as groups/delta and the member lists
+// see them (restoring it brings them back) and hides its app role
+// assignments. Group restores, PATCH of groups, owners, memberOf and
+// $expand answer 501.
 //
 // It reproduces documented Graph behaviour rather than just accepting
 // requests: authentication errors, Graph's error body and headers, gzip
@@ -110,17 +135,17 @@ type Server struct {
 
 // Stats counts what the server holds and what it has answered.
 type Stats struct {
-	Users        int // users currently in the tenant
-	Groups       int // groups currently in the tenant
-	Applications int // applications (registrations)
-	Principals   int // service principals
-	DeletedUsers int // soft-deleted users in directory/deletedItems
-	Reads        int // successful GET requests (batch items included)
-	Writes       int // successful POST, PATCH and DELETE requests (batch items included)
-	Throttled    int // 429 answers, batch items included
-	Faults       int // injected 500/503/504 answers and dropped connections
-	Batches      int // $batch requests answered 200
-	BatchItems   int // requests run inside batches
+	Users             int // users currently in the tenant
+	Groups            int // groups currently in the tenant
+	Applications      int // applications (registrations)
+	ServicePrincipals int // service principals
+	DeletedUsers      int // soft-deleted users in directory/deletedItems
+	Reads             int // successful GET requests (batch items included)
+	Writes            int // successful POST, PATCH and DELETE requests (batch items included)
+	Throttled         int // 429 answers, batch items included
+	Faults            int // injected 500/503/504 answers and dropped connections
+	Batches           int // $batch requests answered 200
+	BatchItems        int // requests run inside batches
 }
 
 // New returns an empty tenant configured by opts.
@@ -190,7 +215,7 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Users = len(s.users.byID)
 	st.DeletedUsers = len(s.deleted)
-	st.Groups, st.Applications, st.Principals = len(s.dir.groups), len(s.dir.apps), len(s.dir.sps)
+	st.Groups, st.Applications, st.ServicePrincipals = len(s.dir.groups), len(s.dir.apps), len(s.dir.sps)
 	return st
 }
 
