@@ -128,6 +128,7 @@ func (s *Server) delta(c *call) *graphError {
 		return err
 	}
 	_, hasSkip := opts["$skiptoken"]
+	fromNow := syncFromNow(opts)
 	tok, started, err := s.continueDelta(c, opts, "")
 	if err != nil {
 		return err
@@ -154,6 +155,13 @@ func (s *Server) delta(c *call) *graphError {
 	selects, err := s.parseSelect(strings.Join(tok.Select, ","))
 	if err != nil {
 		return err
+	}
+	if fromNow {
+		s.mu.Lock()
+		since := s.roundUpto(c, 0)
+		s.mu.Unlock()
+		s.writeDeltaLinkOnly(c, selectContext(selects), deltaToken{Since: since, Select: tok.Select, IDs: tok.IDs})
+		return nil
 	}
 	shown := selects
 	if shown == nil {
@@ -211,6 +219,34 @@ func deltaPageSizeOf(c *call, what string) (int, *graphError) {
 		}
 	}
 	return pageSize, nil
+}
+
+// syncFromNow recognises $deltatoken=latest and takes it out of opts, so
+// that the request reads as a first one. Graph docs, "Use delta query to
+// track changes in Microsoft Graph data": "Resources stored in Microsoft
+// Entra ID (such as users and groups) support 'sync from now' scenarios
+// ... append $deltaToken=latest to the delta function and the response
+// will contain a deltaLink and no resource data."
+func syncFromNow(opts map[string]string) bool {
+	v, ok := opts["$deltatoken"]
+	if !ok || !strings.EqualFold(v, "latest") {
+		return false
+	}
+	delete(opts, "$deltatoken")
+	return true
+}
+
+// writeDeltaLinkOnly answers a sync-from-now request: no objects, and a
+// deltaLink that reports the changes after next.Since.
+func (s *Server) writeDeltaLinkOnly(c *call, context string, next deltaToken) {
+	s.mu.Lock()
+	next.Issued, next.Epoch = c.now.UnixNano(), s.deltaEpoch
+	s.mu.Unlock()
+	c.writeJSON(http.StatusOK, map[string]any{
+		"@odata.context":   context,
+		"value":            []any{},
+		"@odata.deltaLink": linkBase(c.r) + "?$deltatoken=" + s.encodeToken(next),
+	})
 }
 
 // continueDelta decodes the state token of a delta request of collection

@@ -29,6 +29,7 @@ const maxDeltaFilterIDs = 50
 //     itself", as {"@odata.type", "id", "@removed": {"reason":
 //     "deleted"}}; a removed group is {"id", "@removed": {"reason": ...}}
 //     (see deleteGroup);
+//   - $deltatoken=latest starts from now (syncFromNow);
 //   - "The only supported $filter expression is for tracking changes on a
 //     specific object: $filter=id+eq+{value}. You can filter multiple
 //     objects" (joined by or), "a limit of 50 filtered objects".
@@ -46,6 +47,7 @@ func (s *Server) groupDelta(c *call) *graphError {
 	if err != nil {
 		return err
 	}
+	fromNow := syncFromNow(opts)
 	tok, started, err := s.continueDelta(c, opts, "groups")
 	if err != nil {
 		return err
@@ -64,6 +66,14 @@ func (s *Server) groupDelta(c *call) *graphError {
 	selects, err := sc.parseSelect(strings.Join(tok.Select, ","))
 	if err != nil {
 		return err
+	}
+	if fromNow {
+		s.mu.Lock()
+		since := s.changeSeq
+		s.mu.Unlock()
+		s.writeDeltaLinkOnly(c, projectionContext(groupsContext, selects),
+			deltaToken{Kind: "groups", Since: since, Select: tok.Select, Members: tok.Members, IDs: tok.IDs})
+		return nil
 	}
 	shown := orDefaults(selects, sc)
 

@@ -131,3 +131,25 @@ func TestUsersDeltaFilterByID(t *testing.T) {
 	assert.Equal(t, []map[string]any{{"id": ann, "displayName": "changed"},
 		{"id": cat, "@removed": map[string]any{"reason": "changed"}}}, entries)
 }
+
+// TestDeltaSyncFromNow: $deltatoken=latest answers no objects and a
+// deltaLink that reports what changes afterwards, keeping the query.
+func TestDeltaSyncFromNow(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	g := tn.group("partners")
+	ann := tn.user("ann", nil)
+	entries, sizes, users := deltaRound(tn, "/v1.0/users/delta?$select=displayName&$deltatoken=latest")
+	assert.Empty(t, entries)
+	assert.Equal(t, []int{0}, sizes)
+	entries, _, groups := deltaRound(tn, "/v1.0/groups/delta?$select=members&$deltaToken=latest")
+	assert.Empty(t, entries)
+
+	require.Equal(t, http.StatusNoContent, tn.addMember(g, ann).status)
+	r := tn.request(http.MethodPatch, "/v1.0/users/"+ann, map[string]any{"displayName": "Ann"})
+	require.Equal(t, http.StatusNoContent, r.status)
+	entries, _, _ = deltaRound(tn, strings.TrimPrefix(users, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": ann, "displayName": "Ann"}}, entries)
+	entries, _, _ = deltaRound(tn, strings.TrimPrefix(groups, tn.srv.URL))
+	assert.Equal(t, []map[string]any{{"id": g, "members@delta": []any{userRef(ann)}}}, entries)
+}
