@@ -195,7 +195,9 @@ func (s *Server) createServicePrincipal(c *call) *graphError {
 		props["appRoleAssignmentRequired"] = false
 	}
 	props["appDisplayName"] = app.props["displayName"]
-	props["appRoles"] = app.props["appRoles"]
+	if roles := app.props["appRoles"]; roles != nil {
+		props["appRoles"] = roles
+	}
 	props["appOwnerOrganizationId"] = s.opts.TenantID
 	props["servicePrincipalNames"] = []string{appID}
 	props["servicePrincipalType"] = "Application"

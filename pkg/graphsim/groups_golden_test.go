@@ -1,6 +1,7 @@
 package graphsim_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"testing"
@@ -45,4 +46,19 @@ func TestGoldenDirectory(t *testing.T) {
 		assignment(g, sp, defaultRole)))
 	golden(t, "serviceprincipal-unknown-appid", send(http.MethodPost, "/v1.0/servicePrincipals",
 		map[string]any{"appId": "00000000-1111-4222-8333-444444444444"}))
+
+	// The state file's directory part.
+	snap, err := tn.sim.Snapshot()
+	require.NoError(t, err)
+	var full map[string]any
+	require.NoError(t, json.Unmarshal(snap, &full))
+	part := map[string]any{}
+	for _, k := range []string{"directorySeq", "groups", "removedGroups", "applications", "servicePrincipals"} {
+		if v, ok := full[k]; ok {
+			part[k] = v
+		}
+	}
+	raw, err := json.MarshalIndent(part, "", "  ")
+	require.NoError(t, err)
+	golden(t, "snapshot-directory", assignmentIDPattern.ReplaceAllString(normalize(tn, string(raw)+"\n"), `"id": "<assignment-id>"`))
 }
