@@ -307,9 +307,9 @@ func (s *Server) deltaLinkExpired(tok deltaToken, now time.Time) bool {
 	return now.Sub(time.Unix(0, tok.Issued)) > s.scaled(lifetime)
 }
 
-// ExpireDeltaTokens makes every users/delta deltaLink issued so far answer
-// 400 syncStateNotFound, as if all of them had outlived their lifetime
-// (deltaLinks issued afterwards work). POST /_graphsim/expire-delta-tokens
+// ExpireDeltaTokens makes every users/delta and groups/delta deltaLink
+// issued so far answer 400 syncStateNotFound, as if all of them had
+// outlived their lifetime (deltaLinks issued afterwards work). POST /_graphsim/expire-delta-tokens
 // does the same over HTTP.
 func (s *Server) ExpireDeltaTokens() {
 	s.mu.Lock()

@@ -164,7 +164,9 @@ func (s *Server) memberSchema(cast string) (*schema, *graphError) {
 // works by default ("List group members": "OData cast is also enabled"),
 // while $filter and $orderby are advanced queries there too ("Advanced
 // query capabilities": group members is a relationship with advanced query
-// support). The $count segment needs ConsistencyLevel: eventual
+// support). A page continues at a position in the list: a membership
+// change between two pages can shift the rest by one. The $count segment
+// needs ConsistencyLevel: eventual
 // ("Advanced query capabilities", error handling: 400 "$count is not
 // currently supported." without it).
 func (s *Server) listMembers(c *call, req memberRequest) *graphError {

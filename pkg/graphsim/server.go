@@ -95,11 +95,11 @@ type Options struct {
 	TimeScale float64
 	// Faults injects failures; the zero value injects none.
 	Faults Faults
-	// DeltaTokenLifetime is how long a users/delta deltaLink stays usable
-	// after it was issued, in emulated time (time-scaled like the other
-	// durations); an older one answers 400 syncStateNotFound. 0 means the
-	// documented seven days for directory objects; a negative value means
-	// deltaLinks never expire. Server.ExpireDeltaTokens expires every
+	// DeltaTokenLifetime is how long a users/delta or groups/delta
+	// deltaLink stays usable after it was issued, in emulated time
+	// (time-scaled like the other durations); an older one answers 400
+	// syncStateNotFound. 0 means the documented seven days for directory
+	// objects; a negative value means deltaLinks never expire. Server.ExpireDeltaTokens expires every
 	// deltaLink issued so far at once.
 	DeltaTokenLifetime time.Duration
 }
