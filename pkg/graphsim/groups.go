@@ -74,6 +74,8 @@ func (s *Server) routeMembers(c *call, groupID string, rest []string) *graphErro
 			return s.addMember(c, groupID)
 		case http.MethodDelete:
 			return s.removeMemberByRef(c, groupID)
+		case http.MethodGet:
+			return errNotEmulated("GET /groups/{id}/members/$ref")
 		}
 		return errMethodNotAllowed()
 	case !transitive && len(rest) == 3 && last == "$ref":
@@ -82,7 +84,7 @@ func (s *Server) routeMembers(c *call, groupID string, rest []string) *graphErro
 		}
 		return s.removeMember(c, groupID, rest[1])
 	case strings.EqualFold(last, "$ref"):
-		return errNotEmulated("GET " + strings.Join(rest, "/"))
+		return errNotEmulated(method + " /groups/{id}/" + strings.Join(rest, "/"))
 	}
 	if method != http.MethodGet {
 		return errMethodNotAllowed()
@@ -97,7 +99,7 @@ func (s *Server) routeMembers(c *call, groupID string, rest []string) *graphErro
 	case len(rest) == 1 && strings.EqualFold(rest[0], "$count"):
 		req.count = true
 	case len(rest) == 1 && req.cast == "":
-		return errNotEmulated("GET /groups/{id}/" + strings.Join(rest, "/") + " by member id")
+		return errNotEmulated("GET /groups/{id}/members/{id}")
 	case len(rest) > 0:
 		return errSegmentNotFound(rest[0])
 	}

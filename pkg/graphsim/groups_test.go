@@ -255,3 +255,39 @@ func TestDirectoryInBatch(t *testing.T) {
 	body := responses[1].(map[string]any)["body"].(map[string]any)
 	assert.Equal(t, ann, body["value"].([]any)[0].(map[string]any)["id"])
 }
+
+func TestDirectoryRouting(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	g := tn.group("g")
+	sp := tn.app("App")["id"].(string)
+	const nobody = "00000000-1111-4222-8333-444444444444"
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		code, message      string
+	}{
+		{"PUT groups", "PUT", "/v1.0/groups", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
+		{"members of a missing group", "GET", "/v1.0/groups/" + nobody + "/members", 404, "Request_ResourceNotFound",
+			"Resource '" + nobody + "' does not exist or one of its queried reference-property objects are not present."},
+		{"member references", "GET", "/v1.0/groups/" + g + "/members/$ref", 501, "NotImplemented",
+			"graphsim does not emulate GET /groups/{id}/members/$ref yet."},
+		{"one member", "GET", "/v1.0/groups/" + g + "/members/" + nobody, 501, "NotImplemented",
+			"graphsim does not emulate GET /groups/{id}/members/{id} yet."},
+		{"owners", "GET", "/v1.0/groups/" + g + "/owners", 501, "NotImplemented", "graphsim does not emulate /groups/{id}/owners yet."},
+		{"PATCH a group", "PATCH", "/v1.0/groups/" + g, 501, "NotImplemented", "graphsim does not emulate PATCH /groups/{id} yet."},
+		{"POST to members", "POST", "/v1.0/groups/" + g + "/members", 405, "Request_BadRequest",
+			"Specified HTTP method is not allowed for the request target."},
+		{"unknown segment", "GET", "/v1.0/groups/" + g + "/colour", 400, "BadRequest", "Resource not found for the segment 'colour'."},
+		{"missing service principal", "GET", "/v1.0/servicePrincipals/" + nobody + "/appRoleAssignedTo", 404, "Request_ResourceNotFound",
+			"Resource '" + nobody + "' does not exist or one of its queried reference-property objects are not present."},
+		{"service principal owners", "GET", "/v1.0/servicePrincipals/" + sp + "/owners", 501, "NotImplemented",
+			"graphsim does not emulate /servicePrincipals/{id}/owners yet."},
+		{"DELETE applications", "DELETE", "/v1.0/applications", 405, "Request_BadRequest",
+			"Specified HTTP method is not allowed for the request target."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireError(t, tn.as(t).request(tc.method, tc.path, nil), tc.status, tc.code, tc.message)
+		})
+	}
+}
