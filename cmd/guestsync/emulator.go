@@ -57,7 +57,8 @@ deleted users are X times shorter.
 latency=20ms,lag=2s,seed=7": probabilities of 500, 503 (with Retry-After)
 and 504 (after the request ran) answers and of dropped connections, added
 latency, replication lag after creates and invitations (404 by id, missing
-from lists), and the random seed.
+from lists; membership changes reach ConsistencyLevel: eventual member
+reads as late), and the random seed.
 
 --state FILE loads the tenant from FILE when it exists, saves it every few
 seconds after changes and on shutdown (atomically). GET /_graphsim/state

@@ -3,6 +3,7 @@ package graphsim
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // The directory objects other than users: groups with their members,
@@ -67,6 +68,11 @@ type memberMark struct {
 	present bool   // a member now (a soft-deleted user stays marked present; see effective)
 	seq     uint64 // change number of the last change of this membership (groups/delta)
 	order   uint64 // when it was last added: the order of the member lists
+	// indexedAt is when the advanced-query index sees the last change
+	// (Faults.Lag); before, it still shows was, the presence before the
+	// change. Zero without lag, and after a restart (the index caught up).
+	indexedAt time.Time
+	was       bool
 }
 
 // unified reports a Microsoft 365 group (groupTypes contains "Unified").

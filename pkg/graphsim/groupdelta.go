@@ -243,7 +243,7 @@ func (s *Server) groupDeltaPage(tok deltaToken, size int) ([]groupDeltaEntry, bo
 func (s *Server) membersDelta(g *groupRecord, tok deltaToken, c *call) []map[string]any {
 	var out []map[string]any
 	if tok.Initial {
-		for _, o := range s.directMembers(g, c) {
+		for _, o := range s.directMembers(g, c, false) {
 			out = append(out, map[string]any{"@odata.type": "#microsoft.graph." + o.kind(), "id": o.objectID()})
 		}
 		return out
@@ -257,7 +257,7 @@ func (s *Server) membersDelta(g *groupRecord, tok deltaToken, c *call) []map[str
 	slices.SortFunc(marks, func(a, b *memberMark) int { return cmpSeq(a.seq, b.seq) })
 	for _, m := range marks {
 		entry := map[string]any{"@odata.type": "#microsoft.graph." + m.kind, "id": m.id}
-		if _, ok := s.effective(m, c); !ok {
+		if _, ok := s.effective(m, c, false); !ok {
 			entry["@removed"] = map[string]any{"reason": "deleted"}
 		}
 		out = append(out, entry)

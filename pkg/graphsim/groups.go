@@ -175,7 +175,7 @@ func (s *Server) createGroup(c *call) *graphError {
 	delete(s.dir.groupTombs, strings.ToLower(g.id))
 	s.touchObject(&g.dirObject)
 	for _, m := range adds {
-		s.markMember(g, m.id, m.kind, true)
+		s.markMember(g, m.id, m.kind, true, c.now)
 	}
 	out := g.render(sc.defaults)
 	out["@odata.context"] = groupsContext + "/$entity"
@@ -291,9 +291,9 @@ func (s *Server) memberKind(id string, now time.Time) (string, bool) {
 	return "", false
 }
 
-// markMember records that id joined (present) or left g, at a new change
-// number, and touches g for groups/delta. The caller holds s.mu.
-func (s *Server) markMember(g *groupRecord, id, kind string, present bool) {
+// markMember records that id joined (present) or left g at now, at a new
+// change number, and touches g for groups/delta. The caller holds s.mu.
+func (s *Server) markMember(g *groupRecord, id, kind string, present bool, now time.Time) {
 	s.touchObject(&g.dirObject)
 	key := strings.ToLower(id)
 	m := g.members[key]
@@ -304,6 +304,7 @@ func (s *Server) markMember(g *groupRecord, id, kind string, present bool) {
 	if present && !m.present {
 		m.order = s.changeSeq
 	}
+	m.was, m.indexedAt = m.present, s.lagUntil(now)
 	m.present, m.seq = present, s.changeSeq
 }
 
@@ -349,7 +350,7 @@ func (s *Server) addMember(c *call, groupID string) *graphError {
 		return newError(http.StatusBadRequest, codeRequestBadRequest,
 			"One or more added object references already exist for the following modified properties: 'members'.")
 	}
-	s.markMember(g, id, kind, true)
+	s.markMember(g, id, kind, true, c.now)
 	c.writeNoContent()
 	return nil
 }
@@ -371,7 +372,7 @@ func (s *Server) removeMember(c *call, groupID, memberID string) *graphError {
 		return newError(http.StatusNotFound, codeResourceNotFound,
 			"One or more removed object references do not exist for the following modified properties: 'members'.")
 	}
-	s.markMember(g, m.id, m.kind, false)
+	s.markMember(g, m.id, m.kind, false, c.now)
 	c.writeNoContent()
 	return nil
 }
@@ -498,7 +499,7 @@ func (s *Server) deleteGroup(c *call, id string) *graphError {
 	delete(s.dir.groups, key)
 	for _, parent := range s.dir.groups {
 		if m := parent.members[key]; m != nil && m.present {
-			s.markMember(parent, m.id, m.kind, false)
+			s.markMember(parent, m.id, m.kind, false, c.now)
 		}
 	}
 	reason := "deleted"

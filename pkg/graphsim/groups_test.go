@@ -4,9 +4,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/guestsync/guestsync/pkg/graphsim"
 )
 
 const eventual = "ConsistencyLevel"
@@ -290,4 +293,31 @@ func TestDirectoryRouting(t *testing.T) {
 			requireError(t, tn.as(t).request(tc.method, tc.path, nil), tc.status, tc.code, tc.message)
 		})
 	}
+}
+
+// TestMembershipIndexLag: with Faults.Lag the advanced queries on member
+// lists see a membership change late; the default reads and groups/delta
+// see it at once.
+func TestMembershipIndexLag(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	tn := newTenantWith(t, graphsim.Options{Now: clk.Now, Faults: graphsim.Faults{Lag: 2 * time.Second}})
+	g := tn.group("partners")
+	ann := tn.user("ann", nil)
+	bob := tn.user("bob", nil)
+	clk.Advance(3 * time.Second) // the users are replicated
+	require.Equal(t, http.StatusNoContent, tn.addMember(g, ann).status)
+	clk.Advance(3 * time.Second)
+	_, _, link := deltaRound(tn, "/v1.0/groups/delta?$select=members")
+
+	require.Equal(t, http.StatusNoContent, tn.addMember(g, bob).status)
+	require.Equal(t, http.StatusNoContent, tn.request(http.MethodDelete, "/v1.0/groups/"+g+"/members/"+ann+"/$ref", nil).status)
+	indexed := "/v1.0/groups/" + g + "/transitiveMembers/microsoft.graph.user?$count=true"
+	assert.Equal(t, []string{ann}, ids(t, tn.get(indexed, eventual, "eventual")), "the index has not seen either change")
+	assert.Equal(t, []string{bob}, ids(t, tn.get("/v1.0/groups/"+g+"/members")))
+	entries, _, _ := deltaRound(tn, strings.TrimPrefix(link, tn.srv.URL))
+	assert.Equal(t, []any{userRef(bob), removedRef("user", ann)}, entries[0]["members@delta"])
+
+	clk.Advance(3 * time.Second)
+	assert.Equal(t, []string{bob}, ids(t, tn.get(indexed, eventual, "eventual")))
 }

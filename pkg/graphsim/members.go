@@ -200,9 +200,9 @@ func (s *Server) listMembers(c *call, req memberRequest) *graphError {
 	}
 	var objects []memberObject
 	if req.transitive {
-		objects = s.transitiveMembers(g, c)
+		objects = s.transitiveMembers(g, c, q.advanced)
 	} else {
-		objects = s.directMembers(g, c)
+		objects = s.directMembers(g, c, q.advanced)
 	}
 	var items []listed
 	for i, o := range objects {
@@ -281,9 +281,15 @@ func (s *Server) memberItem(o memberObject, seq uint64, typed bool) listed {
 
 // effective resolves a membership mark to the member the lists show: a
 // present member that is an active user visible at now, or an existing
-// group. The caller holds s.mu.
-func (s *Server) effective(m *memberMark, c *call) (memberObject, bool) {
-	if !m.present {
+// group. indexed reads through the advanced-query index, which sees a
+// change only once Faults.Lag has passed (memberMark.indexedAt). The
+// caller holds s.mu.
+func (s *Server) effective(m *memberMark, c *call, indexed bool) (memberObject, bool) {
+	present := m.present
+	if indexed && c.now.Before(m.indexedAt) {
+		present = m.was
+	}
+	if !present {
 		return memberObject{}, false
 	}
 	key := strings.ToLower(m.id)
@@ -295,19 +301,19 @@ func (s *Server) effective(m *memberMark, c *call) (memberObject, bool) {
 	return memberObject{group: g}, g != nil
 }
 
-// directMembers lists g's members in the order they were added. The
-// caller holds s.mu.
-func (s *Server) directMembers(g *groupRecord, c *call) []memberObject {
+// directMembers lists g's members in the order they were added (see
+// effective for indexed). The caller holds s.mu.
+func (s *Server) directMembers(g *groupRecord, c *call, indexed bool) []memberObject {
 	marks := make([]*memberMark, 0, len(g.members))
 	for _, m := range g.members {
-		if m.present {
+		if m.present || (indexed && m.was) {
 			marks = append(marks, m)
 		}
 	}
 	slices.SortFunc(marks, func(a, b *memberMark) int { return cmpSeq(a.order, b.order) })
 	var out []memberObject
 	for _, m := range marks {
-		if o, ok := s.effective(m, c); ok {
+		if o, ok := s.effective(m, c, indexed); ok {
 			out = append(out, o)
 		}
 	}
@@ -318,14 +324,14 @@ func (s *Server) directMembers(g *groupRecord, c *call) []memberObject {
 // memberships, breadth first, each once. A cycle (A in B, B in A) ends
 // where it comes back to an object already listed; g itself is never
 // listed. The caller holds s.mu.
-func (s *Server) transitiveMembers(g *groupRecord, c *call) []memberObject {
+func (s *Server) transitiveMembers(g *groupRecord, c *call, indexed bool) []memberObject {
 	seen := map[string]bool{strings.ToLower(g.id): true}
 	var out []memberObject
 	queue := []*groupRecord{g}
 	for len(queue) > 0 {
 		next := queue[0]
 		queue = queue[1:]
-		for _, o := range s.directMembers(next, c) {
+		for _, o := range s.directMembers(next, c, indexed) {
 			id := o.id()
 			if seen[id] {
 				continue
