@@ -126,10 +126,12 @@ func (s *Server) touchObject(o *dirObject) {
 
 // createGroup serves POST /groups. Graph docs, "Create group": the body
 // must give displayName, mailEnabled, mailNickname and securityEnabled;
-// 201 Created with the group. "members@odata.bind" may add up to 20
-// members in the same request (Graph docs, "Create group", example 3, and
-// "Add members": "up to 20 members"). A Microsoft 365 group
-// (groupTypes ["Unified"]) gets mail <mailNickname>@<initial domain>.
+// 201 Created with the group. "members@odata.bind" may add members in the
+// same request: "a maximum of 20 relationships, such as owners and
+// members, can be added as part of group creation" (Graph docs, "Create
+// group", example 2). A Microsoft 365 group (groupTypes ["Unified"]) gets
+// mail <mailNickname>@<initial domain> (example 1 shows the mail and its
+// SMTP proxy address).
 func (s *Server) createGroup(c *call) *graphError {
 	body, err := readBody(c.r)
 	if err != nil {
