@@ -35,8 +35,14 @@ type emulatorFlags struct {
 }
 
 const emulatorLong = `Serves the parts of Microsoft Graph guestsync uses (users, invitations,
-deleted items, delta, JSON batching, organization), behaving as Microsoft
-documents: status codes, error bodies, paging, validation and throttling.
+deleted items, delta, JSON batching, organization, groups with members and
+transitive members, groups/delta, applications, service principals and
+their appRoleAssignedTo), behaving as Microsoft documents: status codes,
+error bodies, paging, validation and throttling. Groups, memberships,
+applications, service principals and app role assignments are created with
+the Graph calls an admin's script uses (POST /groups, POST
+/groups/{id}/members/$ref, POST /applications, POST /servicePrincipals,
+POST /servicePrincipals/{id}/appRoleAssignedTo).
 Prints its base URL as the first line on stdout and serves until interrupted.
 
 Throttling (--throttle documented, the default) applies the identity and
@@ -51,7 +57,8 @@ deleted users are X times shorter.
 latency=20ms,lag=2s,seed=7": probabilities of 500, 503 (with Retry-After)
 and 504 (after the request ran) answers and of dropped connections, added
 latency, replication lag after creates and invitations (404 by id, missing
-from lists), and the random seed.
+from lists; membership changes reach ConsistencyLevel: eventual member
+reads as late), and the random seed.
 
 --state FILE loads the tenant from FILE when it exists, saves it every few
 seconds after changes and on shutdown (atomically). GET /_graphsim/state

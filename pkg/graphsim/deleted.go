@@ -95,6 +95,7 @@ func (s *Server) softDelete(u *userRecord, now time.Time) {
 	s.binOldest.note(now)
 	s.touch(nil)
 	s.bury(u.id, "changed")
+	s.userMembershipsChanged(u, false)
 }
 
 // removeForever deletes a soft-deleted user permanently; delta reports
@@ -103,6 +104,7 @@ func (s *Server) removeForever(d *deletedUser) {
 	delete(s.deleted, strings.ToLower(d.u.id))
 	s.touch(nil)
 	s.bury(d.u.id, "deleted")
+	s.userMembershipsChanged(d.u, true)
 }
 
 // bury records the removal of the user with id at the current change
@@ -314,6 +316,7 @@ func (s *Server) restore(c *call, id string) *graphError {
 	delete(s.tombstones, strings.ToLower(u.id))
 	s.users.add(u)
 	s.touch(u)
+	s.userMembershipsChanged(u, false)
 
 	shown := append([]*propDef(nil), s.schema.defaults...)
 	out := render(u, shown)

@@ -28,6 +28,13 @@ type deltaToken struct {
 	Select  []string `json:"sel,omitempty"`
 	Issued  int64    `json:"iat,omitempty"` // deltaLink only: when it was issued (Unix nanoseconds)
 	Epoch   uint64   `json:"e,omitempty"`   // deltaLink only: Server.deltaEpoch when it was issued
+	// Kind is the collection the token pages: "" for users, "groups"
+	// for groups/delta; a token is refused by the other collection.
+	Kind string `json:"k,omitempty"`
+	// Members: groups/delta tracks members@delta ($select=members, or no
+	// $select). IDs: the ids of its $filter=id eq '...' (none: every group).
+	Members bool     `json:"m,omitempty"`
+	IDs     []string `json:"ids,omitempty"`
 }
 
 // deltaTokenLifetime is how long a deltaLink stays usable. Graph docs, "Use
@@ -113,47 +120,30 @@ func (s *Server) delta(c *call) *graphError {
 	if err != nil {
 		return err
 	}
-	for _, o := range []string{"$filter", "$expand"} {
-		if _, ok := opts[o]; ok {
-			return errNotEmulated(o + " on users/delta")
-		}
+	if _, ok := opts["$expand"]; ok {
+		return errNotEmulated("$expand on users/delta")
 	}
-	prefer := strings.ToLower(c.r.Header.Get("Prefer"))
-	if strings.Contains(prefer, "return=minimal") {
-		return errNotEmulated("Prefer: return=minimal on users/delta")
+	pageSize, err := deltaPageSizeOf(c, "users/delta")
+	if err != nil {
+		return err
 	}
-	pageSize := deltaPageSize
-	if i := strings.Index(prefer, "odata.maxpagesize="); i >= 0 {
-		v := prefer[i+len("odata.maxpagesize="):]
-		if j := strings.IndexAny(v, ",; "); j >= 0 {
-			v = v[:j]
-		}
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			pageSize = min(n, 999)
-			c.w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
-		}
+	_, hasSkip := opts["$skiptoken"]
+	fromNow := syncFromNow(opts)
+	tok, started, err := s.continueDelta(c, opts, "")
+	if err != nil {
+		return err
 	}
-
-	var tok deltaToken
-	skip, hasSkip := opts["$skiptoken"]
-	dtok, hasDelta := opts["$deltatoken"]
 	switch {
-	case hasSkip && hasDelta:
-		return newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
+	case started:
+		tok = deltaToken{Since: tok.Since, Select: tok.Select, IDs: tok.IDs}
 	case hasSkip:
-		if tok, err = s.parseDeltaToken("$skiptoken", skip); err != nil {
-			return err
-		}
-	case hasDelta:
-		if tok, err = s.parseDeltaToken("$deltatoken", dtok); err != nil {
-			return err
-		}
-		if s.deltaLinkExpired(tok, c.now) {
-			return errSyncStateNotFound()
-		}
-		tok = deltaToken{Since: tok.Since, Select: tok.Select}
 	default:
 		tok.Initial = true
+		if f, ok := opts["$filter"]; ok {
+			if tok.IDs, err = deltaFilterIDs(f, "users/delta"); err != nil {
+				return err
+			}
+		}
 		selects, err := s.parseSelect(opts["$select"])
 		if err != nil {
 			return err
@@ -165,6 +155,13 @@ func (s *Server) delta(c *call) *graphError {
 	selects, err := s.parseSelect(strings.Join(tok.Select, ","))
 	if err != nil {
 		return err
+	}
+	if fromNow {
+		s.mu.Lock()
+		since := s.roundUpto(c, 0)
+		s.mu.Unlock()
+		s.writeDeltaLinkOnly(c, selectContext(selects), deltaToken{Since: since, Select: tok.Select, IDs: tok.IDs})
+		return nil
 	}
 	shown := selects
 	if shown == nil {
@@ -194,11 +191,99 @@ func (s *Server) delta(c *call) *graphError {
 		next.After = page[len(page)-1].key
 		resp["@odata.nextLink"] = link + "$skiptoken=" + s.encodeToken(next)
 	} else {
-		next := deltaToken{Since: tok.Upto, Select: tok.Select, Issued: c.now.UnixNano(), Epoch: epoch}
+		next := deltaToken{Since: tok.Upto, Select: tok.Select, IDs: tok.IDs, Issued: c.now.UnixNano(), Epoch: epoch}
 		resp["@odata.deltaLink"] = link + "$deltatoken=" + s.encodeToken(next)
 	}
 	c.writeJSON(http.StatusOK, resp)
 	return nil
+}
+
+// deltaPageSizeOf reads the page size a delta request asks for with
+// Prefer: odata.maxpagesize (Graph docs, "Use delta query to track changes
+// in Microsoft Graph data", "Optional request header"), at most 999, and
+// says so in Preference-Applied. Prefer: return=minimal is not emulated.
+func deltaPageSizeOf(c *call, what string) (int, *graphError) {
+	prefer := strings.ToLower(c.r.Header.Get("Prefer"))
+	if strings.Contains(prefer, "return=minimal") {
+		return 0, errNotEmulated("Prefer: return=minimal on " + what)
+	}
+	pageSize := deltaPageSize
+	if i := strings.Index(prefer, "odata.maxpagesize="); i >= 0 {
+		v := prefer[i+len("odata.maxpagesize="):]
+		if j := strings.IndexAny(v, ",; "); j >= 0 {
+			v = v[:j]
+		}
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			pageSize = min(n, 999)
+			c.w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
+		}
+	}
+	return pageSize, nil
+}
+
+// syncFromNow recognises $deltatoken=latest and takes it out of opts, so
+// that the request reads as a first one. Graph docs, "Use delta query to
+// track changes in Microsoft Graph data": "Resources stored in Microsoft
+// Entra ID (such as users and groups) support 'sync from now' scenarios
+// ... append $deltaToken=latest to the delta function and the response
+// will contain a deltaLink and no resource data."
+func syncFromNow(opts map[string]string) bool {
+	v, ok := opts["$deltatoken"]
+	if !ok || !strings.EqualFold(v, "latest") {
+		return false
+	}
+	delete(opts, "$deltatoken")
+	return true
+}
+
+// writeDeltaLinkOnly answers a sync-from-now request: no objects, and a
+// deltaLink that reports the changes after next.Since.
+func (s *Server) writeDeltaLinkOnly(c *call, context string, next deltaToken) {
+	s.mu.Lock()
+	next.Issued, next.Epoch = c.now.UnixNano(), s.deltaEpoch
+	s.mu.Unlock()
+	c.writeJSON(http.StatusOK, map[string]any{
+		"@odata.context":   context,
+		"value":            []any{},
+		"@odata.deltaLink": linkBase(c.r) + "?$deltatoken=" + s.encodeToken(next),
+	})
+}
+
+// continueDelta decodes the state token of a delta request of collection
+// kind ("" for users, "groups"): a $skiptoken (a round under way) or a
+// $deltatoken (started: a new round from a deltaLink, refused once
+// expired). Neither: the zero token, an initial round. A token issued for
+// the other collection is malformed here.
+func (s *Server) continueDelta(c *call, opts map[string]string, kind string) (tok deltaToken, started bool, err *graphError) {
+	skip, hasSkip := opts["$skiptoken"]
+	dtok, hasDelta := opts["$deltatoken"]
+	switch {
+	case hasSkip && hasDelta:
+		return tok, false, newError(http.StatusBadRequest, codeRequestBadRequest, "Specify either $skiptoken or $deltatoken, not both.")
+	case hasSkip:
+		tok, err = s.parseDeltaToken("$skiptoken", skip)
+	case hasDelta:
+		if tok, err = s.parseDeltaToken("$deltatoken", dtok); err == nil && s.deltaLinkExpired(tok, c.now) {
+			err = errSyncStateNotFound()
+		}
+		started = true
+	default:
+		return tok, false, nil
+	}
+	if err == nil && tok.Kind != kind {
+		name := "$skiptoken"
+		if hasDelta {
+			name = "$deltatoken"
+		}
+		err = newError(http.StatusBadRequest, codeRequestBadRequest, "Invalid "+name+" value.")
+	}
+	return tok, started, err
+}
+
+// wants reports whether a round reports the object with id: every object,
+// or one of the ids of the round's $filter.
+func (t deltaToken) wants(id string) bool {
+	return len(t.IDs) == 0 || slices.Contains(t.IDs, strings.ToLower(id))
 }
 
 // deltaLinkExpired reports whether the deltaLink that carried tok can no
@@ -222,9 +307,9 @@ func (s *Server) deltaLinkExpired(tok deltaToken, now time.Time) bool {
 	return now.Sub(time.Unix(0, tok.Issued)) > s.scaled(lifetime)
 }
 
-// ExpireDeltaTokens makes every users/delta deltaLink issued so far answer
-// 400 syncStateNotFound, as if all of them had outlived their lifetime
-// (deltaLinks issued afterwards work). POST /_graphsim/expire-delta-tokens
+// ExpireDeltaTokens makes every users/delta and groups/delta deltaLink
+// issued so far answer 400 syncStateNotFound, as if all of them had
+// outlived their lifetime (deltaLinks issued afterwards work). POST /_graphsim/expire-delta-tokens
 // does the same over HTTP.
 func (s *Server) ExpireDeltaTokens() {
 	s.mu.Lock()
@@ -264,7 +349,7 @@ func (s *Server) deltaPage(c *call, tok deltaToken, size int) ([]deltaEntry, boo
 	var out []deltaEntry
 	if tok.Initial {
 		for u := range s.users.after(tok.After) {
-			if !u.visible(c.now) {
+			if !u.visible(c.now) || !tok.wants(u.id) {
 				continue
 			}
 			if len(out) == size {
@@ -280,6 +365,13 @@ func (s *Server) deltaPage(c *call, tok deltaToken, size int) ([]deltaEntry, boo
 		}
 		d, live := s.current(e)
 		if !live || (d.user != nil && !d.user.visible(c.now)) {
+			continue
+		}
+		id := d.tomb.id
+		if d.user != nil {
+			id = d.user.id
+		}
+		if !tok.wants(id) {
 			continue
 		}
 		if len(out) == size {

@@ -162,18 +162,18 @@ func errConflict(property, otherID string) *graphError {
 // Entra ID objects", error handling: 400 Request_UnsupportedQuery
 // "Unsupported or invalid query filter clause specified for property 'x' of
 // resource 'User'."
-func errUnsupportedFilter(property string) *graphError {
+func (sc *schema) errUnsupportedFilter(property string) *graphError {
 	return newError(http.StatusBadRequest, codeUnsupportedQuery,
-		fmt.Sprintf("Unsupported or invalid query filter clause specified for property '%s' of resource 'User'.", property))
+		fmt.Sprintf("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.", property, sc.resource))
 }
 
 // errNoSuchProperty: Graph's OData layer rejects an unknown property in
 // $select or $filter with "Could not find a property named 'x' on type
 // 'microsoft.graph.user'." ($select adds the "Parsing OData Select and Expand
 // failed: " prefix).
-func errNoSuchProperty(prefix, name string) *graphError {
+func (sc *schema) errNoSuchProperty(prefix, name string) *graphError {
 	return newError(http.StatusBadRequest, codeBadRequest,
-		fmt.Sprintf("%sCould not find a property named '%s' on type 'microsoft.graph.user'.", prefix, name))
+		fmt.Sprintf("%sCould not find a property named '%s' on type 'microsoft.graph.%s'.", prefix, name, sc.typeName))
 }
 
 // errNotEmulated marks a real Graph feature this emulator does not reproduce

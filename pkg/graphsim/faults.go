@@ -25,7 +25,11 @@ type Faults struct {
 	// for that long (time-scaled) the new user answers 404 by id or UPN and
 	// is missing from lists, $count and delta, as a read served by a replica
 	// that has not seen the write yet would be. Uniqueness checks see it at
-	// once, as the directory's write path does.
+	// once, as the directory's write path does. A membership change is seen
+	// as late by the advanced queries on member lists (ConsistencyLevel:
+	// eventual "uses an index that might not be up-to-date with recent
+	// changes", Graph docs, "List group transitive members"), while
+	// groups/delta and the default member reads see it at once.
 	Lag time.Duration
 	// Seed makes the draws reproducible ("seed"); 0 picks a random seed.
 	Seed uint64

@@ -380,11 +380,11 @@ func (sc *schema) checkCompare(n *compareNode, advanced, negated bool) *graphErr
 	}
 	switch {
 	case n.prop.eq == unsupported, n.op != "eq" && n.op != "ne" && n.op != "in":
-		return errUnsupportedFilter(n.prop.name)
+		return sc.errUnsupportedFilter(n.prop.name)
 	case advanced:
 		return nil
 	case n.prop.eq == advancedOnly, n.op == "ne", negated, hasNull:
-		return errUnsupportedFilter(n.prop.name)
+		return sc.errUnsupportedFilter(n.prop.name)
 	}
 	return nil
 }
@@ -409,7 +409,7 @@ func (sc *schema) checkFunc(n *funcNode, advanced, negated bool) *graphError {
 		}
 	}
 	if level == unsupported || (!advanced && (level == advancedOnly || negated)) {
-		return errUnsupportedFilter(n.prop.name)
+		return sc.errUnsupportedFilter(n.prop.name)
 	}
 	return nil
 }
@@ -437,18 +437,23 @@ func checkOperandTypes(p *propDef, v literal, op string) *graphError {
 // --- evaluation ---
 
 func matchFilter(n filterNode, u *userRecord) bool {
+	return matchValues(n, u.value)
+}
+
+// matchValues evaluates n against an object whose values value returns.
+func matchValues(n filterNode, value func(*propDef) any) bool {
 	switch n := n.(type) {
 	case nil:
 		return true
 	case *logicNode:
 		if n.and {
-			return matchFilter(n.left, u) && matchFilter(n.right, u)
+			return matchValues(n.left, value) && matchValues(n.right, value)
 		}
-		return matchFilter(n.left, u) || matchFilter(n.right, u)
+		return matchValues(n.left, value) || matchValues(n.right, value)
 	case *notNode:
-		return !matchFilter(n.x, u)
+		return !matchValues(n.x, value)
 	case *compareNode:
-		v := u.value(n.prop)
+		v := value(n.prop)
 		eq := false
 		for _, lit := range n.values {
 			if equalsLiteral(v, lit) {
@@ -461,7 +466,7 @@ func matchFilter(n filterNode, u *userRecord) bool {
 		}
 		return eq
 	case *funcNode:
-		s, ok := u.value(n.prop).(string)
+		s, ok := value(n.prop).(string)
 		if !ok {
 			return false
 		}

@@ -69,6 +69,13 @@ func isEventual(r *http.Request) bool {
 
 // parseListQuery validates the options of GET /users.
 func (s *Server) parseListQuery(r *http.Request) (*listQuery, *graphError) {
+	return s.schema.parseListQuery(r)
+}
+
+// parseListQuery validates the options of a GET of a collection of sc's
+// type (/users, /groups, /servicePrincipals, a group's members cast to
+// users).
+func (sc *schema) parseListQuery(r *http.Request) (*listQuery, *graphError) {
 	opts, err := queryOptions(r.URL, "$filter", "$select", "$top", "$skiptoken", "$orderby",
 		"$count", "$search", "$expand", "$skip", "$format")
 	if err != nil {
@@ -110,7 +117,7 @@ func (s *Server) parseListQuery(r *http.Request) (*listQuery, *graphError) {
 		}
 	}
 	if v, ok := opts["$select"]; ok {
-		if q.selects, err = s.parseSelect(v); err != nil {
+		if q.selects, err = sc.parseSelect(v); err != nil {
 			return nil, err
 		}
 	}
@@ -118,7 +125,7 @@ func (s *Server) parseListQuery(r *http.Request) (*listQuery, *graphError) {
 		if q.filter, err = parseFilter(v); err != nil {
 			return nil, err
 		}
-		if err = s.schema.checkFilter(q.filter, q.advanced, false); err != nil {
+		if err = sc.checkFilter(q.filter, q.advanced, false); err != nil {
 			return nil, err
 		}
 	}
@@ -129,7 +136,7 @@ func (s *Server) parseListQuery(r *http.Request) (*listQuery, *graphError) {
 		if q.filter != nil && !q.advanced {
 			return nil, newError(http.StatusBadRequest, codeUnsupportedQuery, msgSortingNotSupported)
 		}
-		if q.orderBy, err = s.parseOrderBy(v, q.advanced); err != nil {
+		if q.orderBy, err = sc.parseOrderBy(v, q.advanced); err != nil {
 			return nil, err
 		}
 	}
@@ -162,14 +169,18 @@ func parseTop(v string) (int, *graphError) {
 // fails the whole request: 400 BadRequest "Parsing OData Select and Expand
 // failed: Could not find a property named 'x' on type 'microsoft.graph.user'."
 func (s *Server) parseSelect(v string) ([]*propDef, *graphError) {
+	return s.schema.parseSelect(v)
+}
+
+func (sc *schema) parseSelect(v string) ([]*propDef, *graphError) {
 	if strings.TrimSpace(v) == "" {
 		return nil, nil
 	}
 	var out []*propDef
 	for _, name := range strings.Split(v, ",") {
-		p := s.schema.lookup(name)
+		p := sc.lookup(name)
 		if p == nil {
-			return nil, errNoSuchProperty("Parsing OData Select and Expand failed: ", strings.TrimSpace(name))
+			return nil, sc.errNoSuchProperty("Parsing OData Select and Expand failed: ", strings.TrimSpace(name))
 		}
 		if !containsProp(out, p) {
 			out = append(out, p)
@@ -191,16 +202,16 @@ func containsProp(list []*propDef, p *propDef) bool {
 // "Advanced query capabilities", $orderby table: displayName and
 // userPrincipalName sort by default, createdDateTime only in advanced
 // queries.
-func (s *Server) parseOrderBy(v string, advanced bool) ([]orderKey, *graphError) {
+func (sc *schema) parseOrderBy(v string, advanced bool) ([]orderKey, *graphError) {
 	var keys []orderKey
 	for _, clause := range strings.Split(v, ",") {
 		fields := strings.Fields(clause)
 		if len(fields) == 0 || len(fields) > 2 {
 			return nil, newError(http.StatusBadRequest, codeBadRequest, "Syntax error in $orderby: '"+v+"'.")
 		}
-		p := s.schema.lookup(fields[0])
+		p := sc.lookup(fields[0])
 		if p == nil {
-			return nil, errNoSuchProperty("", fields[0])
+			return nil, sc.errNoSuchProperty("", fields[0])
 		}
 		k := orderKey{prop: p}
 		if len(fields) == 2 {

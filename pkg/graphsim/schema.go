@@ -18,6 +18,7 @@ const (
 	kindStrings // Collection(Edm.String)
 	kindDateTime
 	kindObject
+	kindObjects // Collection of a complex type, kept as JSON values
 )
 
 // edmType names a kind the way Graph's OData errors do.
@@ -31,6 +32,8 @@ func (k propKind) edmType() string {
 		return "Edm.DateTimeOffset"
 	case kindObject:
 		return "Edm.ComplexType"
+	case kindObjects:
+		return "Collection(Edm.ComplexType)"
 	default:
 		return "Edm.String"
 	}
@@ -133,7 +136,14 @@ func userSchema() *schema {
 		{name: "usageLocation", kind: kindString},
 		{name: "userType", kind: kindString, eq: byDefault},
 	}
-	sc := &schema{props: props, byName: map[string]*propDef{}, byLower: map[string]*propDef{}}
+	return newSchema("user", "User", props)
+}
+
+// newSchema indexes the properties of the entity type microsoft.graph.<typeName>,
+// which Graph's directory errors call resource '<resource>'.
+func newSchema(typeName, resource string, props []*propDef) *schema {
+	sc := &schema{typeName: typeName, resource: resource, props: props,
+		byName: map[string]*propDef{}, byLower: map[string]*propDef{}}
 	for _, p := range props {
 		sc.byName[p.name] = p
 		sc.byLower[strings.ToLower(p.name)] = p
@@ -144,8 +154,10 @@ func userSchema() *schema {
 	return sc
 }
 
-// schema indexes the user properties.
+// schema indexes the properties of one entity type.
 type schema struct {
+	typeName string              // "user": the type is microsoft.graph.user
+	resource string              // "User", as directory errors name the resource
 	props    []*propDef          // in a fixed order, for deterministic validation
 	byName   map[string]*propDef // exact JSON name, for bodies
 	byLower  map[string]*propDef // lower-cased, for URLs
@@ -166,7 +178,7 @@ func (sc *schema) lookupPath(name string) (*propDef, *graphError) {
 	parentName, member, isPath := strings.Cut(strings.TrimSpace(name), "/")
 	p := sc.lookup(parentName)
 	if p == nil {
-		return nil, errNoSuchProperty("", parentName)
+		return nil, sc.errNoSuchProperty("", parentName)
 	}
 	if !isPath {
 		return p, nil

@@ -1,7 +1,32 @@
 // Package graphsim is an in-memory emulator of the parts of Microsoft Graph
 // v1.0 that guestsync uses (users, invitations, deleted items, delta, JSON
-// batching, organization), so that guestsync and its tests can run against
-// "Graph" without a tenant or a network.
+// batching, organization, groups, applications and service principals), so
+// that guestsync and its tests can run against "Graph" without a tenant or
+// a network.
+//
+// Directory objects other than users, as an admin's script makes them and
+// a reader of the tenant's guests reads them:
+//   - groups: POST /groups, GET /groups (paging, $filter, $select, $count),
+//     GET and DELETE /groups/{id}, GET /groups/$count;
+//   - membership: POST /groups/{id}/members/$ref, DELETE
+//     /groups/{id}/members/{id}/$ref (or /members/$ref?@id=); users and
+//     groups as members, nested groups and cycles allowed;
+//   - GET /groups/{id}/members and /transitiveMembers, with an OData cast
+//     (/microsoft.graph.user, /graph.user), $select, $top, paging, $filter,
+//     $count=true and the /$count segment, and the advanced query rules
+//     (ConsistencyLevel: eventual plus $count=true) Microsoft documents for
+//     them: transitiveMembers/microsoft.graph.user needs both;
+//   - GET /groups/delta with members@delta ($select=members or the
+//     default), membership additions and removals in later rounds, removed
+//     groups, and $filter=id eq '...'; users/delta takes the same $filter;
+//   - applications (POST, GET, list with $filter=appId eq), service
+//     principals (POST with appId, GET by id or (appId='...'), list), and
+//     POST, GET and DELETE /servicePrincipals/{id}/appRoleAssignedTo.
+//
+// Deleting a user ends its memberships as groups/delta and the member lists
+// see them (restoring it brings them back) and hides its app role
+// assignments. Group restores, PATCH of groups, owners, memberOf and
+// $expand answer 501.
 //
 // It reproduces documented Graph behaviour rather than just accepting
 // requests: authentication errors, Graph's error body and headers, gzip
@@ -70,11 +95,11 @@ type Options struct {
 	TimeScale float64
 	// Faults injects failures; the zero value injects none.
 	Faults Faults
-	// DeltaTokenLifetime is how long a users/delta deltaLink stays usable
-	// after it was issued, in emulated time (time-scaled like the other
-	// durations); an older one answers 400 syncStateNotFound. 0 means the
-	// documented seven days for directory objects; a negative value means
-	// deltaLinks never expire. Server.ExpireDeltaTokens expires every
+	// DeltaTokenLifetime is how long a users/delta or groups/delta
+	// deltaLink stays usable after it was issued, in emulated time
+	// (time-scaled like the other durations); an older one answers 400
+	// syncStateNotFound. 0 means the documented seven days for directory
+	// objects; a negative value means deltaLinks never expire. Server.ExpireDeltaTokens expires every
 	// deltaLink issued so far at once.
 	DeltaTokenLifetime time.Duration
 }
@@ -89,11 +114,13 @@ type Server struct {
 	domains     []string
 	initial     string // the initial .onmicrosoft.com domain
 	schema      *schema
+	types       schemas // the entity types other than user
 	throttle    *throttler
 	faults      *faultInjector
 
 	mu         sync.Mutex
 	users      *userStore
+	dir        *directory              // groups, applications, service principals
 	deleted    map[string]*deletedUser // lower-cased id → soft-deleted user
 	tombstones map[string]tombstone    // lower-cased id → last removal, for delta
 	changes    changeLog               // users' changes and removals in change-number order (delta)
@@ -108,21 +135,24 @@ type Server struct {
 
 // Stats counts what the server holds and what it has answered.
 type Stats struct {
-	Users        int // users currently in the tenant
-	DeletedUsers int // soft-deleted users in directory/deletedItems
-	Reads        int // successful GET requests (batch items included)
-	Writes       int // successful POST, PATCH and DELETE requests (batch items included)
-	Throttled    int // 429 answers, batch items included
-	Faults       int // injected 500/503/504 answers and dropped connections
-	Batches      int // $batch requests answered 200
-	BatchItems   int // requests run inside batches
+	Users             int // users currently in the tenant
+	Groups            int // groups currently in the tenant
+	Applications      int // applications (registrations)
+	ServicePrincipals int // service principals
+	DeletedUsers      int // soft-deleted users in directory/deletedItems
+	Reads             int // successful GET requests (batch items included)
+	Writes            int // successful POST, PATCH and DELETE requests (batch items included)
+	Throttled         int // 429 answers, batch items included
+	Faults            int // injected 500/503/504 answers and dropped connections
+	Batches           int // $batch requests answered 200
+	BatchItems        int // requests run inside batches
 }
 
 // New returns an empty tenant configured by opts.
 func New(opts Options) *Server {
 	s := &Server{
 		opts: opts, log: opts.Logger, now: opts.Now, scale: opts.TimeScale,
-		users: newUserStore(), schema: userSchema(),
+		users: newUserStore(), schema: userSchema(), types: newSchemas(), dir: newDirectory(),
 		deleted: map[string]*deletedUser{}, tombstones: map[string]tombstone{},
 	}
 	if s.log == nil {
@@ -185,6 +215,7 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Users = len(s.users.byID)
 	st.DeletedUsers = len(s.deleted)
+	st.Groups, st.Applications, st.ServicePrincipals = len(s.dir.groups), len(s.dir.apps), len(s.dir.sps)
 	return st
 }
 
@@ -334,6 +365,9 @@ func (s *Server) route(c *call, segs []string) *graphError {
 	if len(segs) == 0 {
 		return errNotEmulated("the service document")
 	}
+	if appID, ok := appIDKey(segs[0]); ok {
+		return s.routeServicePrincipals(c, append([]string{"appId=" + appID}, segs[1:]...))
+	}
 	// OData resource paths are matched case-insensitively by Graph.
 	switch strings.ToLower(segs[0]) {
 	case "users":
@@ -352,7 +386,13 @@ func (s *Server) route(c *call, segs []string) *graphError {
 		// Graph docs, "JSON batching": "requests cannot contain a batch
 		// request payload" (msgraph-sdk-design, BatchRequestContent).
 		return newError(http.StatusBadRequest, codeBadRequest, "Nested batch requests are not supported.")
-	case "groups", "applications", "serviceprincipals", "domains", "subscribedskus", "$metadata":
+	case "groups":
+		return s.routeGroups(c, segs[1:])
+	case "applications":
+		return s.routeApplications(c, segs[1:])
+	case "serviceprincipals":
+		return s.routeServicePrincipals(c, segs[1:])
+	case "domains", "subscribedskus", "$metadata":
 		return errNotEmulated("/" + segs[0])
 	default:
 		return errSegmentNotFound(segs[0])

@@ -20,8 +20,9 @@ const adminPrefix = "/_graphsim/"
 // snapshotVersion is the format version of Snapshot's JSON.
 const snapshotVersion = 1
 
-// snapshot is the emulated tenant as JSON: the users, the recycle bin and
-// what delta needs to continue from saved deltaLinks. Passwords are never
+// snapshot is the emulated tenant as JSON: the users, the recycle bin,
+// what delta needs to continue from saved deltaLinks, and the groups,
+// applications and service principals (directorySnapshot). Passwords are never
 // written (Graph never returns them either).
 type snapshot struct {
 	Version         int      `json:"version"`
@@ -39,6 +40,7 @@ type snapshot struct {
 	Users        []snapshotUser    `json:"users"`
 	DeletedUsers []snapshotUser    `json:"deletedUsers"`
 	Removed      []snapshotRemoval `json:"removed"`
+	directorySnapshot
 }
 
 type snapshotUser struct {
@@ -82,6 +84,7 @@ func (s *Server) snapshot() ([]byte, uint64, error) {
 	for _, t := range s.tombstones {
 		snap.Removed = append(snap.Removed, snapshotRemoval{ID: t.id, Seq: t.seq, Reason: t.reason})
 	}
+	snap.directorySnapshot = s.dir.snapshot()
 	gen := s.generation
 	s.mu.Unlock()
 	sort.Slice(snap.DeletedUsers, func(i, j int) bool { return snap.DeletedUsers[i].Seq < snap.DeletedUsers[j].Seq })
@@ -158,6 +161,10 @@ func (s *Server) LoadSnapshot(data []byte) error {
 		users.nextSeq = max(users.nextSeq, u.seq)
 		deleted[strings.ToLower(u.id)] = &deletedUser{u: u, at: *su.DeletedAt}
 	}
+	dir, err := s.types.loadDirectory(snap.directorySnapshot)
+	if err != nil {
+		return err
+	}
 	tombs := map[string]tombstone{}
 	for _, t := range snap.Removed {
 		tombs[strings.ToLower(t.ID)] = tombstone{id: t.ID, seq: t.Seq, reason: t.Reason}
@@ -169,6 +176,7 @@ func (s *Server) LoadSnapshot(data []byte) error {
 		s.opts.TenantID = snap.TenantID
 	}
 	s.users, s.deleted, s.tombstones, s.changeSeq = users, deleted, tombs, snap.ChangeSeq
+	s.dir = dir
 	s.changes = newChangeLog(users, tombs)
 	s.binOldest = deletedBound{}
 	for _, d := range deleted {

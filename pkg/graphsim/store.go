@@ -51,6 +51,8 @@ func hasValue(v any) bool {
 		return false
 	case []string:
 		return len(x) > 0
+	case []any:
+		return len(x) > 0
 	}
 	return true
 }

@@ -107,7 +107,13 @@ type cost struct {
 
 // costOf applies the documented request costs (Graph docs, throttling
 // limits, identity and access, "base request costs"): GET users 2 units,
-// any other identity GET 1; POST, PATCH, PUT and DELETE 1 unit and 1 write.
+// GET applications 2, any other identity GET 1; POST, PATCH, PUT and
+// DELETE 1 unit and 1 write. The emulator charges every GET of a
+// collection of directory objects like GET users (2: /groups,
+// /servicePrincipals, a group's members and transitiveMembers, an
+// appRoleAssignedTo list), and a GET of one object or a delta page 1: the
+// docs price only the most common requests, and a list is the expensive
+// read for the directory.
 // "Using $select decreases cost by 1; using $expand increases cost by 1;
 // using $top with a value of less than 20 decreases cost by 1"; "a request
 // cost can never be lower than 1". Requests on /invitations belong to the
@@ -119,7 +125,7 @@ func costOf(r *http.Request, segs []string) cost {
 	c := cost{units: 1}
 	switch r.Method {
 	case http.MethodGet:
-		if len(segs) == 1 && strings.EqualFold(segs[0], "users") {
+		if isCollectionRead(segs) {
 			c.units = 2
 		}
 	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
@@ -140,6 +146,31 @@ func costOf(r *http.Request, segs []string) cost {
 	}
 	c.units = max(c.units, 1)
 	return c
+}
+
+// isCollectionRead tells a GET of a collection of directory objects:
+// /users, /groups, /applications, /servicePrincipals, or a relationship
+// of one object (/groups/{id}/members, ...).
+func isCollectionRead(segs []string) bool {
+	if len(segs) == 0 {
+		return false
+	}
+	switch strings.ToLower(segs[0]) {
+	case "users", "groups", "applications", "serviceprincipals":
+	default:
+		return false
+	}
+	switch len(segs) {
+	case 1:
+		return true
+	case 2:
+		return false // one object, or a delta round (priced as any other GET)
+	}
+	switch strings.ToLower(segs[2]) {
+	case "members", "transitivemembers", "approleassignedto":
+		return !strings.EqualFold(segs[len(segs)-1], "$count")
+	}
+	return false
 }
 
 // bucket is a token bucket that refills continuously to its capacity over

@@ -23,6 +23,8 @@ func TestResourceUnitCosts(t *testing.T) {
 	t.Parallel()
 	tn := newTenantWith(t, graphsim.Options{Throttle: graphsim.ThrottleDocumented})
 	id := tn.create(newUser("cost", nil))["id"].(string)
+	g := tn.group("cost")
+	sp := tn.app("Cost")["id"].(string)
 	tests := []struct {
 		name, method, path string
 		body               any
@@ -38,6 +40,14 @@ func TestResourceUnitCosts(t *testing.T) {
 		{"GET organization", "GET", "/v1.0/organization", nil, "1"},
 		{"PATCH", "PATCH", "/v1.0/users/" + id, map[string]any{"jobTitle": "x"}, "1"},
 		{"errors are charged too", "GET", "/v1.0/users/nobody@contoso.com", nil, "1"},
+		{"GET groups", "GET", "/v1.0/groups", nil, "2"},
+		{"GET a group", "GET", "/v1.0/groups/" + g, nil, "1"},
+		{"GET members", "GET", "/v1.0/groups/" + g + "/members?$select=id", nil, "1"},
+		{"GET transitiveMembers", "GET", "/v1.0/groups/" + g + "/transitiveMembers", nil, "2"},
+		{"GET groups/delta", "GET", "/v1.0/groups/delta", nil, "1"},
+		{"GET appRoleAssignedTo", "GET", "/v1.0/servicePrincipals/" + sp + "/appRoleAssignedTo", nil, "2"},
+		{"GET servicePrincipals", "GET", "/v1.0/servicePrincipals", nil, "2"},
+		{"POST members/$ref", "POST", "/v1.0/groups/" + g + "/members/$ref", memberRef(id), "1"},
 		{"invitations are another service", "POST", "/v1.0/invitations", invitation("c@d.example", nil), ""},
 	}
 	for _, tt := range tests {

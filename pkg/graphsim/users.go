@@ -154,7 +154,7 @@ func (s *Server) createUser(c *call) *graphError {
 	if err != nil {
 		return err
 	}
-	props, err := s.schema.decodeUser(body)
+	props, err := s.schema.decodeObject(body)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (s *Server) patchUser(c *call, key string) *graphError {
 	if err != nil {
 		return err
 	}
-	props, err := s.schema.decodeUser(body)
+	props, err := s.schema.decodeObject(body)
 	if err != nil {
 		return err
 	}

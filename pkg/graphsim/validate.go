@@ -11,12 +11,12 @@ import (
 	"unicode/utf8"
 )
 
-// decodeUser turns a POST or PATCH body into stored values by property name.
+// decodeObject turns a POST or PATCH body into stored values by property name.
 // An explicit JSON null is kept as a nil value (it clears the property on
 // PATCH). Instance annotations such as "@odata.type" (msgraph-sdk-go sends
 // "#microsoft.graph.user") are ignored, and so are read-only properties,
 // which a client may echo back from a GET.
-func (sc *schema) decodeUser(body []byte) (map[string]any, *graphError) {
+func (sc *schema) decodeObject(body []byte) (map[string]any, *graphError) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return nil, errUnreadablePayload()
@@ -109,6 +109,18 @@ func decodeValue(kind propKind, fields map[string]propKind, raw json.RawMessage)
 			return nil, errConvert(raw, kind)
 		}
 		return t.UTC().Format(time.RFC3339), nil
+	case kindObjects:
+		// A collection of complex values (an application's appRoles) is
+		// kept as JSON; its members are the caller's to check.
+		var list []map[string]any
+		if json.Unmarshal(raw, &list) != nil {
+			return nil, bad()
+		}
+		out := make([]any, len(list))
+		for i, m := range list {
+			out[i] = m
+		}
+		return out, nil
 	case kindObject:
 		var m map[string]json.RawMessage
 		if json.Unmarshal(raw, &m) != nil {
