@@ -66,13 +66,11 @@ func TestApplicationScope(t *testing.T) {
 	testApplicationScope(t, newFake(t))
 }
 
-// The same scenarios against guestsync's emulator, once it serves groups
-// and applications.
+// The same scenarios against guestsync's emulator, through the documented
+// calls an admin's script makes.
 func TestScopesOnEmulator(t *testing.T) {
 	t.Parallel()
-	if !newTenant(t).servesGroups() {
-		t.Skip("guestsync's emulator does not serve groups and applications yet")
-	}
+	require.True(t, newTenant(t).servesGroups(), "the emulator serves groups and applications")
 	t.Run("groups", func(t *testing.T) { t.Parallel(); testGroupScope(t, newTenant(t)) })
 	t.Run("application", func(t *testing.T) { t.Parallel(); testApplicationScope(t, newTenant(t)) })
 }
