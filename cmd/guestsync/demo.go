@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -16,19 +18,25 @@ import (
 	"github.com/guestsync/guestsync/pkg/graphsim"
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
+	graphsource "github.com/guestsync/guestsync/pkg/source/graph"
 	"github.com/guestsync/guestsync/pkg/source/ldif"
+	"github.com/guestsync/guestsync/pkg/target/ad"
 	"github.com/guestsync/guestsync/pkg/target/graph"
+	ldiftarget "github.com/guestsync/guestsync/pkg/target/ldif"
 )
 
 func (a *app) demoCommand() *cobra.Command {
-	var mode string
+	var mode, shadows string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a full sync against a built-in Graph emulator, twice",
 		Long: `Runs guestsync's main job end to end with nothing to set up: it starts a
 Graph emulator on a free loopback port, reads the embedded partner export
 (examples/partners.ldif) through the embedded partner-guest mapping, prints
-the plan, applies it, and runs again to show that nothing is left to do.`,
+the plan, applies it, and runs again to show that nothing is left to do.
+Then it runs the other direction on the same emulated tenant: its guests
+become Active Directory shadow accounts (mappings/guest-shadow.yaml),
+written as an LDIF change file to review and import, no directory needed.`,
 		Example: "  guestsync demo\n  guestsync demo --mode invite\n  make demo",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,17 +47,27 @@ the plan, applies it, and runs again to show that nothing is left to do.`,
 			if !ok {
 				return withCode(exitUsage, fmt.Errorf("--mode must be create or invite, not %q", mode))
 			}
-			return a.demo(contextOf(cmd), file)
+			if shadows == "" {
+				dir, err := os.MkdirTemp("", "guestsync-demo-")
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				shadows = filepath.Join(dir, "shadows.ldif")
+			}
+			return a.demo(contextOf(cmd), file, shadows)
 		},
 	}
 	cmd.Flags().StringVar(&mode, "mode", "create", "create internal guests (partner-guest.yaml) or invite them (partner-invite.yaml)")
+	cmd.Flags().StringVar(&shadows, "shadows-ldif", "", "where the guests-to-shadows part writes its LDIF change file (default: a new temporary folder)")
 	return cmd
 }
 
 // demoMappings are the embedded mappings the demo runs, by mode.
 var demoMappings = map[string]string{"create": mappings.Default, "invite": "partner-invite.yaml"}
 
-func (a *app) demo(ctx context.Context, mappingFile string) error {
+// demo runs partners to guests twice and then, when shadows names a file,
+// guests to shadows into that LDIF file.
+func (a *app) demo(ctx context.Context, mappingFile, shadows string) error {
 	log := a.logger()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -91,6 +109,11 @@ func (a *app) demo(ctx context.Context, mappingFile string) error {
 	}
 	st := sim.Stats()
 	fmt.Fprintf(a.out, "Emulator: %d users, %d writes in run 1, %d writes in run 2.\n", st.Users, writes, st.Writes-writes)
+	if shadows != "" {
+		if err := a.demoShadows(ctx, url, shadows, color, log); err != nil {
+			return withCode(exitFailed, fmt.Errorf("demo, guests to shadows: %w", err))
+		}
+	}
 
 	cancel()
 	if err := <-served; err != nil {
@@ -102,6 +125,55 @@ func (a *app) demo(ctx context.Context, mappingFile string) error {
 	}
 	return nil
 }
+
+// demoShadows runs the other direction on the emulated tenant: its guests
+// become shadow accounts, written as an LDIF change file (no directory
+// needed) that ldapmodify or ldifde -i would import.
+func (a *app) demoShadows(ctx context.Context, url, file string, color bool, log *slog.Logger) error {
+	data, err := mappings.Files.ReadFile(mappings.Shadow)
+	if err != nil {
+		return err
+	}
+	m, err := mapping.Parse("mappings/"+mappings.Shadow, data)
+	if err != nil {
+		return fmt.Errorf("embedded mapping:\n%w", err)
+	}
+	client, err := graph.New(graph.Options{URL: url, Credential: graph.StaticToken(emulatorToken), Logger: log})
+	if err != nil {
+		return err
+	}
+	src, err := graphsource.New(client, graphsource.Options{}, log)
+	if err != nil {
+		return err
+	}
+	tgt, err := ldiftarget.New(ldiftarget.Options{Path: file, Layout: ad.Layout{OU: demoShadowOU, DisabledOU: demoDisabledOU,
+		MarkAttribute: "adminDescription", Owner: "demo"}})
+	if err != nil {
+		return err
+	}
+	e := &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log}
+	fmt.Fprintf(a.out, "\n== Guests to shadow accounts: the tenant's guests as AD users, for Kerberos apps ==\n")
+	fmt.Fprintf(a.out, "source: the emulated tenant's guests, mapping: mappings/%s (embedded), target: an LDIF change file\n\n", mappings.Shadow)
+	run, err := e.Run(ctx, true)
+	if err != nil {
+		return err
+	}
+	if err := run.Plan.Render(a.out, plan.RenderOptions{Color: color, Skips: true}); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.out, applySummary(run))
+	fmt.Fprintf(a.out, "Wrote %s: review it, then import it with ldapmodify -f or ldifde -i (each create's comment says what to set before its shadow is enabled).\n", file)
+	if run.Failed() > 0 {
+		return fmt.Errorf("%d shadow changes failed", run.Failed())
+	}
+	return nil
+}
+
+// Where the demo's shadows would go in the demo's domain.
+const (
+	demoShadowOU   = "OU=B2B Guests,DC=corp,DC=contoso,DC=com"
+	demoDisabledOU = "OU=Disabled B2B Guests,DC=corp,DC=contoso,DC=com"
+)
 
 // demoEngine wires the embedded LDIF and mapping to the emulator at url.
 func demoEngine(url, mappingFile string, log *slog.Logger) (*engine.Engine, error) {

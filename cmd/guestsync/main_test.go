@@ -458,3 +458,26 @@ func TestTuneGC(t *testing.T) {
 	tuneGC(func(k string) string { return map[string]string{"GOGC": "200"}[k] })
 	assert.Equal(t, 100, debug.SetGCPercent(100), "GOGC set: left to Go")
 }
+
+// TestDemoShowsBothDirections: after partners to guests, the demo turns
+// the emulated tenant's guests into shadow accounts in an LDIF change
+// file: every enabled guest once (the disabled partner's guest is an
+// absence), no password in the file.
+func TestDemoShowsBothDirections(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "shadows.ldif")
+	code, out, stderr := guestsync(t, nil, "demo", "--shadows-ldif", file)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "== Guests to shadow accounts")
+	assert.Contains(t, out, "+ create shadow account zoe.lefevre@partners.contoso.com")
+	assert.Contains(t, out, "Plan: 26 to create, 0 to update, 0 unchanged, 0 skipped, 0 out of scope.")
+	assert.Contains(t, out, "Applied: 26 created, 0 updated, 0 failed")
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	ldif := string(data)
+	assert.Equal(t, 26, strings.Count(ldif, "changetype: add"))
+	assert.Contains(t, ldif, "userPrincipalName: zoe.lefevre@partners.contoso.com")
+	assert.Contains(t, ldif, "userAccountControl: 262656", "enabled as NORMAL_ACCOUNT | SMARTCARD_REQUIRED")
+	assert.NotContains(t, ldif, "unicodePwd:", "no password is ever written")
+	assert.NotContains(t, ldif, "renee.oconnor", "a disabled guest gets no shadow")
+}

@@ -9,9 +9,12 @@ import (
 	"github.com/guestsync/guestsync/pkg/mapping"
 	"github.com/guestsync/guestsync/pkg/plan"
 	"github.com/guestsync/guestsync/pkg/source"
+	graphsource "github.com/guestsync/guestsync/pkg/source/graph"
 	"github.com/guestsync/guestsync/pkg/source/ldap"
 	"github.com/guestsync/guestsync/pkg/source/ldif"
+	"github.com/guestsync/guestsync/pkg/target/ad"
 	"github.com/guestsync/guestsync/pkg/target/graph"
+	ldiftarget "github.com/guestsync/guestsync/pkg/target/ldif"
 )
 
 // emulatorToken is the bearer token sent to guestsync's Graph emulator,
@@ -31,13 +34,17 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	tgt, err := newTarget(c.Graph, m.Mode == mapping.ModeInvite, log)
+	tgt, err := newTarget(c, m, log)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
 	pol := c.Policy
+	policy := plan.Policy{Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter}
+	if c.Target.Kind == "graph" {
+		policy.Adopt = graph.AdoptProperty(c.Graph.Adopt)
+	}
 	return &engine.Engine{Source: src, Mapping: m, Target: tgt, Log: log, StatePath: c.State.File, FullReadEvery: c.Source.FullReadEvery,
-		Policy: plan.Policy{Adopt: graph.AdoptProperty(c.Graph.Adopt), Mode: pol.Mode, Removal: pol.Removal, DeleteAfter: pol.DeleteAfter},
+		Policy: policy,
 		Limits: engine.RemovalLimits{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }
 
@@ -47,12 +54,34 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 		return ldif.FileReader(c.LDIF.Path), nil
 	case "ldap":
 		return ldap.New(ldap.ConfigFrom(c.LDAP), log)
+	case "graph":
+		client, err := newGraphClient(c.Graph, false, log)
+		if err != nil {
+			return nil, err
+		}
+		return graphsource.New(client, graphsource.OptionsFrom(c.Guests, nil), log)
 	}
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
 }
 
-// newTarget builds the Graph client; invite is the mapping's mode: invite.
-func newTarget(g config.Graph, invite bool, log *slog.Logger) (*graph.Client, error) {
+// newTarget builds the target the config names for the mapping m.
+func newTarget(c *config.Config, m *mapping.Mapping, log *slog.Logger) (engine.Target, error) {
+	switch c.Target.Kind {
+	case "graph":
+		return newGraphClient(c.Graph, m.Mode == mapping.ModeInvite, log)
+	case "ad":
+		opts := ad.OptionsFrom(c.AD)
+		opts.Log = log
+		return ad.New(opts)
+	case "ldif":
+		return ldiftarget.New(ldiftarget.Options{Path: c.Target.File, Export: c.Target.Export, Layout: ad.LayoutFrom(c.AD)})
+	}
+	return nil, fmt.Errorf("target.kind %q is not supported", c.Target.Kind)
+}
+
+// newGraphClient builds the Graph client; invite is the mapping's mode:
+// invite.
+func newGraphClient(g config.Graph, invite bool, log *slog.Logger) (*graph.Client, error) {
 	cred, err := graph.NewCredential(graph.CredentialOptionsFrom(g, emulatorToken))
 	if err != nil {
 		return nil, fmt.Errorf("graph credential: %w", err)

@@ -19,14 +19,22 @@ const FormatVersion = 1
 
 // Config is the whole configuration.
 type Config struct {
-	Version int     `yaml:"version" mapstructure:"version"`
-	Source  Source  `yaml:"source" mapstructure:"source"`
-	LDIF    LDIF    `yaml:"ldif" mapstructure:"ldif"`
-	LDAP    LDAP    `yaml:"ldap" mapstructure:"ldap"`
-	Mapping Mapping `yaml:"mapping" mapstructure:"mapping"`
-	Graph   Graph   `yaml:"graph" mapstructure:"graph"`
-	State   State   `yaml:"state" mapstructure:"state"`
-	Policy  Policy  `yaml:"policy" mapstructure:"policy"`
+	Version int `yaml:"version" mapstructure:"version"`
+	// Direction is what this config syncs: DirectionPartnersToGuests (the
+	// default: directory entries to Entra ID guests) or
+	// DirectionGuestsToShadows (the tenant's guests to AD shadow
+	// accounts). One config file serves one direction.
+	Direction string  `yaml:"direction" mapstructure:"direction"`
+	Source    Source  `yaml:"source" mapstructure:"source"`
+	LDIF      LDIF    `yaml:"ldif" mapstructure:"ldif"`
+	LDAP      LDAP    `yaml:"ldap" mapstructure:"ldap"`
+	Guests    Guests  `yaml:"guests" mapstructure:"guests"`
+	Mapping   Mapping `yaml:"mapping" mapstructure:"mapping"`
+	Graph     Graph   `yaml:"graph" mapstructure:"graph"`
+	Target    Target  `yaml:"target" mapstructure:"target"`
+	AD        AD      `yaml:"ad" mapstructure:"ad"`
+	State     State   `yaml:"state" mapstructure:"state"`
+	Policy    Policy  `yaml:"policy" mapstructure:"policy"`
 
 	// File is the config file the values came from ("" for defaults only).
 	File string `yaml:"-" mapstructure:"-"`
@@ -41,7 +49,8 @@ type Config struct {
 
 // Source chooses where entries are read from.
 type Source struct {
-	// Kind is "ldap" or "ldif".
+	// Kind is "ldap" or "ldif" (partners to guests), or "graph" (guests
+	// to shadows: the tenant's guests, scoped by the guests section).
 	Kind string `yaml:"kind" mapstructure:"kind"`
 	// FullReadEvery makes a run read the whole source, although a
 	// watermark for an incremental read is stored, when the last full
@@ -220,8 +229,13 @@ type Policy struct {
 // environment says otherwise.
 func Defaults() Config {
 	return Config{
-		Version: FormatVersion,
-		Source:  Source{Kind: "ldap", FullReadEvery: 7 * 24 * time.Hour},
+		Version:   FormatVersion,
+		Direction: DirectionPartnersToGuests,
+		Source:    Source{Kind: "ldap", FullReadEvery: 7 * 24 * time.Hour},
+		Guests:    Guests{Scope: "all"},
+		Target:    Target{Kind: "graph"},
+		AD: AD{BindMethod: "simple", Timeout: 30 * time.Second, PageSize: 500, MarkAttribute: "adminDescription",
+			Owner: "default", Concurrency: 1},
 		LDAP:    LDAP{PageSize: 500, Timeout: 30 * time.Second, Filter: "(objectClass=user)", BindMethod: "simple", Incremental: "auto", Decoder: "tap"},
 		Mapping: Mapping{File: "/etc/guestsync/mappings/partner-guest.yaml"},
 		Graph: Graph{Cloud: "global", Auth: "clientSecret", Owner: "default", OwnerAttribute: "extensionAttribute15",

@@ -13,6 +13,14 @@ import (
 // them, so that both say the same.
 func (c *Config) CheckMapping(m *mapping.Mapping) yamlfile.Problems {
 	var ps yamlfile.Problems
+	want := mapping.TargetGraph
+	if c.Direction == DirectionGuestsToShadows {
+		want = mapping.TargetAD
+	}
+	if m.Target != want {
+		ps = append(ps, c.at("mapping.file",
+			"mapping %s writes target %s, but direction %s needs a mapping with target: %s", m.File, m.Target, c.Direction, want))
+	}
 	if m.Mode == mapping.ModeInvite && c.Graph.Invitation.RedirectURL == "" {
 		mode := m.File
 		if m.ModeLine > 0 {
@@ -29,7 +37,17 @@ func (c *Config) CheckMapping(m *mapping.Mapping) yamlfile.Problems {
 // instances sharing the default mark in one tenant would remove each
 // other's guests.
 func (c *Config) sharedOwner() yamlfile.Problems {
-	if c.Graph.Owner != Defaults().Graph.Owner || c.Policy.Removal == "none" || c.Policy.Mode != "sync" {
+	if c.Policy.Removal == "none" || c.Policy.Mode != "sync" {
+		return nil
+	}
+	if c.Direction == DirectionGuestsToShadows {
+		if c.AD.Owner != Defaults().AD.Owner {
+			return nil
+		}
+		return yamlfile.Problems{c.at("ad.owner",
+			"%q is the default: if another guestsync with the default owner keeps shadows in this domain, each will see the other's shadows as its own and remove them; set ad.owner to a name for this tenant", c.AD.Owner)}
+	}
+	if c.Graph.Owner != Defaults().Graph.Owner {
 		return nil
 	}
 	return yamlfile.Problems{c.at("graph.owner",

@@ -158,7 +158,7 @@ func TestSecretFieldsHaveFiles(t *testing.T) {
 		keys = append(keys, s.key)
 		assert.NotNil(t, s.file, "%s has no %s", s.key, s.fileKey)
 	}
-	assert.Equal(t, []string{"ldap.bindPassword", "graph.clientSecret", "graph.certificatePassword"}, keys)
+	assert.Equal(t, []string{"ldap.bindPassword", "graph.clientSecret", "graph.certificatePassword", "ad.bindPassword"}, keys)
 }
 
 func TestRedactURL(t *testing.T) {

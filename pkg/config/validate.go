@@ -72,8 +72,11 @@ func (c *Config) ValidateSource() yamlfile.Problems {
 			bad("ldap.bindPassword", "bindDN is set but no password: set %s or ldap.bindPasswordFile", envName("ldap.bindpassword"))
 		}
 		p.caFile("ldap.caFile", c.LDAP.CAFile)
+	case "graph":
+		p.validateGuests()
+		p.validateGraph()
 	default:
-		bad("source.kind", "must be ldap or ldif (got %q)", c.Source.Kind)
+		bad("source.kind", "must be ldap, ldif or graph (got %q)", c.Source.Kind)
 	}
 	if c.Source.FullReadEvery < 0 {
 		bad("source.fullReadEvery", "must be 0 (only with --full) or a positive duration such as 168h (a week)")
@@ -107,6 +110,20 @@ func (c *Config) validateTarget() yamlfile.Problems {
 	if c.Mapping.File == "" {
 		bad("mapping.file", "required")
 	}
+	p.validateDirection()
+	switch {
+	case c.Target.Kind == "ad" || c.Target.Kind == "ldif":
+		p.validateShadowTarget()
+	case c.Source.Kind != "graph": // a graph source checked the graph section
+		p.validateGraph()
+	}
+	return p.ps
+}
+
+// validateGraph checks the Graph endpoint and how guestsync signs in to
+// it: the target of partners to guests, the source of guests to shadows.
+func (p *problems) validateGraph() {
+	c, bad := p.c, p.bad
 	if r := c.Graph.Invitation.RedirectURL; r != "" {
 		if ru, err := url.Parse(r); err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
 			bad("graph.invitation.redirectURL", "%q is not an http(s) URL", RedactURL(r))
@@ -162,7 +179,6 @@ func (c *Config) validateTarget() yamlfile.Problems {
 	default:
 		bad("graph.auth", "must be clientSecret, certificate, default or emulator (got %q)", c.Graph.Auth)
 	}
-	return p.ps
 }
 
 // maxCAFile bounds a CA file: a bundle of every public root CA is some
