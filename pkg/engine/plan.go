@@ -40,6 +40,9 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	// entries are mapped.
 	start := time.Now()
 	e.progress("read target", 0, 0)
+	if err := e.checkSource(ctx); err != nil {
+		return planned{}, err
+	}
 	rp := e.readPolicy() // once, for both reads: the clock must not decide twice
 	tr, err := e.readTarget(ctx, st, rp.Full)
 	tm.List = time.Since(start)
@@ -125,9 +128,14 @@ func (e *Engine) plan(ctx context.Context, st *state.State, tm *Timings) (planne
 	default:
 		absence.Full = true
 	}
+	warnings, err := e.checkTarget(ctx, desired)
+	if err != nil {
+		return out, err
+	}
 	planStart := time.Now()
 	e.progress("plan", 0, 0)
 	p := e.compute(desired, current, absence, tr.clocks)
+	p.Warnings = warnings
 	tm.Plan = time.Since(planStart)
 	p.Actions = append(p.Actions, skips...)
 	p.OutOfScope = outOfScope

@@ -120,6 +120,10 @@ type Plan struct {
 	// Waiting counts the removed accounts that are disabled and waiting
 	// out the grace period before they are deleted.
 	Waiting int `json:"waiting,omitempty"`
+	// Warnings are what the source's and the target's checks found worth
+	// telling but not stopping for (an AD forest that does not list the
+	// guests' UPN suffix).
+	Warnings []string `json:"warnings,omitempty"`
 	// GraceClocks are the grace clocks to keep once the plan is applied:
 	// for each removed account (by anchor), since when it has been gone
 	// and disabled.

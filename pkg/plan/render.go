@@ -100,6 +100,9 @@ func (p *Plan) Render(w io.Writer, opts RenderOptions) error {
 	if b.Len() > 0 {
 		b.WriteString("\n")
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "%s %s\n", paint(ansiYellow, "Warning:"), w)
+	}
 	b.WriteString(p.Summary())
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
