@@ -91,3 +91,29 @@ func TestDefaultOwnerWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestTheMappingMustFitTheDirection: a mapping that writes AD shadow
+// accounts under a config of partners to guests (or the other way round)
+// is a problem at mapping.file.
+func TestTheMappingMustFitTheDirection(t *testing.T) {
+	t.Parallel()
+	shadow, err := mapping.Load("../../mappings/guest-shadow.yaml")
+	require.NoError(t, err)
+	guest, err := mapping.Load("../../mappings/partner-guest.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	write(t, dir, "ad.secret", "pw")
+	shadows, err := Load(write(t, dir, "shadows.yaml", shadowConfig), fakeEnv(t, map[string]string{"GUESTSYNC_GRAPH_CLIENTSECRET": "s"}))
+	require.NoError(t, err)
+	assert.Empty(t, shadows.CheckMapping(shadow))
+	ps := shadows.CheckMapping(guest)
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0].Error(), "shadows.yaml:9:3: mapping.file: mapping ../../mappings/partner-guest.yaml writes target graph, but direction guests-to-shadows needs a mapping with target: ad")
+
+	partners, err := Load(write(t, dir, "partners.yaml", "version: 1\nsource: {kind: ldif}\nldif: {path: x.ldif}\ngraph: {auth: default}\n"), fakeEnv(t, nil))
+	require.NoError(t, err)
+	assert.Empty(t, partners.CheckMapping(guest))
+	ps = partners.CheckMapping(shadow)
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0].Error(), "needs a mapping with target: graph")
+}

@@ -268,6 +268,10 @@ func (c *Config) resolve(dir string, env Environment) yamlfile.Problems {
 	abs(&c.Graph.CertificateFile)
 	abs(&c.Graph.CertificatePasswordFile)
 	abs(&c.Graph.CAFile)
+	abs(&c.AD.CAFile)
+	abs(&c.AD.BindPasswordFile)
+	abs(&c.Target.File)
+	abs(&c.Target.Export)
 	if root, ok := CloudGraphRoot(c.Graph.Cloud); ok && c.Graph.URL == "" {
 		c.Graph.URL = root + "/v1.0"
 	}
