@@ -96,6 +96,13 @@ const rootLong = `guestsync reads partner accounts from Active Directory or any 
 directory, applies declarative mapping rules, and creates, updates and
 disables them in Microsoft Entra ID as guest users through Microsoft Graph.
 
+With direction: guests-to-shadows in its config, it works the other way
+round: the tenant's B2B guests (every guest, members of groups, or the
+users assigned to an enterprise application) become shadow accounts in
+Active Directory, users with the guest's UPN that Kerberos apps behind
+Entra application proxy can authorise. The same commands serve both
+directions.
+
 Exit codes:
   0  success
   1  the run failed, or some objects failed
@@ -112,7 +119,7 @@ every key can be overridden with GUESTSYNC_<SECTION>_<KEY>.`
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "guestsync",
-		Short:         "Sync partner accounts from AD/LDAP to Entra ID guest users",
+		Short:         "Sync partner accounts to Entra ID guests, and guests to AD shadow accounts",
 		Long:          rootLong,
 		Example:       "  guestsync demo\n  guestsync plan --config /etc/guestsync/guestsync.yaml\n  guestsync sync --log-format json",
 		SilenceUsage:  true,
