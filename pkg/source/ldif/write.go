@@ -73,7 +73,7 @@ func (lw *Writer) end() {
 
 func (lw *Writer) line(name, value string) {
 	var l string
-	if safe(value) {
+	if SafeString(value) {
 		l = name + ": " + value
 	} else {
 		l = name + ":: " + base64.StdEncoding.EncodeToString([]byte(value))
@@ -87,9 +87,10 @@ func (lw *Writer) line(name, value string) {
 	lw.w.WriteString("\n")
 }
 
-// safe reports whether v is an RFC 2849 SAFE-STRING that can be written
-// as is (and ends without a space, which readers may strip).
-func safe(v string) bool {
+// SafeString reports whether v is an RFC 2849 SAFE-STRING that can be
+// written as is (and ends without a space, which readers may strip); any
+// other value is written base64-encoded ("name:: ...").
+func SafeString(v string) bool {
 	if v == "" {
 		return true
 	}

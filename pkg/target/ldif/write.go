@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/guestsync/guestsync/pkg/source/ldif"
 	"github.com/guestsync/guestsync/pkg/target/ad"
 )
 
@@ -76,7 +77,7 @@ func (cw *changeWriter) step(s ad.Step) {
 // an RFC 2849 SAFE-STRING, folded at lineWidth.
 func (cw *changeWriter) line(name, value string) {
 	l := name + ": " + value
-	if !safe(value) {
+	if !ldif.SafeString(value) {
 		l = name + ":: " + base64.StdEncoding.EncodeToString([]byte(value))
 	}
 	for len(l) > lineWidth {
@@ -84,23 +85,4 @@ func (cw *changeWriter) line(name, value string) {
 		l = l[lineWidth:]
 	}
 	cw.put(l + "\n")
-}
-
-// safe reports whether v is an RFC 2849 SAFE-STRING that can be written as
-// is (and ends without a space, which readers may strip). It is the rule
-// of pkg/source/ldif's Writer, for change records.
-func safe(v string) bool {
-	if v == "" {
-		return true
-	}
-	if strings.ContainsAny(v[:1], " :<") || strings.HasSuffix(v, " ") {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == 0 || c == '\n' || c == '\r' || c > 0x7f {
-			return false
-		}
-	}
-	return true
 }
