@@ -159,6 +159,13 @@ func New(opts Options) (*Target, error) {
 	if strings.ContainsAny(opts.MarkAttribute, " \t,()=*") {
 		bad("markAttribute %q is not an attribute name", opts.MarkAttribute)
 	}
+	// Current looks for shadows under BaseDN only: a shadow outside it
+	// would be taken for missing and made again on every run.
+	for _, ou := range []struct{ name, dn string }{{"ou", opts.OU}, {"disabledOU", opts.DisabledOU}} {
+		if ou.dn != "" && opts.BaseDN != "" && !within(ou.dn, opts.BaseDN) {
+			bad("%s %s is not inside baseDN %s, where shadows are looked for", ou.name, ou.dn, opts.BaseDN)
+		}
+	}
 	if opts.DisabledOU != "" && sameDN(opts.DisabledOU, opts.OU) {
 		bad("disabledOU is the OU itself: leave it empty to disable shadows in place")
 	}
