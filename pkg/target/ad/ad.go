@@ -15,6 +15,11 @@
 // a shadow's password is set over it, and Active Directory demands an
 // encrypted connection for that while Samba before 4.19 does not.
 //
+// Before a plan, Check says what would stop the writes (an unencrypted
+// connection, a missing OU or group, a bind account without the rights
+// to create users or change the groups' members) and warns of the
+// guests' UPN suffixes that the forest does not list.
+//
 // A create is a few requests: add (disabled, marked), set the password,
 // add to the configured groups, set userAccountControl to NORMAL_ACCOUNT |
 // SMARTCARD_REQUIRED. An interrupt lets an object's requests finish

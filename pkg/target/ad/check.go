@@ -102,11 +102,11 @@ func (t *Target) checkOU(ctx context.Context, conn *goldap.Conn, name, dn, what 
 	case err != nil:
 		return fmt.Errorf("%s: %w", name, err)
 	case e == nil:
-		return fmt.Errorf("%s %s does not exist (or %s cannot see it): create it (New-ADOrganizationalUnit, or Active Directory Users and Computers) or correct ad.%s",
-			name, dn, t.bindAccount(), name)
+		return fmt.Errorf("%s (ad.%s) does not exist (or %s cannot see it): create it (New-ADOrganizationalUnit, or Active Directory Users and Computers) or correct ad.%s",
+			dn, name, t.bindAccount(), name)
 	case !hasFold(e.GetAttributeValues("allowedChildClassesEffective"), "user"):
-		return fmt.Errorf("%s cannot create users in %s %s (user is not in the allowedChildClassesEffective the server computes for it there), which it needs to %s: delegate it the task \"Create, delete, and manage user accounts\" on that OU (Active Directory Users and Computers, Delegate Control), or bind as an account that has it",
-			t.bindAccount(), name, dn, what)
+		return fmt.Errorf("%s cannot create users in %s (ad.%s) (user is not in the allowedChildClassesEffective the server computes for it there), which it needs to %s: delegate it the task \"Create, delete, and manage user accounts\" on that OU (Active Directory Users and Computers, Delegate Control), or bind as an account that has it",
+			t.bindAccount(), dn, name, what)
 	}
 	return nil
 }

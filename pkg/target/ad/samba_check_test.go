@@ -72,8 +72,8 @@ func TestSambaCheckMissingObjects(t *testing.T) {
 	_, err = target.Check(context.Background(), nil)
 	got := problems(err)
 	require.Len(t, got, 4, "%v", err)
-	assert.Equal(t, "ou "+missingOU+" does not exist (or "+env.adminDN+" cannot see it): create it (New-ADOrganizationalUnit, or Active Directory Users and Computers) or correct ad.ou", got[0])
-	assert.Contains(t, got[1], "disabledOU "+missingDisabled+" does not exist")
+	assert.Equal(t, missingOU+" (ad.ou) does not exist (or "+env.adminDN+" cannot see it): create it (New-ADOrganizationalUnit, or Active Directory Users and Computers) or correct ad.ou", got[0])
+	assert.Contains(t, got[1], missingDisabled+" (ad.disabledOU) does not exist")
 	assert.Contains(t, got[1], "correct ad.disabledOU")
 	assert.Equal(t, "group "+missingGroup+" (ad.groups) does not exist (or "+env.adminDN+" cannot see it): create it or correct ad.groups", got[2])
 	assert.Contains(t, got[3], ou.disabled+" (ad.groups) is not a group (objectClass top, organizationalUnit)")
@@ -99,9 +99,9 @@ func TestSambaCheckRights(t *testing.T) {
 		_, err := env.checkTarget(t, conn, ou).Check(context.Background(), nil)
 		got := problems(err)
 		require.Len(t, got, 3, "%v", err)
-		assert.Equal(t, readerDN+" cannot create users in ou "+ou.dn+" (user is not in the allowedChildClassesEffective the server computes for it there), which it needs to create shadows: delegate it the task \"Create, delete, and manage user accounts\" on that OU (Active Directory Users and Computers, Delegate Control), or bind as an account that has it",
+		assert.Equal(t, readerDN+" cannot create users in "+ou.dn+" (ad.ou) (user is not in the allowedChildClassesEffective the server computes for it there), which it needs to create shadows: delegate it the task \"Create, delete, and manage user accounts\" on that OU (Active Directory Users and Computers, Delegate Control), or bind as an account that has it",
 			got[0])
-		assert.Contains(t, got[1], readerDN+" cannot create users in disabledOU "+ou.disabled+" (")
+		assert.Contains(t, got[1], readerDN+" cannot create users in "+ou.disabled+" (ad.disabledOU) (")
 		assert.Contains(t, got[1], "which it needs to move disabled shadows")
 		assert.Equal(t, readerDN+" cannot change the members of group "+ou.group+" (member is not in the allowedAttributesEffective the server computes for it there), which every create does: grant it \"Write Members\" on the group (dsacls \""+ou.group+"\" /G \"<domain>\\<account>:WP;member\"), or remove the group from ad.groups",
 			got[2])
@@ -128,7 +128,7 @@ func TestSambaCheckRights(t *testing.T) {
 		_, err = target.Check(context.Background(), nil)
 		got := problems(err)
 		require.Len(t, got, 1, "%v", err)
-		assert.Contains(t, got[0], operatorDN+" cannot create users in disabledOU "+container+" (")
+		assert.Contains(t, got[0], operatorDN+" cannot create users in "+container+" (ad.disabledOU) (")
 	})
 }
 
