@@ -9,8 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/guestsync/guestsync/pkg/account"
+	"github.com/guestsync/guestsync/pkg/engine"
 	"github.com/guestsync/guestsync/pkg/ldapconn"
 )
+
+// The engine runs Check in the plan step only if the target has it.
+var _ engine.TargetCheck = (*Target)(nil)
 
 func withUPN(upns ...string) []account.Account {
 	out := make([]account.Account, 0, len(upns))
