@@ -15,6 +15,11 @@
 // a shadow's password is set over it, and Active Directory demands an
 // encrypted connection for that while Samba before 4.19 does not.
 //
+// Before a plan, Check says what would stop the writes (an unencrypted
+// connection, a missing OU or group, a bind account without the rights
+// to create users or change the groups' members) and warns of the
+// guests' UPN suffixes that the forest does not list.
+//
 // A create is a few requests: add (disabled, marked), set the password,
 // add to the configured groups, set userAccountControl to NORMAL_ACCOUNT |
 // SMARTCARD_REQUIRED. An interrupt lets an object's requests finish
@@ -158,6 +163,13 @@ func New(opts Options) (*Target, error) {
 	}
 	if strings.ContainsAny(opts.MarkAttribute, " \t,()=*") {
 		bad("markAttribute %q is not an attribute name", opts.MarkAttribute)
+	}
+	// Current looks for shadows under BaseDN only: a shadow outside it
+	// would be taken for missing and made again on every run.
+	for _, ou := range []struct{ name, dn string }{{"ou", opts.OU}, {"disabledOU", opts.DisabledOU}} {
+		if ou.dn != "" && opts.BaseDN != "" && !within(ou.dn, opts.BaseDN) {
+			bad("%s %s is not inside baseDN %s, where shadows are looked for", ou.name, ou.dn, opts.BaseDN)
+		}
 	}
 	if opts.DisabledOU != "" && sameDN(opts.DisabledOU, opts.OU) {
 		bad("disabledOU is the OU itself: leave it empty to disable shadows in place")

@@ -169,6 +169,14 @@ func sameDN(a, b string) bool {
 	return da.EqualFold(db)
 }
 
+// within reports whether dn is base or under it, as DNs (see sameDN).
+// A DN that does not parse is not within anything: New reports it.
+func within(dn, base string) bool {
+	d, errD := goldap.ParseDN(dn)
+	b, errB := goldap.ParseDN(base)
+	return errD == nil && errB == nil && (b.EqualFold(d) || b.AncestorOfFold(d))
+}
+
 // Steps turns an action into the LDAP changes that carry it out, in order.
 // obj is the shadow as it is, for every kind but Create. Adopt and Restore
 // have no meaning here: Active Directory's recycle bin is not read, and

@@ -133,6 +133,19 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestNewWantsTheOUsInsideBaseDN(t *testing.T) {
+	t.Parallel()
+	opts := Options{Connection: ldapconn.Config{URL: "ldaps://dc1"}, BaseDN: "DC=example,DC=test", Owner: "prod",
+		OU: "ou=Shadows, dc=EXAMPLE,dc=test", DisabledOU: "OU=Disabled,OU=Shadows,DC=example,DC=test"}
+	_, err := New(opts)
+	require.NoError(t, err, "compared as DNs")
+	opts.OU, opts.DisabledOU = "OU=Shadows,DC=other,DC=test", "OU=Disabled,DC=xexample,DC=test"
+	_, err = New(opts)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ou OU=Shadows,DC=other,DC=test is not inside baseDN DC=example,DC=test, where shadows are looked for")
+	assert.Contains(t, err.Error(), "disabledOU OU=Disabled,DC=xexample,DC=test is not inside baseDN")
+}
+
 func TestDescribe(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, plan.Target{Kind: "ad", Noun: "shadow account", Anchor: "adminDescription", Name: "userPrincipalName",

@@ -19,6 +19,18 @@
 // what clashes with other objects. Without one, the directory is taken as
 // empty: every guest is a create, which is what a first import or the demo
 // needs.
+//
+// The target makes no checks before writing (it is no engine.TargetCheck).
+// What the AD target checks belongs to the directory and to whoever
+// imports the file, which this target never sees: the connection the
+// import uses, that the OU and the groups exist, the importing account's
+// rights there, and the forest's UPN suffixes. An export of the domain
+// would not tell either: the rights are computed per account by the
+// server, and uPNSuffixes is in the configuration partition, which an
+// export of the domain leaves out, so a suffix check made from it would
+// warn of every suffix the forest lists. Before an import, `guestsync
+// plan` with the ad target (which writes nothing) makes those checks
+// against the directory.
 package ldif
 
 import (
