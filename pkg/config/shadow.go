@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // The directions a config can sync.
@@ -128,8 +130,22 @@ func (p *problems) validateShadowTarget() {
 			p.bad(k.key, "required: shadows are kept under it")
 		}
 	}
-	if a.OU != "" && a.BaseDN != "" && !strings.HasSuffix(strings.ToLower(a.OU), strings.ToLower(a.BaseDN)) {
-		p.bad("ad.ou", "must be inside ad.baseDN (%s)", a.BaseDN)
+	base, err := ldap.ParseDN(a.BaseDN)
+	if a.BaseDN != "" && err != nil {
+		p.bad("ad.baseDN", "%q is not a DN: %v", a.BaseDN, err)
+	}
+	for _, k := range []struct{ key, dn string }{{"ad.ou", a.OU}, {"ad.disabledOU", a.DisabledOU}} {
+		if k.dn == "" {
+			continue
+		}
+		// Current looks for shadows under baseDN only: one kept outside
+		// it would be created again on every run.
+		switch dn, err := ldap.ParseDN(k.dn); {
+		case err != nil:
+			p.bad(k.key, "%q is not a DN: %v", k.dn, err)
+		case base != nil && !base.EqualFold(dn) && !base.AncestorOfFold(dn):
+			p.bad(k.key, "must be inside ad.baseDN (%s), where shadows are looked for", a.BaseDN)
+		}
 	}
 	if a.MarkAttribute == "" || a.Owner == "" || strings.ContainsAny(a.Owner, ":*()\\") {
 		p.bad("ad.owner", "ad.owner and ad.markAttribute must be set; the owner may not contain : * ( ) or \\")

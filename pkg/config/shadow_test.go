@@ -67,6 +67,8 @@ func TestGuestsToShadowsConfig(t *testing.T) {
 		{"application scope", "scope: groups", "scope: application", nil, "guests.servicePrincipal: required when guests.scope is application"},
 		{"no OU", "  ou: OU=B2B Guests,DC=corp,DC=example,DC=com\n", "", nil, "ad.ou: required: shadows are kept under it"},
 		{"an OU outside the domain", "ou: OU=B2B Guests,DC=corp", "ou: OU=B2B Guests,DC=other", nil, "ad.ou: must be inside ad.baseDN"},
+		{"a disabled OU outside the domain", "disabledOU: OU=Disabled,DC=corp", "disabledOU: OU=Disabled,DC=other", nil, "ad.disabledOU: must be inside ad.baseDN"},
+		{"not a DN", "ou: OU=B2B Guests,DC=corp", "ou: OU=B2B Guests,,DC=corp", nil, "ad.ou: \"OU=B2B Guests,,DC=corp,DC=example,DC=com\" is not a DN"},
 		{"ldif without a file", "  kind: ad", "  kind: ldif", nil, "target.file: required when target.kind is ldif"},
 		{"no password", "  bindPasswordFile: ad.secret\n", "", nil, "ad.bindDN: ad.bindDN and a password (GUESTSYNC_AD_BINDPASSWORD or ad.bindPasswordFile) are required"},
 		{"an owner with a colon", "owner: contoso-tenant", "owner: a:b", nil, "ad.owner: ad.owner and ad.markAttribute must be set; the owner may not contain"},
@@ -82,6 +84,10 @@ func TestGuestsToShadowsConfig(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+
+	// DNs are compared as DNs: spaces and case do not matter.
+	_, err = load(t, strings.Replace(shadowConfig, "ou: OU=B2B Guests,DC=corp,DC=example,DC=com", "ou: ou=B2B Guests, dc=CORP, dc=example, dc=com", 1), nil)
+	require.NoError(t, err)
 
 	// The environment sets the second direction's keys like any other.
 	c, err = load(t, strings.Replace(shadowConfig, "  groups: [11111111-0000-0000-0000-000000000001]\n", "", 1),
