@@ -62,6 +62,7 @@ FUZZ_TARGETS := \
 	./pkg/state:FuzzLoad \
 	./pkg/state:FuzzGuestsFile \
 	./pkg/target/graph:FuzzDecodeGraphResponse \
+	./pkg/source/graph:FuzzDecodeWatermark \
 	./pkg/plan:FuzzDecode
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -49,7 +49,7 @@ func (w watermark) encode() string {
 
 // maxWatermark bounds what a watermark may expand to (a watermark is read
 // from a state file, which anyone with write access to it could replace).
-const maxWatermark = 1 << 30
+const maxWatermark = 256 << 20 // 1,000,000 ids take some 40 MB
 
 // decodeWatermark parses a watermark; every error means: read fully.
 func decodeWatermark(s string) (watermark, error) {
