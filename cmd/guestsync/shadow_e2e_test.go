@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -142,4 +145,189 @@ func TestShadowRenamedGuest(t *testing.T) {
 
 	out = w.sync("--full")
 	assert.Contains(t, out, "No changes: 3 shadow accounts up to date")
+}
+
+// TestShadowGroupScopeLifecycle: guests in scope through a group. One
+// leaves the group: its shadow is disabled and moved to the disabled OU;
+// it comes back: enabled and moved back. One is deleted in the tenant:
+// disabled, then, past deleteAfter, deleted in AD. Then 600 of the 700
+// left the group at once: sync stops at the removal threshold (500, the
+// default) with exit 3, and nothing in AD changed.
+func TestShadowGroupScopeLifecycle(t *testing.T) {
+	t.Parallel()
+	w := newShadowWorld(t)
+	start := time.Now()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+	ids := w.plainGuests(701)
+	group := w.group(ids...)
+	w.plainGuests(0)
+	outside := w.addGuest(guest{local: "x" + w.suffix + "_fabrikam.com", displayName: "Not In The Group"})
+	w.configure(fmt.Sprintf("{scope: groups, groups: [%s]}", group), "")
+	step("tenant")
+	out := w.sync()
+	step("first sync")
+	require.Contains(t, out, "Applied: 701 created, 0 updated, 0 failed")
+	require.Len(t, w.shadowsIn(w.ou), 701)
+	assert.Nil(t, w.shadow(outside), "a guest outside the group has no shadow")
+
+	leaver, deleted := ids[0], ids[700]
+	w.removeMember(group, leaver)
+	out = w.sync()
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 disabled, 0 failed")
+	e := w.shadow(leaver)
+	require.NotNil(t, e)
+	assert.True(t, directlyIn(t, e.DN, w.disabled), "moved to the disabled OU: %s", e.DN)
+	assert.EqualValues(t, 0x40202, uac(t, e), "disabled: ACCOUNTDISABLE added, nothing else changed")
+
+	step("leaver")
+	w.addMember(group, leaver)
+	out = w.sync()
+	step("back")
+	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
+	e = w.shadow(leaver)
+	require.NotNil(t, e)
+	assert.True(t, directlyIn(t, e.DN, w.ou), "moved back: %s", e.DN)
+	assert.EqualValues(t, 0x40200, uac(t, e), "enabled again")
+
+	w.call("DELETE", "/users/"+deleted, nil)
+	out = w.sync()
+	assert.Contains(t, out, "1 disabled")
+	e = w.shadow(deleted)
+	require.NotNil(t, e, "a deleted guest's shadow is kept disabled during the grace period")
+	assert.True(t, directlyIn(t, e.DN, w.disabled), e.DN)
+	// The grace period is over (a shorter one for this run, rather than a
+	// sleep that a slow machine could outrun).
+	w.env["GUESTSYNC_POLICY_DELETEAFTER"] = "1ns"
+	out = w.sync("--full")
+	delete(w.env, "GUESTSYNC_POLICY_DELETEAFTER")
+	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 deleted, 0 failed")
+	assert.Nil(t, w.shadow(deleted), "deleted in AD")
+	require.Len(t, w.shadowsIn(w.ou), 700)
+	step("deleted")
+
+	// 600 of the 700 leave the scope at once.
+	for _, id := range ids[100:700] {
+		w.removeMember(group, id)
+	}
+	step("600 removed")
+	usn := w.highestUSN()
+	code, out, stderr := w.run("plan")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "600 to disable")
+	assert.Contains(t, out, "over the removal threshold of 500")
+	step("plan")
+	code, out, stderr = w.run("sync")
+	step("sync")
+	assert.Equal(t, exitRail, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, stderr, "the plan removes 600 shadow accounts, over the removal threshold of 500")
+	assert.Empty(t, w.changedSince(usn), "a stopped sync changes nothing")
+	shadows := w.shadowsIn(w.ou)
+	assert.Len(t, shadows, 700, "every shadow still in the OU")
+	for _, e := range shadows {
+		assert.EqualValues(t, 0x40200, uac(t, e), "%s is still enabled", e.DN)
+	}
+}
+
+// TestShadowClashWithUnownedUser: users of the domain that guestsync does
+// not own hold names the mapping would give two guests. The one whose
+// derived sAMAccountName is taken gets the mapping's next candidate; the
+// one whose UPN is taken (AD keeps UPNs unique) is skipped, and the plan
+// names the object in the way. Neither object is touched.
+func TestShadowClashWithUnownedUser(t *testing.T) {
+	t.Parallel()
+	w := newShadowWorld(t)
+	others := "OU=others," + w.ou
+	req := goldap.NewAddRequest(others, nil)
+	req.Attribute("objectClass", []string{"organizationalUnit"})
+	require.NoError(t, w.admin.Add(req))
+
+	samGuest := guest{local: "u" + w.suffix + "_fabrikam.com", displayName: "Uma Unowned"}
+	upnGuest := guest{local: "v" + w.suffix + "_fabrikam.com", displayName: "Vic Unowned"}
+	derived := strings.ToLower(samGuest.local)[:20]
+	samHolder := "CN=Someone Else " + w.suffix + "," + others
+	upnHolder := "CN=Someone Else Too " + w.suffix + "," + others
+	for dn, attrs := range map[string]map[string]string{
+		samHolder: {"sAMAccountName": derived, "description": "an admin's own account"},
+		upnHolder: {"sAMAccountName": "w" + w.suffix, "userPrincipalName": upnGuest.upn()},
+	} {
+		req := goldap.NewAddRequest(dn, nil)
+		req.Attribute("objectClass", []string{"user"})
+		for k, v := range attrs {
+			req.Attribute(k, []string{v})
+		}
+		require.NoError(t, w.admin.Add(req), dn)
+	}
+	all := []string{"*", "uSNChanged", "whenChanged"}
+	before := map[string]*goldap.Entry{}
+	for _, dn := range []string{samHolder, upnHolder} {
+		before[dn] = w.search(dn, goldap.ScopeBaseObject, "(objectClass=*)", all...)[0]
+	}
+
+	samID := w.addGuest(samGuest)
+	upnID := w.addGuest(upnGuest)
+	w.plainGuests(1)
+
+	code, out, stderr := w.run("plan")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "skip "+upnID+": conflict: userPrincipalName \""+upnGuest.upn()+"\" is used by shadow account "+upnHolder+
+		", which guestsync does not manage", "the plan names the object in the way")
+	assert.Contains(t, out, `sAMAccountName         "`+derived[:11]+"-"+samID[:8]+`"`)
+	assert.Contains(t, out, "Plan: 2 to create, 0 to update, 0 unchanged, 1 skipped, 0 out of scope.")
+
+	out = w.sync()
+	assert.Contains(t, out, "Applied: 2 created, 0 updated, 0 failed")
+	e := w.shadow(samID)
+	require.NotNil(t, e)
+	assert.Equal(t, derived[:11]+"-"+samID[:8], e.GetAttributeValue("sAMAccountName"), "the mapping's next candidate")
+	assert.Nil(t, w.shadow(upnID), "no shadow for a guest whose UPN someone else holds")
+
+	for dn, was := range before {
+		now := w.search(dn, goldap.ScopeBaseObject, "(objectClass=*)", all...)[0]
+		assert.Equal(t, was.GetAttributeValue("uSNChanged"), now.GetAttributeValue("uSNChanged"), "%s was written", dn)
+		for _, a := range was.Attributes {
+			assert.Equal(t, a.Values, now.GetAttributeValues(a.Name), "%s: %s", dn, a.Name)
+		}
+		assert.Len(t, now.Attributes, len(was.Attributes), dn)
+	}
+}
+
+// TestShadowPlainLDAPRefused: an AD URL of plain LDAP without StartTLS is
+// refused by validate, plan and sync before anything is sent, to AD or
+// to Graph: a shadow's password must never travel in the clear.
+func TestShadowPlainLDAPRefused(t *testing.T) {
+	t.Parallel()
+	w := newShadowWorld(t)
+	w.plainGuests(1)
+	// A listener that counts who connects to it: nobody may.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var connections atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			connections.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	w.env["GUESTSYNC_AD_URL"] = "ldap://" + ln.Addr().String()
+	graphRequests := w.requests.Load()
+	// validate exits 1 for the problems it lists; plan and sync exit 2,
+	// as for any configuration problem.
+	for cmd, want := range map[string]int{"validate": exitFailed, "plan": exitUsage, "sync": exitUsage} {
+		code, out, stderr := w.run(cmd)
+		assert.Equal(t, want, code, "%s: stdout:\n%s\nstderr:\n%s", cmd, out, stderr)
+		assert.Contains(t, out+stderr, "is plain LDAP: shadows are written only over ldaps:// or with ad.startTLS", cmd)
+	}
+	assert.Zero(t, connections.Load(), "a connection reached the plain LDAP server")
+	assert.Equal(t, graphRequests, w.requests.Load(), "a request reached Graph")
+
+	// The same URL scheme with StartTLS, against Samba: written.
+	w.env["GUESTSYNC_AD_URL"] = w.samba["URL"]
+	w.env["GUESTSYNC_AD_STARTTLS"] = "true"
+	out := w.sync()
+	assert.Contains(t, out, "Applied: 1 created, 0 updated, 0 failed")
 }
