@@ -160,7 +160,6 @@ func TestShadowGroupScopeLifecycle(t *testing.T) {
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	ids := w.plainGuests(701)
 	group := w.group(ids...)
-	w.plainGuests(0)
 	outside := w.addGuest(guest{local: "x" + w.suffix + "_fabrikam.com", displayName: "Not In The Group"})
 	w.configure(fmt.Sprintf("{scope: groups, groups: [%s]}", group), "")
 	step("tenant")

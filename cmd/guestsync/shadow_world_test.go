@@ -314,3 +314,16 @@ func directlyIn(t testing.TB, dn, ou string) bool {
 	require.NoError(t, err, ou)
 	return len(d.RDNs) > 1 && (&goldap.DN{RDNs: d.RDNs[1:]}).EqualFold(o)
 }
+
+// deleteShadows deletes the users in the world's OUs one by one. Samba
+// takes a tree delete of thousands of objects as one long transaction
+// that holds up every other client of the shared server.
+func (w *shadowWorld) deleteShadows() {
+	w.t.Helper()
+	for _, e := range w.search(w.ou, goldap.ScopeWholeSubtree, "(objectClass=user)", "1.1") {
+		if err := w.admin.Del(goldap.NewDelRequest(e.DN, nil)); err != nil {
+			w.t.Errorf("remove %s: %v", e.DN, err)
+			return
+		}
+	}
+}
