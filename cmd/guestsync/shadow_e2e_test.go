@@ -156,13 +156,14 @@ func TestShadowRenamedGuest(t *testing.T) {
 func TestShadowGroupScopeLifecycle(t *testing.T) {
 	t.Parallel()
 	w := newShadowWorld(t)
+	// Where the time goes, in the log (never asserted).
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	ids := w.plainGuests(701)
 	group := w.group(ids...)
 	outside := w.addGuest(guest{local: "x" + w.suffix + "_fabrikam.com", displayName: "Not In The Group"})
 	w.configure(fmt.Sprintf("{scope: groups, groups: [%s]}", group), "")
-	step("tenant")
+	step("tenant made")
 	out := w.sync()
 	step("first sync")
 	require.Contains(t, out, "Applied: 701 created, 0 updated, 0 failed")
@@ -178,10 +179,10 @@ func TestShadowGroupScopeLifecycle(t *testing.T) {
 	assert.True(t, directlyIn(t, e.DN, w.disabled), "moved to the disabled OU: %s", e.DN)
 	assert.EqualValues(t, 0x40202, uac(t, e), "disabled: ACCOUNTDISABLE added, nothing else changed")
 
-	step("leaver")
+	step("left the group")
 	w.addMember(group, leaver)
 	out = w.sync()
-	step("back")
+	step("back in the group")
 	assert.Contains(t, out, "Applied: 0 created, 1 updated, 0 failed")
 	e = w.shadow(leaver)
 	require.NotNil(t, e)
@@ -202,13 +203,13 @@ func TestShadowGroupScopeLifecycle(t *testing.T) {
 	assert.Contains(t, out, "Applied: 0 created, 0 updated, 1 deleted, 0 failed")
 	assert.Nil(t, w.shadow(deleted), "deleted in AD")
 	require.Len(t, w.shadowsIn(w.ou), 700)
-	step("deleted")
+	step("deleted in the tenant")
 
 	// 600 of the 700 leave the scope at once.
 	for _, id := range ids[100:700] {
 		w.removeMember(group, id)
 	}
-	step("600 removed")
+	step("600 left the group")
 	usn := w.highestUSN()
 	code, out, stderr := w.run("plan")
 	require.Equal(t, exitOK, code, stderr)
@@ -216,7 +217,7 @@ func TestShadowGroupScopeLifecycle(t *testing.T) {
 	assert.Contains(t, out, "over the removal threshold of 500")
 	step("plan")
 	code, out, stderr = w.run("sync")
-	step("sync")
+	step("sync stopped")
 	assert.Equal(t, exitRail, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, stderr, "the plan removes 600 shadow accounts, over the removal threshold of 500")
 	assert.Empty(t, w.changedSince(usn), "a stopped sync changes nothing")
