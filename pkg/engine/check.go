@@ -119,11 +119,22 @@ type RemovalLimits struct {
 type RemovalLimitError struct {
 	Removals, Limit int
 	Why             string
+	// Noun is what the plan's target calls one account ("guest",
+	// "shadow account").
+	Noun string
 }
 
 func (e *RemovalLimitError) Error() string {
-	return fmt.Sprintf("stopped before any change: the plan removes %d guests, over the removal threshold of %d (%s); "+
-		"review the plan, then run again with --allow-removals %d to proceed", e.Removals, e.Limit, e.Why, e.Removals)
+	return fmt.Sprintf("stopped before any change: the plan removes %d %ss, over the removal threshold of %d (%s); "+
+		"review the plan, then run again with --allow-removals %d to proceed", e.Removals, nounOf(e.Noun), e.Limit, e.Why, e.Removals)
+}
+
+// nounOf is noun, or "account" when the target gave none.
+func nounOf(noun string) string {
+	if noun == "" {
+		return "account"
+	}
+	return noun
 }
 
 // Check returns a *RemovalLimitError when applying p would remove more
@@ -142,16 +153,17 @@ func (l RemovalLimits) check(p *plan.Plan, owned int, whole bool) error {
 	if n == 0 {
 		return nil
 	}
+	noun := nounOf(p.Target.Noun)
 	if l.AllowRemovals == 0 && whole && p.Matched == 0 && owned > 0 {
 		// A full read in which not one account matches a guest guestsync
 		// owns: a changed anchor attribute, scope, filter or owner id far
 		// more often than every partner leaving at once.
-		return &RemovalLimitError{Removals: n, Limit: 0, Why: fmt.Sprintf(
-			"no account in the source matches any of the %d guests guestsync owns: a changed anchor, scope or graph.owner?", owned)}
+		return &RemovalLimitError{Removals: n, Limit: 0, Noun: noun, Why: fmt.Sprintf(
+			"no account in the source matches any of the %d %ss guestsync owns: a changed anchor, scope or owner?", owned, noun)}
 	}
 	if l.AllowRemovals > 0 {
 		if n > l.AllowRemovals {
-			return &RemovalLimitError{Removals: n, Limit: l.AllowRemovals, Why: "--allow-removals"}
+			return &RemovalLimitError{Removals: n, Limit: l.AllowRemovals, Noun: noun, Why: "--allow-removals"}
 		}
 		return nil
 	}
@@ -161,11 +173,11 @@ func (l RemovalLimits) check(p *plan.Plan, owned int, whole bool) error {
 	}
 	if l.MaxRemovalPercent > 0 {
 		if pct := int(l.MaxRemovalPercent * float64(owned) / 100); pct < limit {
-			limit, why = pct, fmt.Sprintf("%g %% of %d owned guests", l.MaxRemovalPercent, owned)
+			limit, why = pct, fmt.Sprintf("%g %% of %d owned %ss", l.MaxRemovalPercent, owned, noun)
 		}
 	}
 	if n > limit {
-		return &RemovalLimitError{Removals: n, Limit: limit, Why: why}
+		return &RemovalLimitError{Removals: n, Limit: limit, Noun: noun, Why: why}
 	}
 	return nil
 }
