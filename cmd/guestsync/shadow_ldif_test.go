@@ -92,7 +92,18 @@ state: {file: state.json}
 	_, err = os.Stat(changes)
 	assert.ErrorIs(t, err, os.ErrNotExist, "plan writes nothing")
 
-	code, out, stderr = guestsync(t, nil, "sync", "--config", cfg)
+	// preview shows one guest's steps; a reviewed plan applies as saved.
+	code, out, stderr = guestsync(t, nil, "preview", "--config", cfg, "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "+ create shadow account ann_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+	saved := filepath.Join(dir, "plan.json")
+	code, _, stderr = guestsync(t, nil, "plan", "--config", cfg, "--out", saved)
+	require.Equal(t, 0, code, stderr)
+	plan, err := os.ReadFile(saved)
+	require.NoError(t, err)
+	assert.Contains(t, string(plan), `"kind": "ldif"`, "the saved plan names its target")
+
+	code, out, stderr = guestsync(t, nil, "apply", saved, "--config", cfg)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "Applied: 2 created")
 	data, err := os.ReadFile(changes)
