@@ -269,7 +269,7 @@ func TestShadowClashWithUnownedUser(t *testing.T) {
 
 	code, out, stderr := w.run("plan")
 	require.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, out, "skip "+upnID+": conflict: userPrincipalName \""+upnGuest.upn()+"\" is used by shadow account "+upnHolder+
+	assert.Contains(t, out, "skip "+upnID+": conflict: userPrincipalName \""+upnGuest.upn()+"\" is used by object "+upnHolder+
 		", which guestsync does not manage", "the plan names the object in the way")
 	assert.Contains(t, out, `sAMAccountName         "`+derived[:11]+"-"+samID[:8]+`"`)
 	assert.Contains(t, out, "Plan: 2 to create, 0 to update, 0 unchanged, 1 skipped, 0 out of scope.")

@@ -316,12 +316,12 @@ func (f foreignIndex) adoptable(d account.Account, adopt string) (account.Accoun
 // conflict says which unowned account blocks creating d, if any.
 func (f foreignIndex) conflict(d account.Account) string {
 	if c, ok := f.by[foreignKey("anchor", d.Anchor)]; ok {
-		return fmt.Sprintf("the anchor belongs to %s %s (%s), which guestsync does not manage", f.t.Noun, c.ID, c.Properties[f.t.Name])
+		return fmt.Sprintf("the anchor belongs to %s %s (%s), which guestsync does not manage", f.t.others(), c.ID, c.Properties[f.t.Name])
 	}
 	for _, prop := range f.t.Unique {
 		if v := d.Properties[prop]; v != "" {
 			if c, ok := f.by[foreignKey(prop, v)]; ok {
-				return fmt.Sprintf("%s %q is used by %s %s, which guestsync does not manage", prop, v, f.t.Noun, c.ID)
+				return fmt.Sprintf("%s %q is used by %s %s, which guestsync does not manage", prop, v, f.t.others(), c.ID)
 			}
 		}
 	}
@@ -438,4 +438,12 @@ func days(d time.Duration) string {
 		return "1 day"
 	}
 	return d.String()
+}
+
+// others is what t calls the objects guestsync does not own.
+func (t Target) others() string {
+	if t.Others != "" {
+		return t.Others
+	}
+	return t.Noun
 }

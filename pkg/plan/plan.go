@@ -32,6 +32,10 @@ type Target struct {
 	Kind string `json:"kind"`
 	// Noun is what one account is called ("guest").
 	Noun string `json:"noun"`
+	// Others is what the target calls an object it holds that guestsync
+	// does not own, which a desired account may clash with ("object" in
+	// Active Directory, where that is anyone's user); Noun when empty.
+	Others string `json:"others,omitempty"`
 	// Anchor is the property that holds the anchor in the target
 	// ("onPremisesImmutableId"); an adoption writes it.
 	Anchor string `json:"anchor"`

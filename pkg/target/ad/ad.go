@@ -200,6 +200,6 @@ func Describe(markAttribute string) plan.Target {
 	if markAttribute == "" {
 		markAttribute = DefaultMarkAttribute
 	}
-	return plan.Target{Kind: "ad", Noun: "shadow account", Anchor: markAttribute, Name: "userPrincipalName",
+	return plan.Target{Kind: "ad", Noun: "shadow account", Others: "object", Anchor: markAttribute, Name: "userPrincipalName",
 		Create: "create", Unique: []string{"sAMAccountName", "userPrincipalName"}, Enabled: EnabledProperty}
 }

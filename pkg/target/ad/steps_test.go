@@ -148,7 +148,7 @@ func TestNewWantsTheOUsInsideBaseDN(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, plan.Target{Kind: "ad", Noun: "shadow account", Anchor: "adminDescription", Name: "userPrincipalName",
+	assert.Equal(t, plan.Target{Kind: "ad", Noun: "shadow account", Others: "object", Anchor: "adminDescription", Name: "userPrincipalName",
 		Create: "create", Unique: []string{"sAMAccountName", "userPrincipalName"}, Enabled: "enabled"}, Describe(""))
 }
 
