@@ -80,7 +80,7 @@ values that are not valid UTF-8.`,
 				return err
 			}
 			log := a.logger()
-			src, err := newSource(c, log)
+			src, err := newSource(c, nil, log)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

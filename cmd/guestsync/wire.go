@@ -30,7 +30,7 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 	if err := c.CheckMapping(m).Err(); err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("invalid configuration:\n%w", err))
 	}
-	src, err := newSource(c, log)
+	src, err := newSource(c, m.SourceAttributes(), log)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -48,7 +48,10 @@ func newEngine(c *config.Config, log *slog.Logger) (*engine.Engine, error) {
 		Limits: engine.RemovalLimits{MaxRemovals: pol.RemovalThreshold, MaxRemovalPercent: pol.RemovalThresholdPercent}}, nil
 }
 
-func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
+// newSource builds the source the config names; reads are the attributes
+// the mapping reads, for a source that must name what it reads (Graph's
+// $select), nil for all it reads by default.
+func newSource(c *config.Config, reads []string, log *slog.Logger) (source.Reader, error) {
 	switch c.Source.Kind {
 	case "ldif":
 		return ldif.FileReader(c.LDIF.Path), nil
@@ -59,7 +62,7 @@ func newSource(c *config.Config, log *slog.Logger) (source.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return graphsource.New(client, graphsource.OptionsFrom(c.Guests, nil), log)
+		return graphsource.New(client, graphsource.OptionsFrom(c.Guests, reads), log)
 	}
 	return nil, fmt.Errorf("source.kind %q is not supported", c.Source.Kind)
 }
@@ -71,10 +74,11 @@ func newTarget(c *config.Config, m *mapping.Mapping, log *slog.Logger) (engine.T
 		return newGraphClient(c.Graph, m.Mode == mapping.ModeInvite, log)
 	case "ad":
 		opts := ad.OptionsFrom(c.AD)
-		opts.Log = log
+		opts.Log, opts.Attributes = log, m.Targets() // read back what the mapping writes
 		return ad.New(opts)
 	case "ldif":
-		return ldiftarget.New(ldiftarget.Options{Path: c.Target.File, Export: c.Target.Export, Layout: ad.LayoutFrom(c.AD)})
+		return ldiftarget.New(ldiftarget.Options{Path: c.Target.File, Export: c.Target.Export, Layout: ad.LayoutFrom(c.AD),
+			Attributes: m.Targets()})
 	}
 	return nil, fmt.Errorf("target.kind %q is not supported", c.Target.Kind)
 }

@@ -378,6 +378,7 @@ func (c *compiler) compileValue(i int, ff fileFlow, fl flow, ok bool) (flow, boo
 		}
 		c.unused(i, ff, "value", "expression")
 		fl.eval = directValue(ff.Source)
+		fl.reads = []string{ff.Source}
 	case "constant":
 		if ff.Value == nil {
 			c.problem(at("type"), "a constant flow needs `value`")
@@ -398,6 +399,7 @@ func (c *compiler) compileValue(i int, ff fileFlow, fl flow, ok bool) (flow, boo
 		ok = ok && good
 		if x != nil {
 			fl.unique, fl.redact = x.UsesSelectUniqueValue(), x.Redacts()
+			fl.reads = x.Attributes()
 		}
 	case "":
 		c.problem([]any{"flows", i}, "flow needs a type: direct, constant or expression")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,7 +33,9 @@ type outcome struct {
 }
 
 type flow struct {
-	target        string
+	target string
+	// reads are the source attributes the flow reads.
+	reads         []string
 	property      schema.Property
 	createOnly    bool
 	defaultIfNull *string
@@ -289,4 +293,36 @@ func (m *Mapping) UniqueTargets() []string {
 		}
 	}
 	return out
+}
+
+// SourceAttributes are the source attributes the mapping reads (its
+// anchor, scope and flows), sorted: what a source that must name what it
+// reads (Graph's $select) asks for.
+func (m *Mapping) SourceAttributes() []string {
+	set := map[string]bool{}
+	for _, a := range m.anchor {
+		set[a] = true
+	}
+	for _, g := range m.scope {
+		for _, cl := range g.clauses {
+			set[cl.attribute] = true
+		}
+	}
+	for _, f := range m.flows {
+		for _, a := range f.reads {
+			set[a] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// Targets are the properties the mapping writes, sorted: what a target
+// must read back to compare them.
+func (m *Mapping) Targets() []string {
+	out := make([]string, 0, len(m.flows))
+	for _, f := range m.flows {
+		out = append(out, f.target)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
