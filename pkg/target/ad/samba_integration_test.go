@@ -184,7 +184,7 @@ func TestSambaUnownedClash(t *testing.T) {
 	p, _ := l.plan([]account.Account{shadowOf(l.ou.suffix, anchor)}, plan.Absence{Full: true}, plan.Policy{})
 	require.Len(t, p.Actions, 1)
 	assert.Equal(t, plan.Skip, p.Actions[0].Kind)
-	assert.Contains(t, p.Actions[0].Reason, `sAMAccountName "ann-`+l.ou.suffix+`" is used by shadow account `+other)
+	assert.Contains(t, p.Actions[0].Reason, `sAMAccountName "ann-`+l.ou.suffix+`" is used by object `+other)
 	assert.Empty(t, l.target.Apply(context.Background(), p.Actions), "a skip sends nothing")
 
 	// A write aimed at the other user (a hand-edited plan) is refused.
