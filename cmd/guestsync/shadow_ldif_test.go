@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,26 +19,13 @@ import (
 // (POST /users with userType Guest) and returns its id.
 func postGuest(t *testing.T, root, alias, display string, enabled bool) string {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{
+	u := graphCall(t, root, http.MethodPost, "/users", map[string]any{
 		"accountEnabled": enabled, "displayName": display, "givenName": alias, "surname": "Partner",
 		"mailNickname": alias, "userPrincipalName": alias + "_fabrikam.com#EXT#@contoso.onmicrosoft.com",
 		"mail": alias + "@fabrikam.com", "userType": "Guest",
 		"passwordProfile": map[string]any{"password": "Pa55-" + alias + "-word!"},
 	})
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, root+"/users", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+emulatorToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", data)
-	var u struct{ ID string }
-	require.NoError(t, json.Unmarshal(data, &u))
-	return u.ID
+	return u["id"].(string)
 }
 
 // TestGuestsToShadowsThroughTheConfig: a config of the second direction

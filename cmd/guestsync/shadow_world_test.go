@@ -132,29 +132,37 @@ func (w *shadowWorld) sync(args ...string) string {
 // answer's JSON object (nil for 204).
 func (w *shadowWorld) call(method, path string, body any) map[string]any {
 	w.t.Helper()
+	return graphCall(w.t, w.graphURL, method, path, body)
+}
+
+// graphCall sends an admin's Graph request to the emulator at root and
+// returns the answer's JSON object (nil for 204); an answer of 300 or
+// more fails the test.
+func graphCall(t testing.TB, root, method, path string, body any) map[string]any {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
-		require.NoError(w.t, err)
+		require.NoError(t, err)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, w.graphURL+path, rd)
-	require.NoError(w.t, err)
+	req, err := http.NewRequest(method, root+path, rd)
+	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+emulatorToken)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(w.t, err)
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(w.t, err)
-	require.Less(w.t, resp.StatusCode, 300, "%s %s: %s", method, path, b)
+	require.NoError(t, err)
+	require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, b)
 	if len(b) == 0 {
 		return nil
 	}
 	var out map[string]any
-	require.NoError(w.t, json.Unmarshal(b, &out))
+	require.NoError(t, json.Unmarshal(b, &out))
 	return out
 }
 
